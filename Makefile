@@ -1,0 +1,69 @@
+# EO Lens: see README.md. Stable targets (design.md): setup test run package deploy bench tiny-models lint i18n
+SHELL := /bin/bash
+PLUGIN := eolens
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SITE := $(VENV)/lib/python3.11/site-packages
+APT_PKGS := qgis python3-qgis qgis-providers python3-rasterio xvfb x11-apps imagemagick qttools5-dev-tools pyqt5-dev-tools
+STAMP := $(VENV)/.installed
+QGIS_PROFILE := build/qgis-profile
+QGIS_PLUGINS := $(QGIS_PROFILE)/profiles/default/python/plugins
+USER_PLUGINS := $(HOME)/.local/share/QGIS/QGIS3/profiles/default/python/plugins
+RUNTIME := metadata.txt __init__.py plugin inference resources i18n LICENSE
+DIR ?= build/tiny-models
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: setup test run package deploy bench tiny-models lint i18n clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@if ! /usr/bin/python3 -c "import qgis.core, rasterio" 2>/dev/null || ! command -v xvfb-run >/dev/null \
+	   || ! command -v lrelease >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS); fi
+	@test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PIP) install -q -c constraints.txt -r requirements-dev.txt
+	$(PY) tools/check_env.py
+	@touch $(STAMP)
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+tiny-models: setup
+	$(PY) -m tools.tiny_models $(DIR)
+
+bench: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench
+
+lint: setup
+	$(VENV)/bin/ruff check inference plugin tests tools bench
+	$(PY) tools/check_boundaries.py
+
+i18n:
+	pylupdate5 -noobsolete $$(find plugin -name '*.py') -ts i18n/eolens_de.ts i18n/eolens_fr.ts
+	lrelease i18n/*.ts
+
+build/$(PLUGIN).zip: $(shell git ls-files $(RUNTIME) 2>/dev/null)
+	@rm -rf build/package && mkdir -p build/package/$(PLUGIN)
+	git ls-files $(RUNTIME) | grep -v -E '(^|/)tests?/' | while read f; do \
+	  mkdir -p build/package/$(PLUGIN)/$$(dirname $$f); cp $$f build/package/$(PLUGIN)/$$f; done
+	-lrelease -silent build/package/$(PLUGIN)/i18n/*.ts 2>/dev/null; rm -f build/package/$(PLUGIN)/i18n/*.ts
+	cd build/package && rm -f ../$(PLUGIN).zip && zip -qr ../$(PLUGIN).zip $(PLUGIN)
+	@echo "wrote build/$(PLUGIN).zip"
+
+package: build/$(PLUGIN).zip
+
+deploy: package
+	mkdir -p $(USER_PLUGINS) && rm -rf $(USER_PLUGINS)/$(PLUGIN)
+	cd $(USER_PLUGINS) && unzip -q $(CURDIR)/build/$(PLUGIN).zip
+	@echo "installed into $(USER_PLUGINS)/$(PLUGIN); enable it in Plugins > Manage"
+
+run: setup
+	rm -rf $(QGIS_PROFILE) && mkdir -p $(QGIS_PLUGINS)
+	ln -s $(CURDIR) $(QGIS_PLUGINS)/$(PLUGIN)
+	$(PY) tools/make_profile.py $(QGIS_PROFILE) $(PLUGIN)
+	PYTHONPATH=$(SITE) qgis --profiles-path $(QGIS_PROFILE) --project build/sample.qgs
+
+clean:
+	rm -rf build dist

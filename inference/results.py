@@ -1,0 +1,58 @@
+"""Plain pixel-space results every backend returns (no torch, no QGIS)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+
+@dataclass
+class PixelBox:
+    """Axis-aligned box in pixel-corner coordinates of the image the model saw."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    label: str = ""
+    score: float = 1.0
+
+
+@dataclass
+class PixelPolygon:
+    """Polygon ring (N, 2) of (x=col, y=row) pixel-corner coordinates."""
+
+    coords: np.ndarray
+    label: str = ""
+    score: float = 1.0
+
+
+@dataclass
+class PixelResult:
+    """What one backend call returns. Unused fields stay empty."""
+
+    text: str = ""
+    boxes: list[PixelBox] = field(default_factory=list)
+    polygons: list[PixelPolygon] = field(default_factory=list)
+    mask: Optional[np.ndarray] = None        # (H, W) bool or float32 score map
+    masks: list[np.ndarray] = field(default_factory=list)  # per-instance (H, W) bool
+    embedding: Optional[np.ndarray] = None   # (D,) or (N, D), L2-normalised
+    scores: Optional[np.ndarray] = None      # per-tile / per-class scores
+    warnings: list[str] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Request:
+    """One backend call: a task name, the image(s) and a prompt.
+
+    Tasks: caption (options["detail"] in brief|detailed|more), detect (prompt optional),
+    ground, segment, chat, embed_image, embed_text, change_caption.
+    """
+
+    task: str
+    image: Optional[np.ndarray] = None       # (H, W, 3) uint8
+    prompt: str = ""
+    image_b: Optional[np.ndarray] = None     # the later date, for two-image tasks
+    options: dict = field(default_factory=dict)

@@ -1,0 +1,93 @@
+"""Test session setup: offline, offscreen, a real QgsApplication, the plugin importable as ``eolens``.
+
+The QgsApplication is started here, before pytest-qt's ``qapp`` fixture can create a bare
+QApplication (qgis-notes.md).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+PKG_ROOT = REPO / "build" / "pkgroot"
+
+
+def _link_package() -> None:
+    """Inside QGIS the plugin is the package ``eolens``; mirror that for tests."""
+    PKG_ROOT.mkdir(parents=True, exist_ok=True)
+    link = PKG_ROOT / "eolens"
+    if link.is_symlink() and link.resolve() != REPO:
+        link.unlink()
+    if not link.exists():
+        link.symlink_to(REPO, target_is_directory=True)
+    for p in (str(PKG_ROOT), str(REPO)):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+
+
+_link_package()
+
+from qgis.testing import start_app  # noqa: E402
+
+QGIS_APP = start_app()
+
+
+def shared_data_dir() -> Path:
+    env = os.environ.get("EOLENS_SHARED_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not path.is_dir():
+        pytest.fail(f"Sample data not found at {path}; set EOLENS_SHARED_DATA.")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """Class-A sample rasters that ship in the plugin."""
+    return REPO / "resources" / "sample"
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a network socket fails the test."""
+
+    def guard(*args, **kwargs):
+        raise AssertionError("network access attempted during an offline test")
+
+    monkeypatch.setattr(socket.socket, "connect", guard)
+    monkeypatch.setattr(socket, "create_connection", guard)
+    yield
+
+
+class TinyModels:
+    """Builds each tiny model family once per session, on first use."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._built: dict[str, Path] = {}
+
+    def path(self, family: str) -> Path:
+        if family not in self._built:
+            from tools.tiny_models import build
+
+            self._built[family] = build(family, self.root)
+        return self._built[family]
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> TinyModels:
+    return TinyModels(tmp_path_factory.mktemp("tiny-models"))
