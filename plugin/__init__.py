@@ -1,0 +1,1 @@
+"""QGIS-facing half of EO Lens: dock, tasks, layers, settings and the Processing provider."""

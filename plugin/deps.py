@@ -1,0 +1,54 @@
+"""Check the Python dependencies without importing them (torch is slow and may be broken)."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+
+# import name -> pip requirement
+REQUIRED: dict[str, str] = {
+    "torch": "torch",
+    "torchvision": "torchvision",
+    "transformers": "transformers>=5",
+    "open_clip": "open_clip_torch",
+    "safetensors": "safetensors",
+    "huggingface_hub": "huggingface_hub",
+    "rasterio": "rasterio",
+    "shapely": "shapely>=2",
+}
+
+
+@dataclass
+class DependencyReport:
+    missing: list[str]        # pip requirements that are absent
+    problems: list[str]       # present but unusable (e.g. numpy 2 beside a numpy-1 GDAL)
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.problems
+
+
+def check() -> DependencyReport:
+    missing = [req for mod, req in REQUIRED.items() if importlib.util.find_spec(mod) is None]
+    problems = []
+    import numpy  # already loaded by QGIS itself
+
+    if int(numpy.__version__.split(".")[0]) >= 2:
+        problems.append(f"numpy {numpy.__version__} is installed, but QGIS's GDAL is built for numpy 1.x")
+    return DependencyReport(missing, problems)
+
+
+def python_executable() -> str:
+    """The interpreter QGIS embeds (sys.executable is the QGIS binary on Windows/macOS)."""
+    if os.path.basename(sys.executable).lower().startswith("python"):
+        return sys.executable
+    if sys.platform == "win32":
+        return os.path.join(sys.exec_prefix, "python.exe")
+    return os.path.join(sys.exec_prefix, "bin", f"python{sys.version_info.major}")
+
+
+def install_command(report: DependencyReport) -> str:
+    reqs = list(report.missing) + ["numpy<2"]
+    quoted = " ".join(f'"{r}"' if any(c in r for c in "<>=") else r for r in reqs)
+    return f'"{python_executable()}" -m pip install --user {quoted}'

@@ -1,0 +1,195 @@
+"""The EO Lens dock: layer and area pickers, one tab per workflow, progress and Cancel."""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from qgis.core import QgsMapLayerProxyModel, QgsRasterLayer, QgsRectangle
+from qgis.gui import QgsDockWidget, QgsMapLayerComboBox, QgsMapToolExtent
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                                 QTabWidget, QVBoxLayout, QWidget)
+
+from . import messages, settings, tasks
+from .capture import CaptureSource, snapshot
+from ..inference.actions import RunOptions
+
+AREA_VIEW, AREA_LAYER, AREA_DRAWN = range(3)
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("EOLensDock", text)
+
+
+class EOLensDock(QgsDockWidget):
+    def __init__(self, iface, parent=None) -> None:
+        super().__init__(tr("EO Lens"), parent)
+        self.setObjectName("EOLensDock")
+        self.iface = iface
+        self.task: Optional[tasks.EOLensTask] = None
+        self.drawn: Optional[QgsRectangle] = None
+        self._prev_tool = None
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.addLayout(self._build_source_row())
+        self.tabs = QTabWidget(body)
+        layout.addWidget(self.tabs, 1)
+        layout.addLayout(self._build_progress_row())
+        self.setWidget(body)
+        self._add_panels()
+
+    # -- widgets ---------------------------------------------------------------
+    def _build_source_row(self) -> QVBoxLayout:
+        box = QVBoxLayout()
+        row = QHBoxLayout()
+        row.addWidget(QLabel(tr("Layer")))
+        self.layer_combo = QgsMapLayerComboBox(self)
+        self.layer_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        row.addWidget(self.layer_combo, 1)
+        box.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(QLabel(tr("Area")))
+        self.area_combo = QComboBox(self)
+        self.area_combo.addItems([tr("Current view"), tr("Whole layer"), tr("Drawn rectangle")])
+        row.addWidget(self.area_combo, 1)
+        self.draw_button = QPushButton(tr("Draw…"), self)
+        self.draw_button.setToolTip(tr("Drag a rectangle on the map to analyse only that area"))
+        self.draw_button.clicked.connect(self.start_drawing)
+        row.addWidget(self.draw_button)
+        self.settings_button = QPushButton(tr("Settings…"), self)
+        self.settings_button.clicked.connect(self.open_settings)
+        row.addWidget(self.settings_button)
+        box.addLayout(row)
+        return box
+
+    def _build_progress_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.status = QLabel("", self)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 100)
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton(tr("Cancel"), self)
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        row.addWidget(self.status, 1)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_button)
+        return row
+
+    def _add_panels(self) -> None:
+        from .panels.chat_panel import ChatPanel
+
+        self.chat = ChatPanel(self)
+        self.tabs.addTab(self.chat, tr("Chat"))
+        for module, cls, attr, title in (("find_panel", "FindPanel", "find", tr("Find")),
+                                         ("change_panel", "ChangePanel", "change", tr("Change")),
+                                         ("search_panel", "SearchPanel", "search", tr("Search"))):
+            panel = _optional_panel(module, cls, self)
+            if panel is not None:
+                setattr(self, attr, panel)
+                self.tabs.addTab(panel, title)
+
+    # -- what to analyse -------------------------------------------------------
+    def layer(self) -> Optional[QgsRasterLayer]:
+        return self.layer_combo.currentLayer()
+
+    def source(self, layer: Optional[QgsRasterLayer] = None) -> CaptureSource:
+        """Plain-data snapshot of the chosen layer over the chosen area (main thread)."""
+        from ..inference.errors import InputError
+
+        layer = layer or self.layer()
+        if layer is None:
+            raise InputError(tr("Choose a raster layer first."))
+        canvas = self.iface.mapCanvas()
+        crs = canvas.mapSettings().destinationCrs()
+        area = self.area_combo.currentIndex()
+        if area == AREA_LAYER:
+            return snapshot(layer)
+        if area == AREA_DRAWN:
+            if self.drawn is None:
+                raise InputError(tr("Draw a rectangle on the map first (Draw…)."))
+            return snapshot(layer, self.drawn, crs)
+        return snapshot(layer, canvas.extent(), crs)
+
+    def run_options(self) -> RunOptions:
+        s = settings.load()
+        return RunOptions(device=s.device, offline=s.offline, allow_remote_code=s.allow_remote_code)
+
+    def start_drawing(self) -> None:
+        canvas = self.iface.mapCanvas()
+        self._prev_tool = canvas.mapTool()
+        self._extent_tool = QgsMapToolExtent(canvas)
+        self._extent_tool.extentChanged.connect(self._drawn)
+        canvas.setMapTool(self._extent_tool)
+
+    def _drawn(self, rect: QgsRectangle) -> None:
+        if rect.isEmpty():
+            return
+        self.drawn = QgsRectangle(rect)
+        self.area_combo.setCurrentIndex(AREA_DRAWN)
+        if self._prev_tool is not None:
+            self.iface.mapCanvas().setMapTool(self._prev_tool)
+
+    def open_settings(self) -> None:
+        from .settings_dialog import SettingsDialog
+
+        SettingsDialog(self).exec_()
+
+    # -- running work ----------------------------------------------------------
+    def run(self, description: str, work: Callable, on_done: Callable[[Any], None],
+            layers=(), on_fail: Optional[Callable[[], None]] = None) -> Optional[tasks.EOLensTask]:
+        """Start ``work(progress, cancel)`` as a QgsTask; one task at a time per dock."""
+        if self.task is not None:
+            messages.report_info(self.iface, tr("EO Lens is still working; cancel it first."))
+            return None
+
+        def done(result):
+            self._idle(tr("Done."))
+            on_done(result)
+
+        def failed(err, tb):
+            self._idle(messages.describe(err))
+            messages.report_error(self.iface, err, tb)
+            if on_fail:
+                on_fail()
+
+        def cancelled():
+            self._idle(tr("Cancelled."))
+            if on_fail:
+                on_fail()
+
+        self.task = tasks.EOLensTask(description, work, on_done=done, on_error=failed,
+                                     on_cancel=cancelled, layers=layers)
+        self.task.progressChanged.connect(lambda p: self.progress.setValue(int(p)))
+        self._busy(description)
+        return tasks.start(self.task)
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.status.setText(tr("Cancelling…"))
+            self.task.cancel()
+
+    def _busy(self, text: str) -> None:
+        self.status.setText(text)
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.cancel_button.setEnabled(True)
+
+    def _idle(self, text: str) -> None:
+        self.task = None
+        self.status.setText(text)
+        self.progress.setVisible(False)
+        self.cancel_button.setEnabled(False)
+
+    def shutdown(self) -> None:
+        self.cancel()
+
+
+def _optional_panel(module: str, cls: str, dock: EOLensDock) -> Optional[QWidget]:
+    """Panels land one by one; the dock shows those that exist."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(f"{__package__}.panels.{module}")
+    except ModuleNotFoundError:
+        return None
+    return getattr(mod, cls)(dock)

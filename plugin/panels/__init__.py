@@ -1,0 +1,1 @@
+"""One panel per workflow tab of the dock."""

@@ -1,0 +1,77 @@
+"""User settings in QgsSettings, handed to workers as a plain frozen dataclass."""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields, replace
+
+from qgis.core import QgsSettings
+
+from ..inference.registry import DEFAULTS
+
+PREFIX = "eolens/"
+TASKS = ("caption", "detect", "segment", "segment_prompt", "chat", "change_caption", "search")
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_caption: str = DEFAULTS["caption"]
+    model_detect: str = DEFAULTS["detect"]
+    model_segment: str = DEFAULTS["segment"]
+    model_segment_prompt: str = DEFAULTS["segment_prompt"]
+    model_chat: str = DEFAULTS["chat"]
+    model_change_caption: str = DEFAULTS["change_caption"]
+    model_search: str = DEFAULTS["search"]
+    device: str = "auto"            # auto | cuda | cpu
+    offline: bool = False           # load only from the cache or local folders
+    models_dir: str = ""            # a folder of model folders for air-gapped machines
+    cache_dir: str = ""             # Hugging Face cache (empty = HF default)
+    allow_remote_code: bool = False
+    fit_to_model: bool = True       # decimate big captures to the model's input size
+    max_side: int = 1024
+
+    def model_for(self, task: str) -> str:
+        """The model to use for ``task``; a bare name found in ``models_dir`` becomes that folder."""
+        name = getattr(self, f"model_{task}")
+        if self.models_dir and not os.path.isabs(name):
+            local = os.path.join(self.models_dir, name)
+            if os.path.exists(local):
+                return local
+        return name
+
+
+def load() -> Settings:
+    s, default = QgsSettings(), Settings()
+    values = {}
+    for f in fields(Settings):
+        raw = s.value(PREFIX + f.name, getattr(default, f.name))
+        values[f.name] = _coerce(raw, type(getattr(default, f.name)))
+    return Settings(**values)
+
+
+def save(settings: Settings) -> None:
+    s = QgsSettings()
+    for key, value in asdict(settings).items():
+        s.setValue(PREFIX + key, value)
+
+
+def update(**changes) -> Settings:
+    new = replace(load(), **changes)
+    save(new)
+    return new
+
+
+def apply_environment(settings: Settings) -> None:
+    """huggingface_hub reads its cache location at import: set it before the first model loads.
+
+    Offline mode is not set here (HF_HUB_OFFLINE is import-time too); it is passed to every load.
+    """
+    if settings.cache_dir:
+        os.environ.setdefault("HF_HUB_CACHE", settings.cache_dir)
+
+
+def _coerce(raw, kind):
+    if kind is bool:
+        return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+    if kind is int:
+        return int(raw)
+    return str(raw)
