@@ -1,0 +1,122 @@
+"""Florence-2 backend: caption, detect, ground and segment with the native transformers classes
+(florence-community layout, no remote code)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import florence_parse
+from .backend import Backend
+from .cancel import CancelToken, ProgressFn
+from .errors import InputError, ModelError
+from .results import PixelResult, Request
+
+CAPTION_TOKENS = {"brief": "<CAPTION>", "detailed": "<DETAILED_CAPTION>",
+                  "more": "<MORE_DETAILED_CAPTION>"}
+# long enough for a paragraph caption or a dense polygon; generation stops at EOS anyway
+MAX_NEW_TOKENS = {"caption": 256, "detect": 1024, "ground": 1024, "segment": 1024}
+NUM_BEAMS = 3  # the setting of the Florence-2 model card
+
+
+PROMPTED = ("<OPEN_VOCABULARY_DETECTION>", "<CAPTION_TO_PHRASE_GROUNDING>",
+            "<REFERRING_EXPRESSION_SEGMENTATION>")
+
+
+def task_token(request: Request) -> str:
+    """The Florence task token for a request (PROMPTED tokens are followed by the prompt)."""
+    prompt = request.prompt.strip()
+    if request.task == "caption":
+        detail = request.options.get("detail", "more")
+        if detail not in CAPTION_TOKENS:
+            raise InputError(f"Caption detail must be one of {', '.join(CAPTION_TOKENS)}, not '{detail}'.")
+        return CAPTION_TOKENS[detail]
+    if request.task == "detect":
+        return "<OPEN_VOCABULARY_DETECTION>" if prompt else "<OD>"
+    if not prompt:
+        raise InputError(f"'{request.task}' needs a text prompt, e.g. 'airplanes'.")
+    return {"ground": "<CAPTION_TO_PHRASE_GROUNDING>",
+            "segment": "<REFERRING_EXPRESSION_SEGMENTATION>"}[request.task]
+
+
+def _stopping_criteria(progress: ProgressFn, cancel: CancelToken, max_new_tokens: int) -> Any:
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _CancelAndProgress(StoppingCriteria):
+        """Called once per generated token: report it, then stop at once if cancelled."""
+
+        def __init__(self) -> None:
+            self.tokens = 0
+
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            import torch
+
+            self.tokens += 1
+            progress(min(99.0, 100.0 * self.tokens / max_new_tokens))
+            cancel.check()
+            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([_CancelAndProgress()])
+
+
+class FlorenceBackend(Backend):
+    family = "florence2"
+    tasks = frozenset({"caption", "detect", "ground", "segment"})
+
+    def preprocess(self, request: Request) -> dict:
+        image = request.image
+        if image is None or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise InputError("Florence-2 needs an (H, W, 3) uint8 RGB image.")
+        token = task_token(request)
+        text = token + request.prompt.strip() if token in PROMPTED else token
+        inputs = self.processor(text=text, images=image, return_tensors="pt")
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        return {"inputs": inputs, "token": token, "size": (image.shape[1], image.shape[0])}
+
+    def generate_kwargs(self, request: Request) -> dict:
+        """Generation settings for a request (also used by the benchmark's bare baseline)."""
+        return {"max_new_tokens": int(request.options.get("max_new_tokens",
+                                                          MAX_NEW_TOKENS[request.task])),
+                "num_beams": int(request.options.get("num_beams", NUM_BEAMS)),
+                "do_sample": False}
+
+    def forward(self, request: Request, inputs: dict, progress: ProgressFn,
+                cancel: CancelToken) -> dict:
+        import torch
+
+        from .runtime import is_oom, translate_error
+
+        kwargs = self.generate_kwargs(request)
+        stop = _stopping_criteria(progress, cancel, kwargs["max_new_tokens"])
+        try:
+            with torch.inference_mode():
+                ids = self.model.generate(**inputs["inputs"], stopping_criteria=stop, **kwargs)
+        except Exception as err:
+            if is_oom(err):
+                raise translate_error(err, self.spec.name, self.device) from err
+            raise
+        text = self.processor.batch_decode(ids, skip_special_tokens=False)[0]
+        progress(100.0)
+        return {**inputs, "text": text}
+
+    def postprocess(self, request: Request, raw: dict) -> PixelResult:
+        width, height = raw["size"]
+        return florence_parse.parse(raw["token"], raw["text"], width, height,
+                                    label=request.prompt.strip())
+
+
+def load(spec: Any, path: Path, device: str, dtype: Any) -> FlorenceBackend:
+    """Native Florence2ForConditionalGeneration + its processor from a local folder."""
+    from transformers import AutoProcessor, Florence2ForConditionalGeneration
+
+    from .runtime import weights_kwargs
+
+    if spec.trust_remote_code:
+        raise ModelError(f"'{spec.name}' is in the original microsoft layout, which needs remote "
+                         f"code; use the converted florence-community/Florence-2-* models.")
+    model = Florence2ForConditionalGeneration.from_pretrained(
+        str(path), dtype=dtype, local_files_only=True, **weights_kwargs(path))
+    processor = AutoProcessor.from_pretrained(str(path), local_files_only=True)
+    return FlorenceBackend(model.to(device).eval(), processor, spec, device, dtype)
