@@ -1,0 +1,285 @@
+"""Write features (GeoPackage / Shapefile) and rasters (GeoTIFF) that open right first time.
+
+Everything is written into a temporary folder next to the target and renamed into place,
+so a failed export leaves nothing behind and an existing file is only replaced on request.
+Shapefile limits are handled: 10-byte unique field names, 254-byte strings (full text in a
+sidecar JSON), no DateTime type, one geometry type (Polygon promoted to MultiPolygon),
+UTF-8 ``.cpg`` and a ``.prj`` from the source CRS.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Iterator, Optional
+
+import numpy as np
+from affine import Affine
+
+from .errors import EOLensError, InputError
+from .georef import GeoFeature
+
+VECTOR_DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile"}
+RASTER_EXTS = (".tif", ".tiff")
+_SHP_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".fulltext.json")
+_SHP_NAME_BYTES = 10
+_SHP_STR_BYTES = 254
+
+
+class OutputExistsError(EOLensError, FileExistsError):
+    """The target exists and overwrite was not requested."""
+
+
+@dataclass
+class ExportReport:
+    path: str
+    field_map: dict[str, str] = field(default_factory=dict)   # property key -> written field name
+    warnings: list[str] = field(default_factory=list)
+    sidecar: Optional[str] = None                              # full-length texts (Shapefile only)
+
+
+# --- targets and atomic writes -------------------------------------------------------
+
+def _target(path, overwrite: bool, exts: tuple[str, ...]) -> str:
+    path = os.path.abspath(os.fspath(path))
+    root, ext = os.path.splitext(path)
+    if not ext:
+        path, ext = path + exts[0], exts[0]
+    if ext.lower() not in exts:
+        raise InputError(f"Cannot write '{path}': use one of {', '.join(exts)}.")
+    if not os.path.isdir(os.path.dirname(path)):
+        raise InputError(f"Output folder '{os.path.dirname(path)}' does not exist.")
+    if os.path.exists(path) and not overwrite:
+        raise OutputExistsError(f"'{path}' already exists; choose another name or allow overwriting.")
+    return path
+
+
+@contextmanager
+def _staging(target: str) -> Iterator[str]:
+    """A temp folder beside ``target`` (same filesystem, so os.replace is atomic); always removed."""
+    tmp = tempfile.mkdtemp(prefix=".eolens-", dir=os.path.dirname(target))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _move_into_place(tmp: str, target: str, stale: tuple[str, ...] = ()) -> None:
+    """Rename every staged file (``stem`` + suffix) onto the target's stem.
+
+    ``stale`` suffixes of an overwritten file that this write did not produce are removed,
+    so an old sidecar or index cannot be mistaken for the new file's.
+    """
+    root = os.path.splitext(target)[0]
+    stem = os.path.basename(root)
+    suffixes = [name[len(stem):] for name in os.listdir(tmp)]
+    for suffix in (s for s in stale if s not in suffixes and os.path.exists(root + s)):
+        os.remove(root + suffix)
+    for suffix in sorted(suffixes):
+        os.replace(os.path.join(tmp, stem + suffix), root + suffix)
+
+
+# --- fields --------------------------------------------------------------------------
+
+def _kind(values: list) -> str:
+    vals = [v for v in values if v is not None]
+    if vals and all(isinstance(v, (bool, np.bool_)) for v in vals):
+        return "bool"
+    if vals and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
+        return "int"
+    if vals and all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in vals):
+        return "real"
+    if vals and all(isinstance(v, datetime) for v in vals):
+        return "datetime"
+    if vals and all(isinstance(v, date) and not isinstance(v, datetime) for v in vals):
+        return "date"
+    return "str"
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v, ensure_ascii=False, default=str)
+    return v.isoformat() if isinstance(v, (date, datetime)) else str(v)
+
+
+def shapefile_field_names(keys: list[str]) -> dict[str, str]:
+    """Each key -> a dBase name of <= 10 ASCII bytes, unique (case-insensitive) after truncation."""
+    used: set[str] = set()
+    out = {}
+    for key in keys:
+        base = re.sub(r"[^0-9A-Za-z_]", "_", key) or "field"
+        name, n = base[:_SHP_NAME_BYTES], 1
+        while name.lower() in used:
+            suffix = f"_{n}"
+            name, n = base[:_SHP_NAME_BYTES - len(suffix)] + suffix, n + 1
+        used.add(name.lower())
+        out[key] = name
+    return out
+
+
+def _clip_utf8(text: str, limit: int) -> str:
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+# --- geometry ------------------------------------------------------------------------
+
+def _geometry_type(features: list[GeoFeature], shapefile: bool):
+    from osgeo import ogr
+
+    families = {f.geometry.geom_type.replace("Multi", "") for f in features}
+    if len(families) > 1:
+        if shapefile:
+            raise InputError(f"A Shapefile holds one geometry type; got {sorted(families)}. "
+                             "Use a GeoPackage.")
+        return ogr.wkbUnknown, False
+    family = families.pop() if families else "Polygon"
+    multi = shapefile or any(f.geometry.geom_type.startswith("Multi") for f in features)
+    return getattr(ogr, f"wkb{'Multi' if multi else ''}{family}"), multi
+
+
+def _ogr_geometry(geom, multi: bool):
+    from osgeo import ogr
+    from shapely.geometry import MultiLineString, MultiPoint, MultiPolygon
+
+    promote = {"Polygon": MultiPolygon, "Point": MultiPoint, "LineString": MultiLineString}
+    if multi and geom.geom_type in promote:
+        geom = promote[geom.geom_type]([geom])
+    return ogr.CreateGeometryFromWkb(geom.wkb)
+
+
+# --- vector --------------------------------------------------------------------------
+
+def _srs(crs_wkt: str):
+    from osgeo import osr
+
+    if not crs_wkt:
+        return None
+    srs = osr.SpatialReference()
+    if srs.ImportFromWkt(crs_wkt) != 0:
+        raise InputError(f"Unrecognised CRS: {crs_wkt[:80]!r}.")
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return srs
+
+
+def _ok(obj, what: str, path: str):
+    from osgeo import gdal
+
+    if obj is None or (isinstance(obj, int) and obj != 0):
+        raise EOLensError(f"Could not write '{path}' ({what}): {gdal.GetLastErrorMsg() or 'unknown error'}.")
+    return obj
+
+
+def _create_fields(layer, kinds: dict[str, str], names: dict[str, str], shapefile: bool, path: str):
+    from osgeo import ogr
+
+    ogr_types = {"int": ogr.OFTInteger64, "real": ogr.OFTReal, "bool": ogr.OFTInteger,
+                 "datetime": ogr.OFTDateTime, "date": ogr.OFTDate, "str": ogr.OFTString}
+    for key, kind in kinds.items():
+        if shapefile and kind in ("datetime", "date"):  # dBase has no DateTime: ISO text
+            kind = kinds[key] = "str"
+        fd = ogr.FieldDefn(names[key], ogr_types[kind])
+        if kind == "bool" and not shapefile:
+            fd.SetSubType(ogr.OFSTBoolean)
+        if kind == "str" and shapefile:
+            fd.SetWidth(_SHP_STR_BYTES)
+        _ok(layer.CreateField(fd), f"field {key}", path)
+
+
+def _set_value(feat, name: str, value, kind: str) -> None:
+    if value is None:
+        return
+    if kind in ("int", "bool"):
+        feat.SetFieldInteger64(feat.GetFieldIndex(name), int(value))
+    elif kind == "real":
+        feat.SetField(name, float(value))
+    else:
+        feat.SetField(name, _text(value))
+
+
+def write_vector(features: list[GeoFeature], path, crs_wkt: str, *, layer: str = "eolens",
+                 overwrite: bool = False) -> ExportReport:
+    """Write ``features`` to a GeoPackage (default) or Shapefile, chosen by extension."""
+    from osgeo import ogr
+
+    target = _target(path, overwrite, tuple(VECTOR_DRIVERS))
+    shapefile = target.lower().endswith(".shp")
+    keys = list(dict.fromkeys(k for f in features for k in f.properties))
+    kinds = {k: _kind([f.properties.get(k) for f in features]) for k in keys}
+    names = shapefile_field_names(keys) if shapefile else {k: k for k in keys}
+    report = ExportReport(target, names)
+    if any(k != v for k, v in names.items()):
+        report.warnings.append("Shapefile field names were shortened: " + ", ".join(
+            f"{k} -> {v}" for k, v in names.items() if k != v) + ".")
+    if not crs_wkt:
+        report.warnings.append("No CRS given: the file has no coordinate system.")
+    long_texts: list[dict] = []
+    with _staging(target) as tmp:
+        tmp_path = os.path.join(tmp, os.path.basename(target))
+        ds = _ok(ogr.GetDriverByName(VECTOR_DRIVERS[os.path.splitext(target)[1].lower()])
+                 .CreateDataSource(tmp_path), "create", target)
+        gtype, multi = _geometry_type(features, shapefile)
+        lyr = _ok(ds.CreateLayer(layer, _srs(crs_wkt), gtype,
+                                 ["ENCODING=UTF-8"] if shapefile else []), "layer", target)
+        _create_fields(lyr, kinds, names, shapefile, target)
+        defn = lyr.GetLayerDefn()
+        for fid, f in enumerate(features):
+            feat = ogr.Feature(defn)
+            feat.SetGeometry(_ogr_geometry(f.geometry, multi))
+            for key, value in f.properties.items():
+                text = _text(value) if kinds[key] == "str" and value is not None else None
+                if shapefile and text is not None and len(text.encode("utf-8")) > _SHP_STR_BYTES:
+                    long_texts.append({"fid": fid, "field": names[key], "property": key, "text": text})
+                    value = _clip_utf8(text, _SHP_STR_BYTES)
+                _set_value(feat, names[key], value, kinds[key])
+            _ok(lyr.CreateFeature(feat), f"feature {fid}", target)
+        ds = lyr = None  # flush and close before the rename
+        if long_texts:
+            report.sidecar = _write_sidecar(tmp_path, target, long_texts, report)
+        _move_into_place(tmp, target, _SHP_PARTS if shapefile else ())
+    return report
+
+
+def _write_sidecar(tmp_path: str, target: str, entries: list[dict], report: ExportReport) -> str:
+    stem = os.path.splitext(tmp_path)[0]
+    with open(stem + ".fulltext.json", "w", encoding="utf-8") as fh:
+        json.dump(entries, fh, ensure_ascii=False, indent=1)
+    sidecar = os.path.splitext(target)[0] + ".fulltext.json"
+    fields = sorted({e["property"] for e in entries})
+    report.warnings.append(f"{len(entries)} text value(s) in {', '.join(fields)} were longer than "
+                           f"{_SHP_STR_BYTES} bytes and were cut in the Shapefile; the full text "
+                           f"is in '{sidecar}'.")
+    return sidecar
+
+
+# --- raster --------------------------------------------------------------------------
+
+def write_raster(array: np.ndarray, transform: Affine, crs_wkt: str, path, *,
+                 nodata: Optional[float] = None, overwrite: bool = False) -> str:
+    """Write a (H, W) or (C, H, W) array as a GeoTIFF with CRS, transform and nodata."""
+    import rasterio
+
+    target = _target(path, overwrite, RASTER_EXTS)
+    arr = np.asarray(array)
+    arr = arr.astype(np.uint8) if arr.dtype == bool else arr
+    arr = arr[None] if arr.ndim == 2 else arr
+    if arr.ndim != 3:
+        raise InputError(f"Cannot write an array of shape {arr.shape} as a raster.")
+    count, h, w = arr.shape
+    profile = dict(driver="GTiff", width=w, height=h, count=count, dtype=arr.dtype.name,
+                   crs=crs_wkt or None, transform=transform, nodata=nodata, compress="deflate")
+    if w >= 256 and h >= 256:
+        profile.update(tiled=True, blockxsize=256, blockysize=256)
+    with _staging(target) as tmp:
+        tmp_path = os.path.join(tmp, os.path.basename(target))
+        try:
+            with rasterio.open(tmp_path, "w", **profile) as dst:
+                dst.write(arr)
+        except (rasterio.errors.RasterioError, ValueError, TypeError) as err:
+            raise EOLensError(f"Could not write '{target}': {err}") from err
+        _move_into_place(tmp, target)
+    return target

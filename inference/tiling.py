@@ -1,0 +1,191 @@
+"""Stream a large raster as overlapping tiles, then merge per-tile results in map space.
+
+Tiles are read one at a time (never the whole scene) on a "tile grid": the requested window,
+optionally decimated by an integer factor so every tile maps to whole source pixels and each
+tile's transform is exactly ``grid.transform * translation(col, row)``.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Optional, Sequence, Union
+
+import numpy as np
+import shapely
+from affine import Affine
+from rasterio.windows import Window
+
+from .cancel import CancelToken, ensure_token
+from .errors import InputError, NoDataError
+from .geoimage import GeoImage
+from .georef import GeoFeature
+from .raster_read import (DEFAULT_BUDGET, Bounds, bounds_window, check_budget, fit_shape,
+                          open_raster, read_window, require_crs, select_bands, to_geoimage)
+from .dates import acquisition_date
+from .stretch import band_limits
+
+WindowLike = Union[Window, Sequence[int]]
+_STRETCH_SIDE = 1024  # the scene-wide stretch is estimated on a decimated read this size
+
+
+@dataclass(frozen=True)
+class TileGrid:
+    """The full grid tiles are cut from; ``transform`` georeferences a mosaic of it."""
+
+    width: int
+    height: int
+    transform: Affine
+    crs_wkt: str
+    window: Window        # source pixels covered (a multiple of ``factor``)
+    factor: int           # source pixels per grid pixel (per axis, bar degenerate slivers)
+
+
+def _offsets(size: int, tile: int, stride: int) -> list[int]:
+    offs = list(range(0, max(size - tile, 0) + 1, stride))
+    if offs[-1] + tile < size:  # last tile flush with the edge rather than past it
+        offs.append(size - tile)
+    return offs
+
+
+def plan_windows(width: int, height: int, tile: int, overlap: int) -> list[Window]:
+    """Windows of at most ``tile`` px overlapping by ``overlap`` px that cover the grid."""
+    if tile <= 0 or not 0 <= overlap < tile:
+        raise InputError(f"Tile size {tile} and overlap {overlap}: need 0 <= overlap < tile.")
+    stride = tile - overlap
+    return [Window(c, r, min(tile, width), min(tile, height))
+            for r in _offsets(height, tile, stride) for c in _offsets(width, tile, stride)]
+
+
+def _grid(ds, path: str, bounds, bounds_crs, max_side: Optional[int]) -> TileGrid:
+    win = bounds_window(ds, path, bounds, bounds_crs)
+    k = max(1, math.ceil(max(win.width, win.height) / max_side)) if max_side else 1
+    # Whole multiples of k only: drops under one grid pixel at the right/bottom edge.
+    w, h = max(1, int(win.width) // k), max(1, int(win.height) // k)
+    win = Window(win.col_off, win.row_off, min(w * k, win.width), min(h * k, win.height))
+    transform = ds.window_transform(win) * Affine.scale(win.width / w, win.height / h)
+    return TileGrid(w, h, transform, ds.crs.to_wkt(), win, k)
+
+
+def tile_grid(path, bounds: Optional[Bounds] = None, bounds_crs=None, *,
+              max_side: Optional[int] = None) -> TileGrid:
+    with open_raster(path) as ds:
+        require_crs(ds, os.fspath(path))
+        return _grid(ds, os.fspath(path), bounds, bounds_crs, max_side)
+
+
+def count_tiles(path, bounds: Optional[Bounds] = None, bounds_crs=None, *, tile: int = 512,
+                overlap: int = 64, max_side: Optional[int] = None) -> int:
+    """Planned tiles (an upper bound: tiles with no valid pixel are skipped by iter_tiles)."""
+    g = tile_grid(path, bounds, bounds_crs, max_side=max_side)
+    return len(plan_windows(g.width, g.height, tile, overlap))
+
+
+def _source_window(grid: TileGrid, win: Window) -> Window:
+    sx, sy = grid.window.width / grid.width, grid.window.height / grid.height  # == factor
+    return Window(grid.window.col_off + win.col_off * sx, grid.window.row_off + win.row_off * sy,
+                  win.width * sx, win.height * sy)
+
+
+def _scene_limits(ds, path: str, grid: TileGrid, bands: list[int]):
+    raw, valid = read_window(ds, path, grid.window, fit_shape(grid.window, _STRETCH_SIDE), bands)
+    if not valid.any():
+        raise NoDataError(f"No valid pixels in the requested area of '{path}': nothing to analyse here.")
+    return band_limits(raw, valid)
+
+
+def iter_tiles(path, bounds: Optional[Bounds] = None, bounds_crs=None, *, tile: int = 512,
+               overlap: int = 64, bands: Optional[Sequence[int]] = None,
+               max_side: Optional[int] = None, cancel: Optional[CancelToken] = None,
+               budget_bytes: int = DEFAULT_BUDGET) -> Iterator[GeoImage]:
+    """GeoImages of the tiles, read one by one; all-nodata tiles are skipped.
+
+    Every tile shares one scene-wide stretch. ``meta``: ``window`` (col, row, w, h) in the
+    tile grid, ``index`` in plan order, ``grid`` (the TileGrid, for mosaics).
+    """
+    path, cancel = os.fspath(path), ensure_token(cancel)
+    date = acquisition_date(path)
+    with open_raster(path) as ds:
+        require_crs(ds, path)
+        idx = select_bands(ds, bands, path)
+        grid = _grid(ds, path, bounds, bounds_crs, max_side)
+        limits = _scene_limits(ds, path, grid, idx)
+        for i, win in enumerate(plan_windows(grid.width, grid.height, tile, overlap)):
+            cancel.check()
+            shape = (int(win.height), int(win.width))
+            check_budget(path, shape, len(idx), ds.dtypes[idx[0] - 1], budget_bytes)
+            raw, valid = read_window(ds, path, _source_window(grid, win), shape, idx)
+            if not valid.any():
+                continue
+            meta = {"window": tuple(int(v) for v in win.flatten()), "index": i, "grid": grid,
+                    "bands": idx, "mode": "tile"}
+            transform = grid.transform * Affine.translation(win.col_off, win.row_off)
+            yield to_geoimage(raw, valid, transform, grid.crs_wkt, path, date=date, meta=meta,
+                              limits=limits)
+
+
+def mosaic_masks(tiles: Iterable[tuple[np.ndarray, WindowLike]], width: int, height: int,
+                 mode: str = "max") -> np.ndarray:
+    """Place per-tile (h, w) score or bool masks into a (height, width) float32 grid.
+
+    Overlaps take the ``max`` or the ``mean``; pixels no tile covered are 0.
+    """
+    if mode not in ("max", "mean"):
+        raise InputError(f"Unknown mosaic mode {mode!r}; use 'max' or 'mean'.")
+    out = np.zeros((height, width), np.float32)
+    count = np.zeros((height, width), np.uint16) if mode == "mean" else None
+    for mask, win in tiles:
+        c, r, w, h = (int(v) for v in (win.flatten() if isinstance(win, Window) else win))
+        m = np.asarray(mask, np.float32)
+        if m.shape != (h, w):
+            raise InputError(f"Mask of shape {m.shape} does not match its tile window {w}x{h}.")
+        view = out[r:r + h, c:c + w]
+        if mode == "max":
+            np.maximum(view, m, out=view)
+        else:
+            view += m
+            count[r:r + h, c:c + w] += 1
+    if count is not None:
+        np.divide(out, count, out=out, where=count > 0)
+    return out
+
+
+def _duplicates(geoms: np.ndarray, i: int, tree, iou: float, contain: float) -> list[int]:
+    g = geoms[i]
+    hits = []
+    for j in tree.query(g):
+        inter = g.intersection(geoms[j]).area
+        smaller = min(g.area, geoms[j].area)
+        union = g.area + geoms[j].area - inter
+        if union > 0 and (inter / union >= iou or (smaller > 0 and inter / smaller >= contain)):
+            hits.append(int(j))
+    return hits
+
+
+def nms_map(features: list[GeoFeature], iou: float = 0.5, score_key: str = "score",
+            *, contain: float = 0.9) -> list[GeoFeature]:
+    """Greedy NMS in map space, per label, merging duplicates from overlapping tiles.
+
+    A feature duplicates a better one when IoU >= ``iou`` or when ``contain`` of the smaller
+    lies inside the other (a detection cut by a tile edge). The kept feature takes the union
+    of its duplicates when that is larger, so an object split by a seam comes back whole.
+    """
+    order = sorted(range(len(features)),
+                   key=lambda i: -float(features[i].properties.get(score_key) or 0.0))
+    geoms = np.array([f.geometry for f in features], dtype=object)
+    tree = shapely.STRtree(geoms)
+    done: set[int] = set()
+    kept = []
+    for i in order:
+        if i in done:
+            continue
+        label = features[i].properties.get("label")
+        group = [j for j in _duplicates(geoms, i, tree, iou, contain)
+                 if j not in done and features[j].properties.get("label") == label] or [i]
+        done.update(group)
+        geom = features[i].geometry
+        union = shapely.union_all(geoms[group])
+        if union.area > geom.area * (1 + 1e-6):
+            geom = union.simplify(0)
+        kept.append(GeoFeature(geom, {**features[i].properties, "merged": len(group)}))
+    return kept
