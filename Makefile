@@ -63,7 +63,8 @@ run: setup
 	rm -rf $(QGIS_PROFILE) && mkdir -p $(QGIS_PLUGINS)
 	ln -s $(CURDIR) $(QGIS_PLUGINS)/$(PLUGIN)
 	$(PY) tools/make_profile.py $(QGIS_PROFILE) $(PLUGIN)
-	PYTHONPATH=$(SITE) qgis --profiles-path $(QGIS_PROFILE) --project build/sample.qgs
+	@if [ -z "$$DISPLAY" ]; then X="xvfb-run -a -s '-screen 0 1400x900x24'"; echo 'no DISPLAY: running under Xvfb'; fi; \
+	PYTHONPATH=$(SITE) $$X qgis.bin --noversioncheck --profiles-path $(QGIS_PROFILE) --project build/sample.qgs
 
 clean:
 	rm -rf build dist

@@ -115,3 +115,206 @@ def detect(image: GeoImage, prompt: str, model: str, *, opts: RunOptions = RunOp
 def _require(value: str, what: str) -> None:
     if not value or not str(value).strip():
         raise InputError(f"Please enter {what}.")
+
+
+def _mask_raster(mask: np.ndarray, image: GeoImage) -> RasterOut:
+    return RasterOut(np.asarray(mask, np.uint8), image.transform, image.crs_wkt, None, "mask")
+
+
+def _rasterize_polygons(polygons, image: GeoImage) -> np.ndarray:
+    """Pixel-space polygons (Florence segmentation) -> a 0/1 mask on the image grid."""
+    from rasterio.features import rasterize
+    from shapely.geometry import Polygon
+
+    shapes = [(Polygon(p.coords), 1) for p in polygons if len(p.coords) >= 3]
+    if not shapes:
+        return np.zeros((image.height, image.width), np.uint8)
+    return rasterize(shapes, out_shape=(image.height, image.width), fill=0, dtype="uint8")
+
+
+def segment(image: GeoImage, prompt: str, model: str, *, sam_model: Optional[str] = None,
+            opts: RunOptions = RunOptions(), progress: Optional[ProgressFn] = None,
+            cancel: Optional[CancelToken] = None) -> ActionResult:
+    """Text -> masks. With ``sam_model``: text -> boxes (``model``) -> SAM masks per instance;
+    without: the model's own segmentation (Florence-2 referring-expression polygons)."""
+    _require(prompt, "what to segment (a prompt)")
+    progress, cancel = progress or noop_progress, ensure_token(cancel)
+    if sam_model:
+        from .segment import segment_by_text
+
+        detector = load(model, "detect", opts, sub_progress(progress, 0, 20), cancel)
+        sam = load(sam_model, "segment_prompt", opts, sub_progress(progress, 20, 40), cancel)
+        out = segment_by_text(detector, sam, image.rgb, prompt, progress=sub_progress(progress, 40, 100),
+                              cancel=cancel)
+        mask = np.zeros((image.height, image.width), np.uint8)
+        for m in out.masks:
+            mask |= np.asarray(m, bool).astype(np.uint8)
+    else:
+        backend = load(model, "segment", opts, sub_progress(progress, 0, 40), cancel)
+        out = backend.run(Request("segment", image.rgb, prompt=prompt), sub_progress(progress, 40, 100),
+                          cancel)
+        mask = _rasterize_polygons(out.polygons, image)
+    mask &= image.valid.astype(np.uint8)
+    feats = result_to_features(out, image, prompt=prompt, model=sam_model or model)
+    result = _result(image, "", feats, out.warnings, **_meta(sam_model or model, prompt=prompt))
+    result.raster = _mask_raster(mask, image)
+    return result
+
+
+def segment_prompts(image: GeoImage, sam_model: str, *, points: Sequence[tuple[float, float]] = (),
+                    labels: Sequence[int] = (), boxes: Sequence[tuple[float, float, float, float]] = (),
+                    opts: RunOptions = RunOptions(), progress: Optional[ProgressFn] = None,
+                    cancel: Optional[CancelToken] = None, session=None) -> ActionResult:
+    """Clicked points (1 include, 0 exclude) and dragged boxes, in MAP coordinates of the image CRS,
+    -> SAM masks. Pass ``session`` (a SegmentSession) to reuse the encoded image."""
+    from .segment_session import to_pixel_prompts
+
+    progress, cancel = progress or noop_progress, ensure_token(cancel)
+    if not points and not boxes:
+        raise InputError("Click at least one point or drag a box on the map.")
+    if session is None:
+        from .sam_family import SegmentSession
+
+        backend = load(sam_model, "segment_prompt", opts, sub_progress(progress, 0, 40), cancel)
+        session = SegmentSession(backend, image.rgb)
+    px_points, px_boxes = to_pixel_prompts(image, points, boxes)
+    cancel.check()
+    out = session.predict(points=px_points or None, labels=list(labels) or None, boxes=px_boxes or None)
+    progress(100.0)
+    mask = np.zeros((image.height, image.width), np.uint8)
+    for m in out.masks:
+        mask |= np.asarray(m, bool).astype(np.uint8)
+    feats = result_to_features(out, image, prompt="points/box", model=sam_model)
+    result = _result(image, "", feats, out.warnings, **_meta(sam_model, prompt="points/box"))
+    result.raster = _mask_raster(mask & image.valid.astype(np.uint8), image)
+    result.meta["session"] = session
+    return result
+
+
+def coregister_pair(path_a: str, path_b: str, bounds=None, bounds_crs=None, *,
+                    bands: Optional[Sequence[int]] = None, max_side: Optional[int] = None):
+    """Both dates on A's grid over the intersection of their footprints."""
+    from .coregister import coregister
+
+    b = list(bands) if bands else None
+    return coregister(path_a, path_b, bounds, bounds_crs, bands_a=b, bands_b=b, max_side=max_side)
+
+
+def change(a: GeoImage, b: GeoImage, *, method: str = "spectral", model: Optional[str] = None,
+           threshold: Optional[float] = None, min_area: float = 0.0, opts: RunOptions = RunOptions(),
+           progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> ActionResult:
+    """Two co-registered dates -> heat raster, change polygons and a caption (``vlm``) or summary."""
+    from .change import change_polygons, detect_change
+
+    progress, cancel = progress or noop_progress, ensure_token(cancel)
+    text, feature_backend, heat_method = "", None, method
+    if method == "semantic":
+        feature_backend = load(model or "dinov2-small", "features", opts, sub_progress(progress, 0, 30),
+                               cancel)
+    elif method == "vlm":
+        heat_method = "spectral"
+        vlm = load(model or "qwen3-vl-2b", "change_caption", opts, sub_progress(progress, 0, 30), cancel)
+        text = vlm.run(Request("change_caption", a.rgb, image_b=b.rgb), sub_progress(progress, 30, 70),
+                       cancel).text
+    res = detect_change(a, b, method=heat_method, threshold=threshold, feature_backend=feature_backend,
+                        progress=sub_progress(progress, 70, 95), cancel=cancel)
+    polys = change_polygons(res, a.transform, min_area=min_area)
+    meta = _meta(model or method, method=method, date_a=a.date or "", date_b=b.date or "")
+    feats = [GeoFeature(p, {"change": 1, "area": float(p.area), "method": method,
+                            "date_a": a.date or "", "date_b": b.date or ""}) for p in polys]
+    frac = res.stats.get("changed_fraction", float(res.mask.mean()))
+    summary = f"{len(polys)} change regions, {100 * frac:.1f}% of the valid area ({method})."
+    result = _result(a, text or summary, feats, [], **meta)
+    heat = np.where(res.valid if res.valid is not None else a.valid, res.heat, np.nan).astype(np.float32)
+    result.raster = RasterOut(heat, a.transform, a.crs_wkt, float("nan"), "heat")
+    result.meta.update(threshold=float(res.threshold), summary=summary, mask=res.mask)
+    progress(100.0)
+    return result
+
+
+def search(path: str, query: str, model: str, *, bounds=None, bounds_crs=None, tile: int = 224,
+           overlap: int = 0, top_k: int = 10, bands: Optional[Sequence[int]] = None,
+           opts: RunOptions = RunOptions(), progress: Optional[ProgressFn] = None,
+           cancel: Optional[CancelToken] = None) -> ActionResult:
+    """Text -> similarity heat raster over tiles and the top-K tile footprints, ranked."""
+    from .search import search_raster
+
+    _require(query, "a search query")
+    progress, cancel = progress or noop_progress, ensure_token(cancel)
+    backend = load(model, "search", opts, sub_progress(progress, 0, 20), cancel)
+    res = search_raster(backend, path, query, bounds, bounds_crs, tile=tile, overlap=overlap,
+                        bands=list(bands) if bands else None, top_k=top_k,
+                        progress=sub_progress(progress, 20, 100), cancel=cancel)
+    heat, transform = res.heat_grid()
+    feats = res.top(top_k)
+    for f in feats:
+        f.properties["model"] = model
+    out = ActionResult(text=f"Top {len(feats)} tiles for '{query}'.", features=feats,
+                       crs_wkt=res.crs_wkt, meta=_meta(model, query=query))
+    out.raster = RasterOut(heat.astype(np.float32), transform, res.crs_wkt, float("nan"), "heat")
+    return out
+
+
+def classify(path: str, classes: Sequence[str], model: str, *, bounds=None, bounds_crs=None,
+             tile: int = 224, bands: Optional[Sequence[int]] = None, opts: RunOptions = RunOptions(),
+             progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> ActionResult:
+    """Zero-shot land-cover map: each tile gets the class name it matches best."""
+    from .search import zero_shot_map
+    from .tiling import count_tiles, iter_tiles
+
+    names = [c.strip() for c in classes if c and c.strip()]
+    if len(names) < 2:
+        raise InputError("Type at least two class names, separated by commas.")
+    progress, cancel = progress or noop_progress, ensure_token(cancel)
+    backend = load(model, "classify", opts, sub_progress(progress, 0, 20), cancel)
+    where = dict(tile=tile, overlap=0, bands=list(bands) if bands else None)
+    res = zero_shot_map(backend, iter_tiles(path, bounds, bounds_crs, cancel=cancel, **where), names,
+                        total=count_tiles(path, bounds, bounds_crs, **where),
+                        progress=sub_progress(progress, 20, 100), cancel=cancel)
+    labels = res.labels
+    feats = [GeoFeature(t.footprint, {"class": names[labels[i]], "score": float(t.score), "model": model})
+             for i, t in enumerate(res.tiles) if labels[i] >= 0]
+    grid, transform = res.class_grid()
+    out = ActionResult(text=", ".join(names), features=feats, crs_wkt=res.crs_wkt,
+                       meta=_meta(model, classes=names))
+    out.raster = RasterOut(grid.astype(np.int16), transform, res.crs_wkt, -1, "classes")
+    return out
+
+
+def detect_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=None,
+                 tile: int = 768, overlap: int = 128, bands: Optional[Sequence[int]] = None,
+                 iou: float = 0.5, opts: RunOptions = RunOptions(), progress: Optional[ProgressFn] = None,
+                 cancel: Optional[CancelToken] = None) -> ActionResult:
+    """Detection over a whole layer: tile by tile, then duplicates at seams merged in map space."""
+    from .tiling import count_tiles, iter_tiles, nms_map
+
+    progress, cancel = progress or noop_progress, ensure_token(cancel)
+    backend = load(model, "detect", opts, sub_progress(progress, 0, 10), cancel)
+    task = "detect" if "detect" in backend.tasks else "ground"
+    where = dict(tile=tile, overlap=overlap, bands=list(bands) if bands else None)
+    total = max(1, count_tiles(path, bounds, bounds_crs, **where))
+    feats, warnings, crs_wkt = [], [], ""
+    for i, tile_img in enumerate(iter_tiles(path, bounds, bounds_crs, cancel=cancel, **where)):
+        cancel.check()
+        crs_wkt = tile_img.crs_wkt
+        out = backend.run(Request(task, tile_img.rgb, prompt=prompt), None, cancel)
+        feats += result_to_features(out, tile_img, prompt=prompt, model=model)
+        warnings += out.warnings
+        progress(10 + 90 * (i + 1) / total)
+    merged = nms_map(feats, iou=iou)
+    return ActionResult(text=f"{len(merged)} objects", features=merged, crs_wkt=crs_wkt,
+                        warnings=warnings, meta=_meta(model, prompt=prompt))
+
+
+def write_outputs(result: ActionResult, vector_path: Optional[str] = None,
+                  raster_path: Optional[str] = None, *, overwrite: bool = False, layer: str = "eolens"):
+    """Write the result's features and raster; returns the export report of the vector (or None)."""
+    from .export import write_raster, write_vector
+
+    report = None
+    if vector_path:
+        report = write_vector(result.features, vector_path, result.crs_wkt, layer=layer, overwrite=overwrite)
+    if raster_path and result.raster is not None:
+        r = result.raster
+        write_raster(r.array, r.transform, r.crs_wkt, raster_path, nodata=r.nodata, overwrite=overwrite)
+    return report

@@ -76,17 +76,16 @@ class EOLensDock(QgsDockWidget):
         return row
 
     def _add_panels(self) -> None:
+        from .panels.change_panel import ChangePanel
         from .panels.chat_panel import ChatPanel
+        from .panels.find_panel import FindPanel
+        from .panels.search_panel import SearchPanel
 
-        self.chat = ChatPanel(self)
-        self.tabs.addTab(self.chat, tr("Chat"))
-        for module, cls, attr, title in (("find_panel", "FindPanel", "find", tr("Find")),
-                                         ("change_panel", "ChangePanel", "change", tr("Change")),
-                                         ("search_panel", "SearchPanel", "search", tr("Search"))):
-            panel = _optional_panel(module, cls, self)
-            if panel is not None:
-                setattr(self, attr, panel)
-                self.tabs.addTab(panel, title)
+        self.chat, self.find = ChatPanel(self), FindPanel(self)
+        self.change, self.search = ChangePanel(self), SearchPanel(self)
+        for panel, title in ((self.chat, tr("Chat")), (self.find, tr("Find")),
+                             (self.change, tr("Change")), (self.search, tr("Search"))):
+            self.tabs.addTab(panel, title)
 
     # -- what to analyse -------------------------------------------------------
     def layer(self) -> Optional[QgsRasterLayer]:
@@ -183,13 +182,3 @@ class EOLensDock(QgsDockWidget):
     def shutdown(self) -> None:
         self.cancel()
 
-
-def _optional_panel(module: str, cls: str, dock: EOLensDock) -> Optional[QWidget]:
-    """Panels land one by one; the dock shows those that exist."""
-    import importlib
-
-    try:
-        mod = importlib.import_module(f"{__package__}.panels.{module}")
-    except ModuleNotFoundError:
-        return None
-    return getattr(mod, cls)(dock)

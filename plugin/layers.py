@@ -92,7 +92,14 @@ def stamp() -> str:
     return _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
 
 
+def attributes(feature: QgsFeature, names) -> dict:
+    """Feature attributes as plain Python values (NULL becomes None)."""
+    return {n: _plain(feature[n]) for n in names}
+
+
 def _plain(value):
+    if isinstance(value, QVariant):
+        return None if value.isNull() else value.value()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if hasattr(value, "item"):

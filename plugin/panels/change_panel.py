@@ -1,0 +1,143 @@
+"""Change tab: layer A (before) and B (after) -> caption, heat raster, polygons; then Q&A."""
+from __future__ import annotations
+
+from qgis.core import QgsMapLayerProxyModel
+from qgis.gui import QgsMapLayerComboBox
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
+                                 QLineEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
+
+from .. import layers, messages, results, settings
+from ..capture import layer_path
+from ...inference import actions
+
+METHODS = (("spectral", "Spectral (no model, instant)"), ("semantic", "Semantic (deep features)"),
+           ("vlm", "Vision-language model (writes a caption)"))
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("ChangePanel", text)
+
+
+class ChangePanel(QWidget):
+    def __init__(self, dock) -> None:
+        super().__init__(dock)
+        self.dock = dock
+        self.pair = None              # (GeoImage A, GeoImage B) of the last comparison
+        self.conversation = None
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.layer_a = self._layer_combo()
+        self.layer_b = self._layer_combo()
+        self.date_a, self.date_b = QLabel(self), QLabel(self)
+        form.addRow(tr("Before (A)"), self._with_date(self.layer_a, self.date_a))
+        form.addRow(tr("After (B)"), self._with_date(self.layer_b, self.date_b))
+        self.method = QComboBox(self)
+        for key, label in METHODS:
+            self.method.addItem(tr(label), key)
+        form.addRow(tr("Method"), self.method)
+        self.threshold = QDoubleSpinBox(self)
+        self.threshold.setRange(0.0, 1000.0)
+        self.threshold.setDecimals(3)
+        self.threshold.setSpecialValueText(tr("automatic"))
+        form.addRow(tr("Threshold"), self.threshold)
+        layout.addLayout(form)
+        self.compare_button = QPushButton(tr("Compare the two dates"), self)
+        self.compare_button.clicked.connect(self.compare)
+        layout.addWidget(self.compare_button)
+        self.view = QTextBrowser(self)
+        layout.addWidget(self.view, 1)
+        row = QHBoxLayout()
+        self.question = QLineEdit(self)
+        self.question.setPlaceholderText(tr("Ask about the change, e.g. what was built?"))
+        self.question.returnPressed.connect(self.ask)
+        self.ask_button = QPushButton(tr("Ask"), self)
+        self.ask_button.clicked.connect(self.ask)
+        row.addWidget(self.question, 1)
+        row.addWidget(self.ask_button)
+        layout.addLayout(row)
+        self.layer_a.layerChanged.connect(lambda lyr: self._show_date(lyr, self.date_a))
+        self.layer_b.layerChanged.connect(lambda lyr: self._show_date(lyr, self.date_b))
+
+    def _layer_combo(self) -> QgsMapLayerComboBox:
+        combo = QgsMapLayerComboBox(self)
+        combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        return combo
+
+    def _with_date(self, combo, label) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(combo, 1)
+        row.addWidget(label)
+        return row
+
+    def _show_date(self, layer, label) -> None:
+        from ...inference.dates import acquisition_date
+
+        try:
+            date = acquisition_date(layer_path(layer), layer.name()) if layer else None
+        except Exception:  # noqa: BLE001 - a date label must never break the panel
+            date = None
+        label.setText(date or tr("date unknown"))
+
+    def compare(self) -> None:
+        a, b = self.layer_a.currentLayer(), self.layer_b.currentLayer()
+        try:
+            if a is None or b is None or a == b:
+                from ...inference.errors import InputError
+
+                raise InputError(tr("Choose two different raster layers: A (before) and B (after)."))
+            src_a, src_b = self.dock.source(a), self.dock.source(b)
+        except Exception as err:  # noqa: BLE001
+            messages.report_error(self.dock.iface, err)
+            return
+        s, opts = settings.load(), self.dock.run_options()
+        method = self.method.currentData()
+        threshold = self.threshold.value() or None
+        model = {"vlm": s.model_for("change_caption"), "semantic": None}.get(method)
+        max_side = s.max_side if s.fit_to_model else None
+
+        def work(progress, cancel):
+            pair = actions.coregister_pair(src_a.path, src_b.path, src_a.bounds, src_a.bounds_crs,
+                                           max_side=max_side)
+            cancel.check()
+            result = actions.change(*pair, method=method, model=model, threshold=threshold, opts=opts,
+                                    progress=progress, cancel=cancel)
+            return pair, result, results.write_raster_for(result, "change-heat")
+
+        self.dock.run(tr("Comparing {} and {}").format(a.name(), b.name()), work,
+                      lambda out: self._compared(a.name(), b.name(), *out), layers=[a, b])
+
+    def _compared(self, name_a: str, name_b: str, pair, result, raster_path) -> None:
+        self.pair, self.conversation = pair, None
+        stamp = layers.stamp()
+        if raster_path:
+            results.add_raster(raster_path, result, tr("Change heat: {} → {} ({})").format(name_a, name_b, stamp),
+                               "change-heat")
+        results.add_vector(result, tr("Change: {} → {} ({})").format(name_a, name_b, stamp), "change", "change")
+        self.view.append(f"<p><b>{tr('Change')}:</b> {result.text}</p>")
+
+    def ask(self) -> None:
+        question = self.question.text().strip()
+        if not question:
+            return
+        if self.pair is None:
+            messages.report_info(self.dock.iface, tr("Compare two dates first."))
+            return
+        model, opts = settings.load().model_for("change_caption"), self.dock.run_options()
+        pair, conversation = self.pair, self.conversation
+
+        def work(progress, cancel):
+            from ...inference.chat import Conversation
+
+            conv = conversation
+            if conv is None:
+                backend = actions.load(model, "change_caption", opts, None, cancel)
+                conv = Conversation(backend, pair[0].rgb, image_b=pair[1].rgb)
+            return conv, conv.ask(question, progress=progress, cancel=cancel)
+
+        def done(out):
+            self.conversation, turn = out
+            self.view.append(f"<p><b>{tr('You')}:</b> {question}</p><p><b>EO Lens:</b> {turn.answer}</p>")
+
+        self.question.clear()
+        self.dock.run(tr("Asking about the change"), work, done)

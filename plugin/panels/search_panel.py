@@ -1,0 +1,118 @@
+"""Search tab: text query over a whole layer -> heat raster, ranked footprints; zero-shot map."""
+from __future__ import annotations
+
+from qgis.core import QgsCoordinateTransform, QgsProject, QgsRectangle
+from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtWidgets import (QFormLayout, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
+                                 QSpinBox, QVBoxLayout, QWidget)
+
+from .. import layers, messages, results, settings
+from ...inference import actions
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("SearchPanel", text)
+
+
+class SearchPanel(QWidget):
+    def __init__(self, dock) -> None:
+        super().__init__(dock)
+        self.dock = dock
+        self.footprints = None
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.query = QLineEdit(self)
+        self.query.setPlaceholderText(tr("e.g. a harbour with ships"))
+        self.query.returnPressed.connect(self.search)
+        form.addRow(tr("Query"), self.query)
+        self.top_k = QSpinBox(self)
+        self.top_k.setRange(1, 500)
+        self.top_k.setValue(10)
+        form.addRow(tr("Top K"), self.top_k)
+        self.tile = QSpinBox(self)
+        self.tile.setRange(32, 4096)
+        self.tile.setValue(224)
+        form.addRow(tr("Tile size (px)"), self.tile)
+        layout.addLayout(form)
+        self.search_button = QPushButton(tr("Search the layer"), self)
+        self.search_button.clicked.connect(self.search)
+        layout.addWidget(self.search_button)
+        self.ranked = QListWidget(self)
+        self.ranked.itemClicked.connect(self.zoom_to)
+        layout.addWidget(self.ranked, 1)
+        self.classes = QLineEdit(self)
+        self.classes.setPlaceholderText(tr("Land-cover classes, comma separated: water, forest, urban"))
+        layout.addWidget(self.classes)
+        self.classify_button = QPushButton(tr("Zero-shot land-cover map"), self)
+        self.classify_button.clicked.connect(self.classify)
+        layout.addWidget(self.classify_button)
+
+    def _source(self):
+        return self.dock.source()
+
+    def search(self) -> None:
+        query = self.query.text().strip()
+        try:
+            source = self._source()
+        except Exception as err:  # noqa: BLE001
+            messages.report_error(self.dock.iface, err)
+            return
+        model, opts = settings.load().model_for("search"), self.dock.run_options()
+        top_k, tile = self.top_k.value(), self.tile.value()
+
+        def work(progress, cancel):
+            result = actions.search(source.path, query, model, bounds=source.bounds,
+                                    bounds_crs=source.bounds_crs, tile=tile, top_k=top_k,
+                                    bands=source.bands, opts=opts, progress=progress, cancel=cancel)
+            return result, results.write_raster_for(result, f"search-{query}")
+
+        self.dock.run(tr("Searching for '{}'").format(query), work,
+                      lambda out: self._found(query, *out), layers=[self.dock.layer()])
+
+    def _found(self, query: str, result, raster_path) -> None:
+        stamp = layers.stamp()
+        if raster_path:
+            results.add_raster(raster_path, result, tr("Similarity: {} ({})").format(query, stamp), "search-heat")
+        self.footprints = results.add_vector(result, tr("Top {}: {} ({})").format(len(result.features), query, stamp),
+                                             "search-top", "outline")
+        self.ranked.clear()
+        for feat in result.features:
+            item = QListWidgetItem(f"#{feat.properties['rank']}  {feat.properties['score']:.3f}")
+            item.setData(Qt.UserRole, feat.geometry.bounds)
+            item.setData(Qt.UserRole + 1, result.crs_wkt)
+            self.ranked.addItem(item)
+
+    def zoom_to(self, item: QListWidgetItem) -> None:
+        xmin, ymin, xmax, ymax = item.data(Qt.UserRole)
+        rect = QgsRectangle(xmin, ymin, xmax, ymax)
+        canvas = self.dock.iface.mapCanvas()
+        xform = QgsCoordinateTransform(layers.crs_from_wkt(item.data(Qt.UserRole + 1)),
+                                       canvas.mapSettings().destinationCrs(), QgsProject.instance())
+        rect = xform.transformBoundingBox(rect)
+        rect.scale(1.5)
+        canvas.setExtent(rect)
+        canvas.refresh()
+
+    def classify(self) -> None:
+        names = [c.strip() for c in self.classes.text().split(",") if c.strip()]
+        try:
+            source = self._source()
+        except Exception as err:  # noqa: BLE001
+            messages.report_error(self.dock.iface, err)
+            return
+        model, opts, tile = settings.load().model_for("search"), self.dock.run_options(), self.tile.value()
+
+        def work(progress, cancel):
+            return actions.classify(source.path, names, model, bounds=source.bounds,
+                                    bounds_crs=source.bounds_crs, tile=tile, bands=source.bands,
+                                    opts=opts, progress=progress, cancel=cancel)
+
+        def done(result):
+            layer = layers.memory_layer(tr("Land cover ({})").format(layers.stamp()), result.crs_wkt,
+                                        result.features)
+            from ..styles import categorized
+
+            categorized(layer, "class")
+            layers.add_result(layer, "landcover")
+
+        self.dock.run(tr("Classifying tiles"), work, done, layers=[self.dock.layer()])

@@ -1,0 +1,58 @@
+"""Turn an ActionResult into styled QGIS layers in the EO Lens group (main thread only)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Optional
+
+import numpy as np
+from qgis.core import QgsRasterLayer, QgsVectorLayer
+
+from . import layers, styles
+from ..inference.actions import ActionResult
+
+_OUT_DIR: Optional[str] = None
+
+
+def output_dir() -> str:
+    """Where result rasters of this QGIS session are written (rasters need a file)."""
+    global _OUT_DIR
+    if _OUT_DIR is None or not os.path.isdir(_OUT_DIR):
+        _OUT_DIR = tempfile.mkdtemp(prefix="eolens-")
+    return _OUT_DIR
+
+
+def raster_path(stem: str) -> str:
+    safe = "".join(c if c.isalnum() else "_" for c in stem)[:40] or "result"
+    return tempfile.mktemp(prefix=f"{safe}-", suffix=".tif", dir=output_dir())
+
+
+def write_raster_for(result: ActionResult, stem: str) -> Optional[str]:
+    """Worker side: write the result raster to a fresh session file; returns the path."""
+    if result.raster is None:
+        return None
+    from ..inference.export import write_raster
+
+    r, path = result.raster, raster_path(stem)
+    write_raster(r.array, r.transform, r.crs_wkt, path, nodata=r.nodata)
+    return path
+
+
+def add_vector(result: ActionResult, name: str, role: str, style: str = "outline") -> QgsVectorLayer:
+    layer = layers.memory_layer(name, result.crs_wkt, result.features)
+    {"outline": styles.outline, "fill": styles.translucent,
+     "change": lambda lyr: styles.translucent(lyr, styles.CHANGE_COLOUR)}[style](layer)
+    return layers.add_result(layer, role)
+
+
+def add_raster(path: str, result: ActionResult, name: str, role: str) -> QgsRasterLayer:
+    layer = layers.raster_layer(path, name)
+    kind = result.raster.kind if result.raster is not None else "mask"
+    if kind == "mask":
+        styles.mask_raster(layer)
+    elif kind == "heat":
+        arr = result.raster.array
+        finite = arr[np.isfinite(arr)]
+        lo, hi = (float(np.percentile(finite, 2)), float(np.percentile(finite, 98))) if finite.size else (0, 1)
+        styles.heat_raster(layer, lo, hi)
+    return layers.add_result(layer, role)
