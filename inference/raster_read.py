@@ -19,7 +19,7 @@ import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
-from rasterio.errors import CRSError, RasterioError
+from rasterio.errors import CRSError, RasterioError, RasterioIOError
 from rasterio.windows import Window
 
 from .dates import acquisition_date
@@ -35,7 +35,7 @@ try:  # GDAL errors that rasterio surfaces without wrapping them in RasterioErro
     from rasterio._err import CPLE_BaseError as _CPLError
 except ImportError:  # pragma: no cover
     _CPLError = RasterioError
-_READ_ERRORS = (RasterioError, _CPLError)
+_READ_ERRORS = (RasterioError, RasterioIOError, _CPLError)
 
 
 @dataclass(frozen=True)
