@@ -7,25 +7,32 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QMainWindow, QMenu
 
 
+class RecordingBar(QgsMessageBar):
+    """A real message bar that also remembers what was pushed (title, text, level)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.pushed: list[tuple[str, str, int]] = []
+
+    def pushMessage(self, title, text, level=0, duration=-1):  # noqa: N802
+        self.pushed.append((title, text, int(level)))
+        return super().pushMessage(title, text, level, duration)
+
+
 class FakeIface:
     def __init__(self) -> None:
         self.window = QMainWindow()
         self.canvas = QgsMapCanvas(self.window)
         self.canvas.resize(800, 600)
         self.window.setCentralWidget(self.canvas)
-        self.bar = QgsMessageBar(self.window)
+        self.bar = RecordingBar(self.window)
         self.menus: dict[str, QMenu] = {}
         self.docks = []
         self.toolbars = []
-        self.messages: list[tuple[str, str, int]] = []
-        self.bar.widgetAdded.connect(self._record)
         QgsProject.instance().crsChanged.connect(self._sync_crs)
 
     def _sync_crs(self):
         self.canvas.setDestinationCrs(QgsProject.instance().crs())
-
-    def _record(self, item) -> None:
-        self.messages.append((item.title(), item.text(), int(item.level())))
 
     def mainWindow(self):  # noqa: N802 - QGIS API names
         return self.window
@@ -63,4 +70,4 @@ class FakeIface:
         return None
 
     def errors(self) -> list[str]:
-        return [text for _, text, level in self.messages if level == 2]  # Qgis.Critical
+        return [text for _, text, level in self.bar.pushed if level == 2]  # Qgis.Critical
