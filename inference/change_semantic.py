@@ -1,0 +1,217 @@
+"""Deep-feature change: per-patch cosine distance of DINOv2 (or CLIP) tokens, plus CLIP labels
+for change regions.
+
+Any feature backend with ``patch_tokens(images) -> (N, h, w, D)`` works (``Dinov2Backend``
+here, ``ClipBackend`` in ``clip_family.py``). ``label_regions`` needs ``encode_images`` and
+``encode_texts`` (a CLIP backend).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .backend import Backend
+from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress
+from .errors import InputError, ModelError
+from .geoimage import GeoImage
+from .results import PixelPolygon, PixelResult, Request
+from .thresholds import noise_floor
+
+DEFAULT_LABELS: tuple[str, ...] = (
+    "new buildings", "demolished buildings", "cleared forest", "new vegetation",
+    "new road", "construction site", "water change", "farmland change",
+)
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+_CROP_PAD = 0.1      # context per side, as a fraction of the region size: it stays ~70% of the crop
+_MIN_CROP = 16       # pixels; CLIP needs some context even for a tiny blob
+
+
+class Dinov2Backend(Backend):
+    """DINOv2 image encoder; task ``features`` returns the patch-token grid.
+
+    Images are resized (aspect kept) so the longer side is about ``max_side`` and both sides
+    are multiples of the patch size; no centre crop, so every pixel has a patch.
+    """
+
+    family = "dinov2"
+    tasks = frozenset({"features"})
+    max_side = 518   # DINOv2's own high-resolution setting (37 x 14)
+
+    def patch_tokens(self, images: Sequence[np.ndarray],
+                     cancel: CancelToken | None = None) -> np.ndarray:
+        """(N, h, w, D) float32 patch features; images must share one size.
+
+        One forward pass per image, so identical images give bit-identical features.
+        """
+        grids = [self.run(Request("features", image=img), cancel=cancel).extra["patch_tokens"]
+                 for img in images]
+        return np.stack(grids)
+
+    def preprocess(self, request: Request) -> Any:
+        import torch
+        import torch.nn.functional as F
+
+        image = _as_rgb8(request.image)
+        h, w = image.shape[:2]
+        size = _patch_aligned(h, w, self._patch_size(), int(request.options.get("max_side",
+                                                                              self.max_side)))
+        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+        x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+        mean, std = self._norm()
+        x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+        return {"pixel_values": x.to(device=self.device, dtype=self.dtype),
+                "grid": (size[0] // self._patch_size(), size[1] // self._patch_size())}
+
+    def forward(self, request: Request, inputs: Any, progress: ProgressFn,
+                cancel: CancelToken) -> Any:
+        import torch
+
+        with torch.inference_mode():
+            out = self.model(pixel_values=inputs["pixel_values"])
+        progress(100.0)
+        skip = 1 + int(getattr(self.model.config, "num_register_tokens", 0) or 0)
+        tokens = out.last_hidden_state[0, skip:].float().cpu().numpy()
+        return tokens, inputs["grid"]
+
+    def postprocess(self, request: Request, raw: Any) -> PixelResult:
+        tokens, (gh, gw) = raw
+        if tokens.shape[0] != gh * gw:
+            raise ModelError(f"DINOv2 returned {tokens.shape[0]} patches for a {gh}x{gw} grid.")
+        return PixelResult(extra={"patch_tokens": tokens.reshape(gh, gw, -1)})
+
+    def _patch_size(self) -> int:
+        p = getattr(self.model.config, "patch_size", 14)
+        return int(p[0] if isinstance(p, (list, tuple)) else p)
+
+    def _norm(self) -> tuple[Sequence[float], Sequence[float]]:
+        proc = self.processor
+        return (list(getattr(proc, "image_mean", None) or _IMAGENET_MEAN),
+                list(getattr(proc, "image_std", None) or _IMAGENET_STD))
+
+
+def load_dinov2(spec: Any, path: Any, device: str, dtype: Any) -> Dinov2Backend:
+    """Build a :class:`Dinov2Backend` from a transformers DINOv2 folder or cached hub id."""
+    from transformers import AutoImageProcessor, AutoModel
+
+    try:
+        model = AutoModel.from_pretrained(str(path), dtype=dtype, trust_remote_code=False)
+        processor = AutoImageProcessor.from_pretrained(str(path))
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelError(f"Cannot load a DINOv2 model from '{path}': {err}") from err
+    if not getattr(model.config, "model_type", "").startswith("dinov2"):
+        raise ModelError(f"'{path}' is a {model.config.model_type} model, not DINOv2.")
+    return Dinov2Backend(model.to(device).eval(), processor, spec, device, dtype)
+
+
+def semantic_heat(a: GeoImage, b: GeoImage, valid: np.ndarray, backend: Any,
+                  progress: ProgressFn | None = None,
+                  cancel: CancelToken | None = None) -> tuple[np.ndarray, dict]:
+    """Per-patch cosine distance (0 = same, up to 2) up-sampled bilinearly to the grid."""
+    if backend is None or not hasattr(backend, "patch_tokens"):
+        raise InputError("Semantic change needs a feature model (DINOv2 or CLIP).")
+    progress, cancel = progress or noop_progress, ensure_token(cancel)
+    fa = backend.patch_tokens([a.rgb], cancel=cancel)[0]
+    progress(45.0)
+    fb = backend.patch_tokens([b.rgb], cancel=cancel)[0]
+    progress(90.0)
+    if fa.shape != fb.shape:
+        raise ModelError(f"Feature grids differ between dates: {fa.shape} vs {fb.shape}.")
+    distance = _cosine_distance(fa, fb)
+    heat = np.where(valid, _upsample(distance, valid.shape), 0.0).astype(np.float32)
+    return heat, {"feature_grid": list(distance.shape)}
+
+
+def semantic_floor(values: np.ndarray) -> float:
+    """Cosine-distance noise floor: 3 robust sigmas above the typical (unchanged) distance."""
+    return noise_floor(values, k=3.0)
+
+
+def label_regions(clip_backend: Any, image_b_rgb: np.ndarray, regions: Sequence[Any],
+                  labels: Sequence[str] = DEFAULT_LABELS, *,
+                  transform: Any = None) -> list[tuple[str, float]]:
+    """Best text label and its probability for each change region, from a CLIP crop of B.
+
+    ``regions`` are (H, W) bool masks, :class:`PixelPolygon` rings, or shapely polygons in
+    pixel coordinates, or in map coordinates when ``transform`` (pixel -> map) is given.
+    """
+    if not regions:
+        return []
+    labels = list(labels)
+    crops = [_crop(image_b_rgb, _pixel_bbox(r, transform)) for r in regions]
+    images = _l2(np.asarray(clip_backend.encode_images(crops), np.float64))
+    embed = getattr(clip_backend, "embed_phrases", None) or clip_backend.encode_texts
+    texts = _l2(np.asarray(embed(labels), np.float64))
+    sims = images @ texts.T
+    scorer = getattr(clip_backend, "class_scores", None)
+    probs = scorer(sims) if scorer is not None else _softmax(100.0 * sims)
+    best = np.argmax(probs, axis=1)
+    return [(labels[i], float(probs[n, i])) for n, i in enumerate(best)]
+
+
+def _cosine_distance(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
+    fa, fb = fa.astype(np.float64), fb.astype(np.float64)
+    cos = np.sum(fa * fb, -1) / np.maximum(
+        np.linalg.norm(fa, axis=-1) * np.linalg.norm(fb, axis=-1), 1e-12)
+    same = np.all(fa == fb, axis=-1)  # identical features: exactly 0, not 1e-16
+    return np.where(same, 0.0, np.clip(1.0 - cos, 0.0, 2.0))
+
+
+def _upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(grid.astype(np.float32))[None, None]
+    return F.interpolate(t, size=shape, mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+def _patch_aligned(h: int, w: int, patch: int, max_side: int) -> tuple[int, int]:
+    scale = max_side / max(h, w)
+    return (max(patch, round(h * scale / patch) * patch),
+            max(patch, round(w * scale / patch) * patch))
+
+
+def _as_rgb8(image: np.ndarray | None) -> np.ndarray:
+    if image is None or image.ndim != 3 or image.shape[2] < 3:
+        raise InputError("DINOv2 features need an (H, W, 3) RGB image.")
+    return np.asarray(image[..., :3], dtype=np.uint8)
+
+
+def _pixel_bbox(region: Any, transform: Any) -> tuple[float, float, float, float]:
+    if isinstance(region, np.ndarray) and region.ndim == 2:
+        rows, cols = np.nonzero(region)
+        if rows.size == 0:
+            raise InputError("An empty mask cannot be labelled.")
+        return float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1)
+    if isinstance(region, PixelPolygon):
+        xy = np.asarray(region.coords, np.float64)
+    else:  # shapely polygon
+        if transform is not None:
+            from .georef import map_to_pixel
+
+            region = map_to_pixel(region, transform)
+        xy = np.asarray(region.exterior.coords, np.float64)[:, :2]
+    return float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max())
+
+
+def _crop(image: np.ndarray, bbox: tuple[float, float, float, float]) -> np.ndarray:
+    x0, y0, x1, y1 = bbox
+    pad_x = max(_CROP_PAD * (x1 - x0), (_MIN_CROP - (x1 - x0)) / 2, 0.0)
+    pad_y = max(_CROP_PAD * (y1 - y0), (_MIN_CROP - (y1 - y0)) / 2, 0.0)
+    h, w = image.shape[:2]
+    c0, c1 = max(0, int(np.floor(x0 - pad_x))), min(w, int(np.ceil(x1 + pad_x)))
+    r0, r1 = max(0, int(np.floor(y0 - pad_y))), min(h, int(np.ceil(y1 + pad_y)))
+    if c1 <= c0 or r1 <= r0:
+        raise InputError("A change region lies outside the image.")
+    return np.ascontiguousarray(image[r0:r1, c0:c1, :3])
+
+
+def _l2(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
