@@ -200,7 +200,9 @@ def read_window(ds, path: str, window: Window, shape: tuple[int, int],
     try:
         raw = ds.read(list(bands), window=window, out_shape=out_shape,
                       resampling=Resampling.average if decimated else Resampling.nearest)
-        masks = ds.read_masks(list(bands), window=window, out_shape=out_shape)
+        with warnings.catch_warnings():  # nodata taking precedence over alpha is GDAL's rule too
+            warnings.simplefilter("ignore", rasterio.errors.NodataShadowWarning)
+            masks = ds.read_masks(list(bands), window=window, out_shape=out_shape)
     except _READ_ERRORS as err:  # truncated files open fine and fail here
         raise RasterReadError(f"Cannot read raster '{path}' (damaged or truncated?): {err}") from err
     valid = masks.any(axis=0)
