@@ -15,7 +15,7 @@ if not (REPO / "build" / "pkgroot" / "eolens").exists():
 
 def main(only: list[str]) -> int:
     failed = 0
-    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent))
+    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])
                    if m.name.startswith("bench_"))
     for name in names:
         if only and not any(o in name for o in only):
