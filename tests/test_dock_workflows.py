@@ -1,0 +1,211 @@
+"""The four workflows driven through the dock's own widgets, in real QGIS, with tiny models.
+
+Where a check needs a known model answer (so that boxes and masks have somewhere to land), the
+tiny Florence-2's ``generate`` is made to emit a fixed, real-format ``<loc_>`` string; the rest of
+the path (processor, parser, georeferencing, task, layers) is the real one.
+"""
+import time
+
+import numpy as np
+import pytest
+import rasterio
+from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
+from shapely import wkt as shapely_wkt
+
+from tests.gui_helpers import add_raster, clear_project, load_plugin, plugin_settings, wait_idle
+
+BOX_ANSWER = "</s><s>tree<loc_100><loc_200><loc_500><loc_600></s>"
+POLY_ANSWER = "</s><s><poly><loc_100><loc_100><loc_900><loc_100><loc_900><loc_900><loc_100><loc_900></poly></s>"
+
+
+@pytest.fixture
+def gui():
+    iface, plugin = load_plugin()
+    yield iface, plugin
+    plugin.unload()
+    clear_project()
+
+
+def _fixed_answer(monkeypatch, backend, text):
+    tok = backend.processor.tokenizer
+    ids = tok(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    monkeypatch.setattr(backend.model, "generate", lambda *a, **k: ids)
+
+
+def _florence(tiny_models, monkeypatch, answer):
+    from eolens.inference.runtime import load_model
+
+    path = str(tiny_models.path("florence2"))
+    _fixed_answer(monkeypatch, load_model(path), answer)   # the runtime caches this backend
+    return path
+
+
+def _role(role):
+    from eolens.plugin.layers import find_role
+
+    return find_role(role)
+
+
+def _whole_layer(plugin, layer):
+    plugin.dock.layer_combo.setLayer(layer)
+    plugin.dock.area_combo.setCurrentIndex(1)
+
+
+def test_find_boxes_land_on_the_right_ground(gui, qtbot, tiny_models, sample_dir, monkeypatch, no_network):
+    from eolens.inference.raster_read import capture_native
+
+    iface, plugin = gui
+    model = _florence(tiny_models, monkeypatch, BOX_ANSWER)
+    path = sample_dir / "OSBS_029.tif"
+    layer = add_raster(path)
+    _whole_layer(plugin, layer)
+    plugin.dock.find.prompt.setText("trees")
+    with plugin_settings(model_detect=model, max_side=400):
+        plugin.dock.find.boxes_button.click()
+        wait_idle(qtbot, plugin.dock)
+    assert iface.errors() == []
+    boxes = _role("boxes")
+    assert boxes.crs() == layer.crs() and boxes.featureCount() == 1
+    assert set(boxes.fields().names()) >= {"label", "score", "prompt", "model"}
+    feat = next(boxes.getFeatures())
+    image = capture_native(str(path), max_side=400)
+    w, h = image.width, image.height
+    corners = [image.transform * ((b + 0.5) * s / 1000, (c + 0.5) * t / 1000)
+               for b, s, c, t in ((100, w, 200, h), (500, w, 600, h))]
+    x0, x1 = sorted(p[0] for p in corners)
+    y0, y1 = sorted(p[1] for p in corners)
+    assert shapely_wkt.loads(feat.geometry().asWkt(6)).bounds == pytest.approx((x0, y0, x1, y1), abs=1e-3)
+    assert feat["label"] == "tree" and feat["prompt"] == "trees"
+
+
+def test_find_masks_then_export_gpkg_and_shp(gui, qtbot, tiny_models, sample_dir, monkeypatch, tmp_path):
+    iface, plugin = gui
+    model = _florence(tiny_models, monkeypatch, POLY_ANSWER)
+    layer = add_raster(sample_dir / "OSBS_029.tif")
+    _whole_layer(plugin, layer)
+    plugin.dock.find.prompt.setText("the forest")
+    with plugin_settings(model_segment=model, max_side=400):
+        plugin.dock.find.masks_button.click()
+        wait_idle(qtbot, plugin.dock)
+    assert iface.errors() == []
+    raster, polys = _role("mask-raster"), _role("mask-polygons")
+    assert isinstance(raster, QgsRasterLayer) and raster.crs() == layer.crs()
+    assert raster.extent().toString(3) == layer.extent().toString(3)
+    with rasterio.open(raster.source()) as ds:
+        mask = ds.read(1)
+    assert 0.55 < mask.mean() < 0.7            # the 0.1..0.9 square, less nodata-masked pixels
+    assert polys.featureCount() >= 1 and polys.crs() == layer.crs()
+    for ext in ("gpkg", "shp"):
+        out = tmp_path / f"masks.{ext}"
+        report = plugin.dock.find.export(str(out), polys)
+        assert report is not None
+        again = QgsVectorLayer(str(out), "again", "ogr")
+        assert again.isValid() and again.featureCount() == polys.featureCount()
+        assert again.crs().toWkt() == layer.crs().toWkt() or again.crs().authid() == layer.crs().authid()
+    assert plugin.dock.find.export(str(tmp_path / "masks.gpkg"), polys) is None   # never overwrite
+    assert any("exists" in e for e in iface.errors())
+
+
+def test_change_two_dates_gives_heat_and_polygons_on_a_grid(gui, qtbot, shared_data):
+    iface, plugin = gui
+    pair = shared_data / "change" / "naip_nd_2009_2020"
+    a = add_raster(pair / "m_4709963_se_14_1_20090818.tif", "naip 2009")
+    b = add_raster(pair / "m_4709963_se_14_1_20200831.tif", "naip 2020")
+    panel = plugin.dock.change
+    plugin.dock.area_combo.setCurrentIndex(1)
+    panel.layer_a.setLayer(a)
+    panel.layer_b.setLayer(b)
+    assert panel.date_a.text() == "2009-08-18" and panel.date_b.text() == "2020-08-31"
+    panel.compare_button.click()
+    wait_idle(qtbot, plugin.dock)
+    assert iface.errors() == []
+    heat, polys = _role("change-heat"), _role("change")
+    assert heat.crs() == a.crs() and polys.crs() == a.crs()
+    assert heat.rasterUnitsPerPixelX() == pytest.approx(a.rasterUnitsPerPixelX())
+    inter = a.extent().intersect(b.extent())
+    assert heat.extent().width() <= a.extent().width() + 1e-6
+    assert abs(heat.extent().xMinimum() - inter.xMinimum()) <= a.rasterUnitsPerPixelX()
+    assert polys.featureCount() > 0
+    assert "change regions" in panel.view.toPlainText()
+
+
+def test_change_with_no_overlap_is_a_clear_message(gui, qtbot, sample_dir):
+    iface, plugin = gui
+    a = add_raster(sample_dir / "rasterio_RGB.byte.tif")
+    b = add_raster(sample_dir / "OSBS_029.tif")
+    plugin.dock.area_combo.setCurrentIndex(1)
+    plugin.dock.change.layer_a.setLayer(a)
+    plugin.dock.change.layer_b.setLayer(b)
+    plugin.dock.change.compare_button.click()
+    wait_idle(qtbot, plugin.dock)
+    errors = iface.errors()
+    assert len(errors) == 1 and "overlap" in errors[0].lower()
+    assert _role("change") is None
+
+
+def test_search_ranks_tiles_and_zooms(gui, qtbot, tiny_models, sample_dir, no_network):
+    iface, plugin = gui
+    model = str(tiny_models.path("openclip"))
+    layer = add_raster(sample_dir / "rasterio_RGB.byte.tif")
+    _whole_layer(plugin, layer)
+    panel = plugin.dock.search
+    panel.query.setText("a harbour with ships")
+    panel.top_k.setValue(5)
+    panel.tile.setValue(128)
+    with plugin_settings(model_search=model):
+        panel.search_button.click()
+        wait_idle(qtbot, plugin.dock)
+    assert iface.errors() == []
+    heat, top = _role("search-heat"), _role("search-top")
+    assert heat.crs() == layer.crs() and top.crs() == layer.crs()
+    assert top.featureCount() == 5 and panel.ranked.count() == 5
+    ranks = [f["rank"] for f in top.getFeatures()]
+    scores = [f["score"] for f in sorted(top.getFeatures(), key=lambda f: f["rank"])]
+    assert sorted(ranks) == [1, 2, 3, 4, 5] and scores == sorted(scores, reverse=True)
+    assert layer.extent().contains(heat.extent()) or heat.extent().intersects(layer.extent())
+    panel.zoom_to(panel.ranked.item(0))
+    best = next(f for f in top.getFeatures() if f["rank"] == 1).geometry().boundingBox()
+    assert iface.canvas.extent().contains(best)
+
+
+def test_backend_exception_is_a_message_and_qgis_keeps_running(gui, qtbot, sample_dir, monkeypatch):
+    from eolens.inference import actions
+
+    iface, plugin = gui
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the backend fell over")
+
+    monkeypatch.setattr(actions, "load", broken)
+    layer = add_raster(sample_dir / "OSBS_029.tif")
+    _whole_layer(plugin, layer)
+    plugin.dock.chat.caption_button.click()
+    wait_idle(qtbot, plugin.dock)
+    errors = iface.errors()
+    assert len(errors) == 1 and "the backend fell over" in errors[0]
+    assert plugin.dock.task is None and plugin.dock.cancel_button.isEnabled() is False
+    assert _role("captions") is None
+
+
+def test_removing_the_input_layer_cancels_its_task(gui, qtbot, sample_dir, monkeypatch):
+    """setDependentLayers: the task ends as cancelled, no partial layer, no error."""
+    from eolens.inference import actions
+
+    iface, plugin = gui
+    started = []
+
+    def slow_caption(image, model, *, detail, opts, progress, cancel):
+        started.append(True)
+        while True:            # a long generation that checks cancel per "token"
+            time.sleep(0.05)
+            cancel.check()
+
+    monkeypatch.setattr(actions, "caption", slow_caption)
+    layer = add_raster(sample_dir / "OSBS_029.tif")
+    _whole_layer(plugin, layer)
+    plugin.dock.chat.caption_button.click()
+    qtbot.waitUntil(lambda: bool(started), timeout=30_000)
+    QgsProject.instance().removeMapLayer(layer.id())
+    wait_idle(qtbot, plugin.dock, timeout=10_000)
+    assert plugin.dock.status.text() == "Cancelled."
+    assert iface.errors() == [] and _role("captions") is None
