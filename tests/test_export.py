@@ -43,7 +43,7 @@ def _features() -> list[GeoFeature]:
 def _read(path, layer=0):
     ds = ogr.Open(str(path))
     lyr = ds.GetLayer(layer)
-    rows = [(f.items(), f.GetGeometryRef().ExportToWkt()) for f in lyr]
+    rows = [(f.items(), shapely.from_wkb(bytes(f.GetGeometryRef().ExportToWkb()))) for f in lyr]
     return ds, lyr, rows
 
 
@@ -81,7 +81,7 @@ def test_shapefile_prj_matches_source_crs_and_polygons_are_multi(tmp_path):
     ds, lyr, rows = _read(path)
     assert lyr.GetSpatialRef().IsSame(src)
     assert lyr.GetGeomType() in (ogr.wkbPolygon, ogr.wkbMultiPolygon)  # SHP has no single/multi split
-    got = shapely.normalize(shapely.from_wkt(rows[0][1]))  # SHP rings are clockwise
+    got = shapely.normalize(rows[0][1])  # SHP rings are clockwise
     assert got.equals_exact(shapely.normalize(feats[0].geometry), 1e-9)
 
 
@@ -146,4 +146,4 @@ def test_polygon_round_trip_through_gpkg_is_exact(tmp_path):
     poly = Polygon([(101985.5, 2826915.25), (102985.5, 2826915.25), (102985.5, 2825915.0)])
     write_vector([GeoFeature(poly, {"label": "tri"})], tmp_path / "tri.gpkg", _crs_wkt())
     ds, lyr, rows = _read(tmp_path / "tri.gpkg")
-    assert ogr.CreateGeometryFromWkt(rows[0][1]).Equals(ogr.CreateGeometryFromWkb(poly.wkb))
+    assert rows[0][1].equals_exact(poly, 0)
