@@ -41,8 +41,7 @@ lint: setup
 	$(PY) tools/check_boundaries.py
 
 i18n:
-	pylupdate5 -noobsolete $$(find plugin -name '*.py') -ts i18n/eolens_de.ts i18n/eolens_fr.ts
-	lrelease i18n/*.ts
+	/usr/bin/python3 tools/i18n.py
 
 build/$(PLUGIN).zip: $(shell git ls-files $(RUNTIME) 2>/dev/null)
 	@rm -rf build/package && mkdir -p build/package/$(PLUGIN)

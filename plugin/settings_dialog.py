@@ -10,12 +10,13 @@ from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox
                                  QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from . import messages, settings, tasks
+from .translate import N_
 from ..inference.registry import REGISTRY
 
 TASK_LABELS = {
-    "caption": "Caption", "detect": "Detect (text → boxes)", "segment": "Segment (text → masks)",
-    "segment_prompt": "Segment (points / box)", "chat": "Chat", "change_caption": "Change caption",
-    "search": "Search",
+    "caption": N_("Caption"), "detect": N_("Detect (text → boxes)"),
+    "segment": N_("Segment (text → masks)"), "segment_prompt": N_("Segment (points / box)"),
+    "chat": N_("Chat"), "change_caption": N_("Change caption"), "search": N_("Search"),
 }
 # which registry tasks qualify a model for a settings slot
 SLOT_TASKS = {"caption": "caption", "detect": "detect", "segment": "segment",

@@ -9,10 +9,12 @@ from qgis.PyQt.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLa
 
 from .. import layers, messages, results, settings
 from ..capture import layer_path
+from ..translate import N_
 from ...inference import actions
 
-METHODS = (("spectral", "Spectral (no model, instant)"), ("semantic", "Semantic (deep features)"),
-           ("vlm", "Vision-language model (writes a caption)"))
+METHODS = (("spectral", N_("Spectral (no model, instant)")),
+           ("semantic", N_("Semantic (deep features)")),
+           ("vlm", N_("Vision-language model (writes a caption)")))
 
 
 def tr(text: str) -> str:

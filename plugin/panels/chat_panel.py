@@ -11,11 +11,12 @@ from qgis.PyQt.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLineEdit,
 
 from .. import layers, settings
 from ..capture import CaptureSource
+from ..translate import N_
 from ...inference import actions
 from ...inference.georef import GeoFeature, result_to_features
 from ...inference.results import PixelResult
 
-DETAILS = (("brief", "Brief"), ("detailed", "Detailed"), ("more", "More detailed"))
+DETAILS = (("brief", N_("Brief")), ("detailed", N_("Detailed")), ("more", N_("More detailed")))
 CAPTION_FIELDS = {"caption": str, "model": str, "detail": str, "time": str, "layer": str}
 CHAT_FIELDS = {"turn": int, "question": str, "answer": str, "model": str, "time": str, "layer": str}
 

@@ -1,0 +1,94 @@
+"""`make i18n`: collect every tr("...") / N_("...") string of plugin/ into i18n/*.ts, keep the
+translations already there, then compile .qm with lrelease.
+
+pylupdate5 cannot see module-level ``tr()`` helpers, so the context of each module is read from
+its ``QCoreApplication.translate("Context", ...)`` call.
+"""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LANGUAGES = ("de",)
+
+
+def module_strings(path: Path) -> tuple[str, list[str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    context, found = "", []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        args = node.args
+        if name == "translate" and args and isinstance(args[0], ast.Constant):
+            context = args[0].value
+        elif name in ("tr", "N_") and args and isinstance(args[0], ast.Constant) \
+                and isinstance(args[0].value, str):
+            found.append(args[0].value)
+    return context, found
+
+
+def collect() -> dict[str, list[str]]:
+    contexts: dict[str, list[str]] = {}
+    for path in sorted((REPO / "plugin").rglob("*.py")):
+        context, strings = module_strings(path)
+        if strings and context:
+            bucket = contexts.setdefault(context, [])
+            bucket += [s for s in strings if s not in bucket]
+    return contexts
+
+
+def read_ts(path: Path) -> dict[tuple[str, str], str]:
+    if not path.exists():
+        return {}
+    out = {}
+    for ctx in ET.parse(path).getroot().iter("context"):
+        name = ctx.findtext("name")
+        for msg in ctx.iter("message"):
+            text = msg.findtext("translation") or ""
+            if text:
+                out[(name, msg.findtext("source"))] = text
+    return out
+
+
+def write_ts(path: Path, lang: str, contexts: dict[str, list[str]]) -> tuple[int, int]:
+    known = read_ts(path)
+    root = ET.Element("TS", version="2.1", language=lang)
+    done = total = 0
+    for context, strings in sorted(contexts.items()):
+        ctx = ET.SubElement(root, "context")
+        ET.SubElement(ctx, "name").text = context
+        for source in strings:
+            msg = ET.SubElement(ctx, "message")
+            ET.SubElement(msg, "source").text = source
+            text = known.get((context, source), "")
+            tr = ET.SubElement(msg, "translation")
+            if text:
+                tr.text = text
+                done += 1
+            else:
+                tr.set("type", "unfinished")
+            total += 1
+    ET.indent(root)
+    path.write_text('<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE TS>\n'
+                    + ET.tostring(root, encoding="unicode") + "\n", encoding="utf-8")
+    return done, total
+
+
+def main() -> int:
+    contexts = collect()
+    for lang in LANGUAGES:
+        ts = REPO / "i18n" / f"eolens_{lang}.ts"
+        done, total = write_ts(ts, lang, contexts)
+        print(f"{ts.name}: {done}/{total} translated")
+        if subprocess.call(["lrelease", "-silent", str(ts)]) != 0:
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
