@@ -133,3 +133,10 @@ def reprojected(src: Path, tmp: Path, dst_crs: str = "EPSG:4326", scale: float =
         reproject(ds.read(), out, src_transform=ds.transform, src_crs=ds.crs, src_nodata=ds.nodata,
                   dst_transform=t, dst_crs=dst_crs, dst_nodata=0, resampling=Resampling.bilinear)
     return write(tmp / f"{src.stem}_{dst_crs.replace(':', '')}.tif", out, crs=dst_crs, transform=t, nodata=0)
+
+
+def at_antimeridian(tmp: Path) -> Path:
+    """Pucallpa pixels re-georeferenced in EPSG:4326 to end exactly at 180°E."""
+    data, prof = read_crop(PUCALLPA, Window(0, 0, 400, 300))
+    t = Affine(0.02, 0.0, 172.0, 0.0, -0.02, -10.0)  # 172°E .. 180°E
+    return write(tmp / "antimeridian.tif", data, crs="EPSG:4326", transform=t, nodata=0)

@@ -212,3 +212,13 @@ def test_dates_from_tags(shared_data):
     ucm = shared_data / "captions/ucm_captions/airplane96.tif"
     assert acquisition_date(str(ucm)) == "2009-01-20"            # TIFFTAG_DATETIME
     assert acquisition_date("not/a/file", "Layer 2001-05-06") == "2001-05-06"
+
+
+def test_extent_crossing_the_antimeridian(tmp_path):
+    path = fx.at_antimeridian(tmp_path)
+    # Pacific-centred Mercator: x = 0 at 150°E, so this box spans about 177°E .. 177°W
+    extent = (3000000.0, -1500000.0, 3700000.0, -1300000.0)
+    img = capture_native(path, extent, "EPSG:3832")
+    west, south, east, north = img.footprint().bounds
+    assert east == pytest.approx(180.0) and 176.5 < west < 177.5
+    assert img.meta["window"][0] + img.meta["window"][2] == 400  # flush with the 180° edge
