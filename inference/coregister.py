@@ -2,22 +2,34 @@
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import shapely
 from affine import Affine
 from rasterio.enums import Resampling
-from rasterio.warp import reproject, transform as transform_points
+from rasterio.warp import reproject
+from rasterio.warp import transform as transform_points
 from rasterio.windows import Window
 
 from .dates import acquisition_date
 from .errors import NoDataError, NoOverlapError
 from .geoimage import GeoImage
-from .raster_read import (DEFAULT_BUDGET, Bounds, boxes_in_crs, bounds_window, check_budget,
-                          fit_shape, open_raster, read_window, require_crs, select_bands,
-                          to_geoimage, window_grid_transform)
 from .georef import apply_affine
+from .raster_read import (
+    DEFAULT_BUDGET,
+    Bounds,
+    bounds_window,
+    boxes_in_crs,
+    check_budget,
+    fit_shape,
+    open_raster,
+    read_window,
+    require_crs,
+    select_bands,
+    to_geoimage,
+    window_grid_transform,
+)
 
 _EDGE_PTS = 21   # densify footprint edges so a reprojected outline stays faithful
 _PAD = 2         # extra source pixels around B's window for the resampling kernel
@@ -82,9 +94,9 @@ def _cast_back(values: np.ndarray, dtype, nodata) -> np.ndarray:
     return values.astype(dtype)
 
 
-def coregister(path_a, path_b, bounds: Optional[Bounds] = None, bounds_crs=None, *,
-               bands_a: Optional[Sequence[int]] = None, bands_b: Optional[Sequence[int]] = None,
-               max_side: Optional[int] = None,
+def coregister(path_a, path_b, bounds: Bounds | None = None, bounds_crs=None, *,
+               bands_a: Sequence[int] | None = None, bands_b: Sequence[int] | None = None,
+               max_side: int | None = None,
                budget_bytes: int = DEFAULT_BUDGET) -> tuple[GeoImage, GeoImage]:
     """(A, B) on A's grid (CRS, resolution, pixel alignment) over the footprint overlap.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import re
 from datetime import date
-from typing import Optional
 
 # Tags that state when the scene was acquired (checked before names: they are explicit).
 _ACQ_TAGS = ("ACQUISITION_DATE", "ACQUISITIONDATE", "DATE_ACQUIRED", "ACQUISITION_TIME",
@@ -13,7 +12,7 @@ _YMD = re.compile(r"(?<!\d)((?:19|20)\d\d)[-_:./]?(0[1-9]|1[0-2])[-_:./]?(0[1-9]
 _YEAR = re.compile(r"(?<![\dA-Za-z])((?:19[5-9]|20\d)\d)(?!\d)")
 
 
-def parse_date(text: str) -> Optional[str]:
+def parse_date(text: str) -> str | None:
     """First plausible date in ``text``: ``YYYY-MM-DD`` when complete, else ``YYYY``."""
     for m in _YMD.finditer(text or ""):
         try:
@@ -30,11 +29,11 @@ def _tags(path: str) -> dict[str, str]:
 
         with rasterio.open(path) as ds:
             return {k.upper(): v for k, v in ds.tags().items()}
-    except Exception:  # unreadable files are reported by raster_read, not here
+    except Exception:  # noqa: BLE001 - unreadable files are reported by raster_read, not here
         return {}
 
 
-def acquisition_date(path: str, name: str = "") -> Optional[str]:
+def acquisition_date(path: str, name: str = "") -> str | None:
     """ISO date (``2009-08-18``, or ``1985`` when only the year is known) or None.
 
     Order: acquisition tags, then a date in the layer name or file name, then

@@ -13,10 +13,11 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import numpy as np
 from affine import Affine
@@ -40,14 +41,14 @@ class ExportReport:
     path: str
     field_map: dict[str, str] = field(default_factory=dict)   # property key -> written field name
     warnings: list[str] = field(default_factory=list)
-    sidecar: Optional[str] = None                              # full-length texts (Shapefile only)
+    sidecar: str | None = None                              # full-length texts (Shapefile only)
 
 
 # --- targets and atomic writes -------------------------------------------------------
 
 def _target(path, overwrite: bool, exts: tuple[str, ...]) -> str:
     path = os.path.abspath(os.fspath(path))
-    root, ext = os.path.splitext(path)
+    ext = os.path.splitext(path)[1]
     if not ext:
         path, ext = path + exts[0], exts[0]
     if ext.lower() not in exts:
@@ -259,7 +260,7 @@ def _write_sidecar(tmp_path: str, target: str, entries: list[dict], report: Expo
 # --- raster --------------------------------------------------------------------------
 
 def write_raster(array: np.ndarray, transform: Affine, crs_wkt: str, path, *,
-                 nodata: Optional[float] = None, overwrite: bool = False) -> str:
+                 nodata: float | None = None, overwrite: bool = False) -> str:
     """Write a (H, W) or (C, H, W) array as a GeoTIFF with CRS, transform and nodata."""
     import rasterio
 
@@ -270,8 +271,8 @@ def write_raster(array: np.ndarray, transform: Affine, crs_wkt: str, path, *,
     if arr.ndim != 3:
         raise InputError(f"Cannot write an array of shape {arr.shape} as a raster.")
     count, h, w = arr.shape
-    profile = dict(driver="GTiff", width=w, height=h, count=count, dtype=arr.dtype.name,
-                   crs=crs_wkt or None, transform=transform, nodata=nodata, compress="deflate")
+    profile = {"driver": "GTiff", "width": w, "height": h, "count": count, "dtype": arr.dtype.name,
+               "crs": crs_wkt or None, "transform": transform, "nodata": nodata, "compress": "deflate"}
     if w >= 256 and h >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     with _staging(target) as tmp:

@@ -10,9 +10,9 @@ import math
 import os
 import re
 import warnings
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Optional, Sequence
 
 import numpy as np
 import rasterio
@@ -23,7 +23,13 @@ from rasterio.errors import CRSError, RasterioError, RasterioIOError
 from rasterio.windows import Window
 
 from .dates import acquisition_date
-from .errors import InputError, NoDataError, NoOverlapError, RasterReadError, TooLargeError
+from .errors import (
+    InputError,
+    NoDataError,
+    NoOverlapError,
+    RasterReadError,
+    TooLargeError,
+)
 from .geoimage import GeoImage
 from .stretch import Limits, to_rgb8
 
@@ -47,9 +53,9 @@ class RasterInfo:
     dtypes: tuple[str, ...]
     crs_wkt: str
     transform: Affine
-    nodata: Optional[float]
-    descriptions: tuple[Optional[str], ...]
-    date: Optional[str]
+    nodata: float | None
+    descriptions: tuple[str | None, ...]
+    date: str | None
 
 
 @contextmanager
@@ -92,11 +98,11 @@ def parse_crs(crs, what: str = "extent") -> CRS:
 
 # --- bands ----------------------------------------------------------------------------
 
-def default_bands(count: int, descriptions: Sequence[Optional[str]] = ()) -> list[int]:
+def default_bands(count: int, descriptions: Sequence[str | None] = ()) -> list[int]:
     """Red, green, blue by band description when named (Landsat, Sentinel stacks), else 1-2-3."""
     found = {}
     for colour in ("red", "green", "blue"):
-        hits = [i + 1 for i, d in enumerate(descriptions) if d and re.search(rf"\b{colour}\b", d, re.I)]
+        hits = [i + 1 for i, d in enumerate(descriptions) if d and re.search(rf"\b{colour}\b", d, re.IGNORECASE)]
         if len(hits) == 1:
             found[colour] = hits[0]
     if len(found) == 3 and len(set(found.values())) == 3:
@@ -104,7 +110,7 @@ def default_bands(count: int, descriptions: Sequence[Optional[str]] = ()) -> lis
     return [1, 2, 3] if count >= 3 else [1]
 
 
-def select_bands(ds, bands: Optional[Sequence[int]], path: str) -> list[int]:
+def select_bands(ds, bands: Sequence[int] | None, path: str) -> list[int]:
     if bands is None:
         return default_bands(ds.count, ds.descriptions)
     idx = [int(b) for b in bands]
@@ -142,7 +148,7 @@ def boxes_in_crs(bounds: Bounds, src_crs, dst_crs: CRS) -> list[Bounds]:
     return [(left, bottom, right, top)]
 
 
-def _box_window(transform: Affine, box: Bounds, width: int, height: int) -> Optional[Window]:
+def _box_window(transform: Affine, box: Bounds, width: int, height: int) -> Window | None:
     xs, ys = (box[0], box[2], box[2], box[0]), (box[1], box[1], box[3], box[3])
     cols, rows = zip(*(~transform * xy for xy in zip(xs, ys)))
     c0, r0 = max(0, math.floor(min(cols) + _EPS)), max(0, math.floor(min(rows) + _EPS))
@@ -150,7 +156,7 @@ def _box_window(transform: Affine, box: Bounds, width: int, height: int) -> Opti
     return Window(c0, r0, c1 - c0, r1 - r0) if c1 > c0 and r1 > r0 else None
 
 
-def bounds_window(ds, path: str, bounds: Optional[Bounds] = None, bounds_crs=None) -> Window:
+def bounds_window(ds, path: str, bounds: Bounds | None = None, bounds_crs=None) -> Window:
     """Integer pixel window of ``ds`` covering ``bounds``; the whole raster when None."""
     if bounds is None:
         return Window(0, 0, ds.width, ds.height)
@@ -163,7 +169,7 @@ def bounds_window(ds, path: str, bounds: Optional[Bounds] = None, bounds_crs=Non
     return Window(c0, r0, c1 - c0, r1 - r0)
 
 
-def fit_shape(window: Window, max_side: Optional[int] = None) -> tuple[int, int]:
+def fit_shape(window: Window, max_side: int | None = None) -> tuple[int, int]:
     """(rows, cols) to read: the window itself, or scaled so its longer side is ``max_side``."""
     h, w = int(window.height), int(window.width)
     if not max_side or max(h, w) <= max_side:
@@ -212,8 +218,8 @@ def read_window(ds, path: str, window: Window, shape: tuple[int, int],
 
 
 def to_geoimage(raw: np.ndarray, valid: np.ndarray, transform: Affine, crs_wkt: str, path: str,
-                *, date: Optional[str] = None, meta: Optional[dict] = None,
-                limits: Optional[Limits] = None) -> GeoImage:
+                *, date: str | None = None, meta: dict | None = None,
+                limits: Limits | None = None) -> GeoImage:
     """Wrap raw bands as a GeoImage; an all-invalid window is a NoDataError naming the file."""
     if not valid.any():
         raise NoDataError(f"No valid pixels in the requested area of '{path}' "
@@ -222,9 +228,9 @@ def to_geoimage(raw: np.ndarray, valid: np.ndarray, transform: Affine, crs_wkt: 
                     valid=valid, bands=raw, date=date, source=path, meta=dict(meta or {}))
 
 
-def capture_native(path, bounds: Optional[Bounds] = None, bounds_crs=None, *,
-                   bands: Optional[Sequence[int]] = None, max_side: Optional[int] = None,
-                   budget_bytes: int = DEFAULT_BUDGET, date: Optional[str] = None) -> GeoImage:
+def capture_native(path, bounds: Bounds | None = None, bounds_crs=None, *,
+                   bands: Sequence[int] | None = None, max_side: int | None = None,
+                   budget_bytes: int = DEFAULT_BUDGET, date: str | None = None) -> GeoImage:
     """Read the pixels of ``path`` under ``bounds`` (in ``bounds_crs``; None = raster CRS)."""
     path = os.fspath(path)
     with open_raster(path) as ds:

@@ -1,7 +1,7 @@
 """Raw bands (uint8 / uint16 / float) to display RGB, the way QGIS stretches by default."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -40,7 +40,7 @@ def _scale(band: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 def to_rgb8(bands: np.ndarray, valid: np.ndarray, cut: tuple[float, float] = (2.0, 98.0),
-            *, limits: Optional[Limits] = None) -> np.ndarray:
+            *, limits: Limits | None = None) -> np.ndarray:
     """(C, H, W) raw bands -> (H, W, 3) uint8 with a per-band cumulative cut; invalid pixels 0.
 
     One band is replicated to grey; with three or more the first three are R, G, B.

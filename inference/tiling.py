@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Optional, Sequence, Union
+from typing import Union
 
 import numpy as np
 import shapely
@@ -17,15 +18,25 @@ from affine import Affine
 from rasterio.windows import Window
 
 from .cancel import CancelToken, ensure_token
+from .dates import acquisition_date
 from .errors import InputError, NoDataError
 from .geoimage import GeoImage
 from .georef import GeoFeature
-from .raster_read import (DEFAULT_BUDGET, Bounds, bounds_window, check_budget, fit_shape,
-                          open_raster, read_window, require_crs, select_bands, to_geoimage)
-from .dates import acquisition_date
+from .raster_read import (
+    DEFAULT_BUDGET,
+    Bounds,
+    bounds_window,
+    check_budget,
+    fit_shape,
+    open_raster,
+    read_window,
+    require_crs,
+    select_bands,
+    to_geoimage,
+)
 from .stretch import band_limits
 
-WindowLike = Union[Window, Sequence[int]]
+WindowLike = Union[Window, Sequence[int]]  # noqa: UP007 - a runtime alias on Python 3.9
 _STRETCH_SIDE = 1024  # the scene-wide stretch is estimated on a decimated read this size
 
 
@@ -57,7 +68,7 @@ def plan_windows(width: int, height: int, tile: int, overlap: int) -> list[Windo
             for r in _offsets(height, tile, stride) for c in _offsets(width, tile, stride)]
 
 
-def _grid(ds, path: str, bounds, bounds_crs, max_side: Optional[int]) -> TileGrid:
+def _grid(ds, path: str, bounds, bounds_crs, max_side: int | None) -> TileGrid:
     win = bounds_window(ds, path, bounds, bounds_crs)
     k = max(1, math.ceil(max(win.width, win.height) / max_side)) if max_side else 1
     # Whole multiples of k only: drops under one grid pixel at the right/bottom edge.
@@ -67,15 +78,15 @@ def _grid(ds, path: str, bounds, bounds_crs, max_side: Optional[int]) -> TileGri
     return TileGrid(w, h, transform, ds.crs.to_wkt(), win, k)
 
 
-def tile_grid(path, bounds: Optional[Bounds] = None, bounds_crs=None, *,
-              max_side: Optional[int] = None) -> TileGrid:
+def tile_grid(path, bounds: Bounds | None = None, bounds_crs=None, *,
+              max_side: int | None = None) -> TileGrid:
     with open_raster(path) as ds:
         require_crs(ds, os.fspath(path))
         return _grid(ds, os.fspath(path), bounds, bounds_crs, max_side)
 
 
-def count_tiles(path, bounds: Optional[Bounds] = None, bounds_crs=None, *, tile: int = 512,
-                overlap: int = 64, max_side: Optional[int] = None) -> int:
+def count_tiles(path, bounds: Bounds | None = None, bounds_crs=None, *, tile: int = 512,
+                overlap: int = 64, max_side: int | None = None) -> int:
     """Planned tiles (an upper bound: tiles with no valid pixel are skipped by iter_tiles)."""
     g = tile_grid(path, bounds, bounds_crs, max_side=max_side)
     return len(plan_windows(g.width, g.height, tile, overlap))
@@ -94,9 +105,9 @@ def _scene_limits(ds, path: str, grid: TileGrid, bands: list[int]):
     return band_limits(raw, valid)
 
 
-def iter_tiles(path, bounds: Optional[Bounds] = None, bounds_crs=None, *, tile: int = 512,
-               overlap: int = 64, bands: Optional[Sequence[int]] = None,
-               max_side: Optional[int] = None, cancel: Optional[CancelToken] = None,
+def iter_tiles(path, bounds: Bounds | None = None, bounds_crs=None, *, tile: int = 512,
+               overlap: int = 64, bands: Sequence[int] | None = None,
+               max_side: int | None = None, cancel: CancelToken | None = None,
                budget_bytes: int = DEFAULT_BUDGET) -> Iterator[GeoImage]:
     """GeoImages of the tiles, read one by one; all-nodata tiles are skipped.
 

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 from affine import Affine
-from qgis.core import (QgsCoordinateReferenceSystem, QgsMapLayer, QgsMapRendererCustomPainterJob,
-                       QgsMapSettings, QgsProject, QgsRectangle)
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsMapLayer,
+    QgsMapRendererCustomPainterJob,
+    QgsMapSettings,
+    QgsProject,
+    QgsRectangle,
+)
 from qgis.PyQt.QtCore import QSize, Qt
 from qgis.PyQt.QtGui import QColor, QImage, QPainter
 

@@ -21,7 +21,10 @@ NAIP_2020 = DATA / "change" / "naip_nd_2009_2020" / "m_4709963_se_14_1_20200831.
 PUCALLPA = DATA / "change" / "landsat_pucallpa_1985_2020" / "pucallpa_1985.tif"
 
 
-def read_crop(src: Path, window: Window = Window(250, 250, 200, 150)) -> tuple[np.ndarray, dict]:
+CROP = Window(250, 250, 200, 150)
+
+
+def read_crop(src: Path, window: Window = CROP) -> tuple[np.ndarray, dict]:
     with rasterio.open(src) as ds:
         data = ds.read(window=window)
         profile = ds.profile.copy()
@@ -61,7 +64,7 @@ def landsat_with_nodata(tmp: Path, fraction: float = 0.4) -> Path:
     with rasterio.open(LANDSAT16) as ds:
         data, prof = ds.read(), ds.profile.copy()
         desc, tags = ds.descriptions, ds.tags()
-    data[:, :, : int(round(data.shape[2] * fraction))] = 0
+    data[:, :, : round(data.shape[2] * fraction)] = 0
     path = write(tmp / "landsat_nodata.tif", data, crs=prof["crs"], transform=prof["transform"], nodata=0)
     with rasterio.open(path, "r+") as ds:
         ds.descriptions = desc
@@ -137,6 +140,6 @@ def reprojected(src: Path, tmp: Path, dst_crs: str = "EPSG:4326", scale: float =
 
 def at_antimeridian(tmp: Path) -> Path:
     """Pucallpa pixels re-georeferenced in EPSG:4326 to end exactly at 180°E."""
-    data, prof = read_crop(PUCALLPA, Window(0, 0, 400, 300))
+    data = read_crop(PUCALLPA, Window(0, 0, 400, 300))[0]
     t = Affine(0.02, 0.0, 172.0, 0.0, -0.02, -10.0)  # 172°E .. 180°E
     return write(tmp / "antimeridian.tif", data, crs="EPSG:4326", transform=t, nodata=0)

@@ -4,12 +4,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rasterio
-from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject,
-                       QgsRasterLayer, QgsRectangle)
-
 from eolens.inference.errors import InputError, NoDataError
 from eolens.inference.raster_read import capture_native
 from eolens.plugin.capture_render import render_capture, render_size
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsProject,
+    QgsRasterLayer,
+    QgsRectangle,
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,11 @@
 """Two dates, any CRS and resolution, land on the reference grid."""
 from __future__ import annotations
 
+import georef_fixtures as fx
 import numpy as np
 import pytest
 import rasterio
 from affine import Affine
-
-import georef_fixtures as fx
 from eolens.inference.coregister import coregister
 from eolens.inference.errors import InputError, NoOverlapError
 

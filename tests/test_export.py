@@ -5,19 +5,18 @@ import json
 import os
 from datetime import datetime
 
+import georef_fixtures as fx
 import numpy as np
 import pytest
 import rasterio
 import shapely
-from osgeo import ogr, osr
-from shapely.geometry import MultiPolygon, Polygon, box
-
-import georef_fixtures as fx
 from eolens.inference.errors import EOLensError, InputError
 from eolens.inference.export import write_raster, write_vector
 from eolens.inference.georef import GeoFeature, box_to_polygon
 from eolens.inference.raster_read import capture_native, open_info
 from eolens.inference.results import PixelBox
+from osgeo import ogr, osr
+from shapely.geometry import MultiPolygon, Polygon, box
 
 GERMAN = "Größere Wasserfläche südlich der Straße, Uferböschung geändert"
 CHINESE = "道路南侧的较大水体，河岸发生了变化"
@@ -40,6 +39,10 @@ def _features() -> list[GeoFeature]:
     ]
 
 
+def _files(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
 def _read(path, layer=0):
     ds = ogr.Open(str(path))
     lyr = ds.GetLayer(layer)
@@ -54,7 +57,7 @@ def test_shapefile_limits_are_handled(tmp_path):
     assert len(set(fm.values())) == len(fm) and all(len(v.encode()) <= 10 for v in fm.values())
     assert fm["caption_description"] != fm["caption_detection"]  # collided after truncation
     assert any("caption_description" in w and "shortened" in w for w in rep.warnings)
-    ds, lyr, rows = _read(path)
+    _ds, _lyr, rows = _read(path)
     (first, _), (second, _) = rows
     assert first[fm["caption_description"]] == GERMAN and first[fm["caption_detection"]] == CHINESE
     assert first[fm["when"]] == "2020-08-31T10:30:00"  # no DateTime in dBase: ISO text
@@ -63,7 +66,8 @@ def test_shapefile_limits_are_handled(tmp_path):
     # the long caption is cut at 254 bytes in the .dbf and kept whole in the sidecar
     cut = second[fm["caption_description"]]
     assert len(cut.encode("utf-8")) <= 254 and LONG.startswith(cut)
-    side = json.loads(open(rep.sidecar, encoding="utf-8").read())
+    with open(rep.sidecar, encoding="utf-8") as fh:
+        side = json.load(fh)
     assert side == [{"fid": 1, "field": fm["caption_description"], "property": "caption_description",
                      "text": LONG}]
     assert any(rep.sidecar in w for w in rep.warnings)
@@ -78,7 +82,7 @@ def test_shapefile_prj_matches_source_crs_and_polygons_are_multi(tmp_path):
     prj = osr.SpatialReference()
     prj.ImportFromESRI([(tmp_path / "crs.prj").read_text()])
     assert prj.IsSame(src)
-    ds, lyr, rows = _read(path)
+    _ds, lyr, rows = _read(path)
     assert lyr.GetSpatialRef().IsSame(src)
     assert lyr.GetGeomType() in (ogr.wkbPolygon, ogr.wkbMultiPolygon)  # SHP has no single/multi split
     got = shapely.normalize(rows[0][1])  # SHP rings are clockwise
@@ -91,7 +95,7 @@ def test_geopackage_keeps_full_strings_and_types(tmp_path):
     feats = _features() + [GeoFeature(mp, {"label": "two", "flag": True})]
     rep = write_vector(feats, path, _crs_wkt(), layer="detections")
     assert rep.field_map["caption_description"] == "caption_description" and not rep.warnings
-    ds, lyr, rows = _read(path)
+    _ds, lyr, rows = _read(path)
     assert lyr.GetName() == "detections" and lyr.GetGeomType() == ogr.wkbMultiPolygon
     assert rows[0][0]["caption_detection"] == CHINESE and rows[1][0]["caption_description"] == LONG
     assert rows[2][0]["flag"] == 1 and rows[0][0]["count"] == 3
@@ -103,11 +107,11 @@ def test_geopackage_keeps_full_strings_and_types(tmp_path):
 def test_existing_file_is_not_overwritten(tmp_path):
     path = tmp_path / "keep.shp"
     write_vector(_features()[:1], path, _crs_wkt())
-    before = {p: open(tmp_path / p, "rb").read() for p in os.listdir(tmp_path)}
+    before = _files(tmp_path)
     with pytest.raises(EOLensError, match="already exists") as err:
         write_vector(_features(), path, _crs_wkt())
     assert isinstance(err.value, FileExistsError)
-    assert {p: open(tmp_path / p, "rb").read() for p in os.listdir(tmp_path)} == before
+    assert _files(tmp_path) == before
     rep = write_vector(_features(), path, _crs_wkt(), overwrite=True)
     assert len(_read(path)[2]) == 2 and rep.sidecar
     write_vector(_features()[:1], path, _crs_wkt(), overwrite=True)
@@ -145,5 +149,5 @@ def test_write_raster_round_trip(tmp_path):
 def test_polygon_round_trip_through_gpkg_is_exact(tmp_path):
     poly = Polygon([(101985.5, 2826915.25), (102985.5, 2826915.25), (102985.5, 2825915.0)])
     write_vector([GeoFeature(poly, {"label": "tri"})], tmp_path / "tri.gpkg", _crs_wkt())
-    ds, lyr, rows = _read(tmp_path / "tri.gpkg")
+    _ds, _lyr, rows = _read(tmp_path / "tri.gpkg")
     assert rows[0][1].equals_exact(poly, 0)

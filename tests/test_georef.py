@@ -1,19 +1,23 @@
 """Pixel results land on the ground they came from: exact round trips through any affine."""
 from __future__ import annotations
 
+import georef_fixtures as fx
 import numpy as np
 import pytest
 import shapely
 from affine import Affine
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-import georef_fixtures as fx
 from eolens.inference.geoimage import GeoImage
-from eolens.inference.georef import (box_to_polygon, map_to_pixel, mask_to_polygons,
-                                     pixel_polygon_to_map, result_to_features)
+from eolens.inference.georef import (
+    box_to_polygon,
+    map_to_pixel,
+    mask_to_polygons,
+    pixel_polygon_to_map,
+    result_to_features,
+)
 from eolens.inference.raster_read import capture_native, open_info
 from eolens.inference.results import PixelBox, PixelPolygon, PixelResult
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def _ring(b: PixelBox) -> np.ndarray:

@@ -1,19 +1,23 @@
 """Native capture: windows, transforms, bands, masks, stretch and every way a raster can be bad."""
 from __future__ import annotations
 
+import georef_fixtures as fx
 import numpy as np
 import pytest
 import rasterio
 from affine import Affine
-from rasterio.warp import transform_bounds
-from shapely.geometry import box
-
-import georef_fixtures as fx
 from eolens.inference.dates import acquisition_date, parse_date
-from eolens.inference.errors import (InputError, NoDataError, NoOverlapError, RasterReadError,
-                                     TooLargeError)
+from eolens.inference.errors import (
+    InputError,
+    NoDataError,
+    NoOverlapError,
+    RasterReadError,
+    TooLargeError,
+)
 from eolens.inference.raster_read import capture_native, default_bands, open_info
 from eolens.inference.stretch import percentile_cut, to_rgb8
+from rasterio.warp import transform_bounds
+from shapely.geometry import box
 
 
 def _close(t1: Affine, t2: Affine, tol: float = 1e-6) -> bool:
@@ -219,6 +223,6 @@ def test_extent_crossing_the_antimeridian(tmp_path):
     # Pacific-centred Mercator: x = 0 at 150°E, so this box spans about 177°E .. 177°W
     extent = (3000000.0, -1500000.0, 3700000.0, -1300000.0)
     img = capture_native(path, extent, "EPSG:3832")
-    west, south, east, north = img.footprint().bounds
+    west, _, east, _ = img.footprint().bounds
     assert east == pytest.approx(180.0) and 176.5 < west < 177.5
     assert img.meta["window"][0] + img.meta["window"][2] == 400  # flush with the 180° edge

@@ -1,21 +1,28 @@
 """Tiles cover the raster, carry exact transforms, and merge back without seams."""
 from __future__ import annotations
 
+import itertools
+
+import georef_fixtures as fx
 import numpy as np
 import pytest
 import rasterio
 from affine import Affine
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from rasterio.enums import Resampling
-
-import georef_fixtures as fx
 from eolens.inference.cancel import CancelToken
 from eolens.inference.errors import Cancelled, InputError
 from eolens.inference.georef import GeoFeature, box_to_polygon
 from eolens.inference.results import PixelBox
-from eolens.inference.tiling import (count_tiles, iter_tiles, mosaic_masks, nms_map, plan_windows,
-                                     tile_grid)
+from eolens.inference.tiling import (
+    count_tiles,
+    iter_tiles,
+    mosaic_masks,
+    nms_map,
+    plan_windows,
+    tile_grid,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rasterio.enums import Resampling
 
 
 @settings(max_examples=150, deadline=None)
@@ -30,7 +37,7 @@ def test_plan_windows_cover_the_grid(width, height, tile, data):
         cover[w.row_off:w.row_off + w.height, w.col_off:w.col_off + w.width] += 1
     assert cover.min() >= 1
     cols = sorted({w.col_off for w in wins})
-    assert all(b - a <= tile - overlap for a, b in zip(cols, cols[1:]))  # overlap kept
+    assert all(b - a <= tile - overlap for a, b in itertools.pairwise(cols))  # overlap kept
 
 
 def test_bad_tile_parameters():
