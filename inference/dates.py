@@ -37,9 +37,12 @@ def acquisition_date(path: str, name: str = "") -> str | None:
     """ISO date (``2009-08-18``, or ``1985`` when only the year is known) or None.
 
     Order: acquisition tags, then a date in the layer name or file name, then
-    TIFFTAG_DATETIME last, because that tag is often the file's processing time.
+    TIFFTAG_DATETIME last, because that tag is often the file's processing time. A full date
+    from a later source beats a bare year from an earlier one ("naip 2009" vs "..._20090818").
     """
     tags = _tags(path) if path and os.path.isfile(path) else {}
     stem = os.path.splitext(os.path.basename(path or ""))[0]
-    candidates = [tags.get(k, "") for k in _ACQ_TAGS] + [name, stem, tags.get("TIFFTAG_DATETIME", "")]
-    return next((d for d in map(parse_date, candidates) if d), None)
+    candidates = [tags.get(k, "") for k in _ACQ_TAGS] + [name, stem]
+    found = [d for d in map(parse_date, candidates) if d]
+    full = [d for d in found if len(d) == 10]
+    return (full or found or [parse_date(tags.get("TIFFTAG_DATETIME", ""))])[0]

@@ -71,3 +71,11 @@ def test_max_side_keeps_both_on_one_grid(tmp_path):
     a, b = coregister(fx.NAIP_2009, b_path, max_side=256)
     assert max(a.width, a.height) == 256 and a.transform == b.transform
     assert a.valid.mean() > 0.9
+
+
+def test_a_full_date_in_the_file_name_beats_a_year_in_the_layer_name(shared_data):
+    from eolens.inference.dates import acquisition_date
+
+    path = shared_data / "change" / "naip_nd_2009_2020" / "m_4709963_se_14_1_20090818.tif"
+    assert acquisition_date(str(path), "naip 2009") == "2009-08-18"
+    assert acquisition_date("/nowhere/pucallpa_1985.tif", "before") == "1985"
