@@ -5,616 +5,616 @@
     <name>ChangePanel</name>
     <message>
       <source>Spectral (no model, instant)</source>
-      <translation type="unfinished" />
+      <translation>Spektral (ohne Modell, sofort)</translation>
     </message>
     <message>
       <source>Semantic (deep features)</source>
-      <translation type="unfinished" />
+      <translation>Semantisch (tiefe Merkmale)</translation>
     </message>
     <message>
       <source>Vision-language model (writes a caption)</source>
-      <translation type="unfinished" />
+      <translation>Vision-Language-Modell (schreibt eine Bildbeschreibung)</translation>
     </message>
     <message>
       <source>Before (A)</source>
-      <translation type="unfinished" />
+      <translation>Vorher (A)</translation>
     </message>
     <message>
       <source>After (B)</source>
-      <translation type="unfinished" />
+      <translation>Nachher (B)</translation>
     </message>
     <message>
       <source>Method</source>
-      <translation type="unfinished" />
+      <translation>Methode</translation>
     </message>
     <message>
       <source>automatic</source>
-      <translation type="unfinished" />
+      <translation>automatisch</translation>
     </message>
     <message>
       <source>Threshold</source>
-      <translation type="unfinished" />
+      <translation>Schwellenwert</translation>
     </message>
     <message>
       <source>Compare the two dates</source>
-      <translation type="unfinished" />
+      <translation>Die beiden Zeitpunkte vergleichen</translation>
     </message>
     <message>
       <source>Ask about the change, e.g. what was built?</source>
-      <translation type="unfinished" />
+      <translation>Frage zur Änderung, z. B.: Was wurde gebaut?</translation>
     </message>
     <message>
       <source>Ask</source>
-      <translation type="unfinished" />
+      <translation>Fragen</translation>
     </message>
     <message>
       <source>Asking about the change</source>
-      <translation type="unfinished" />
+      <translation>Frage zur Änderung wird beantwortet</translation>
     </message>
     <message>
       <source>date unknown</source>
-      <translation type="unfinished" />
+      <translation>Datum unbekannt</translation>
     </message>
     <message>
       <source>Compare two dates first.</source>
-      <translation type="unfinished" />
+      <translation>Vergleichen Sie zuerst zwei Zeitpunkte.</translation>
     </message>
     <message>
       <source>Choose two different raster layers: A (before) and B (after).</source>
-      <translation type="unfinished" />
+      <translation>Wählen Sie zwei verschiedene Rasterlayer: A (vorher) und B (nachher).</translation>
     </message>
     <message>
       <source>Comparing {} and {}</source>
-      <translation type="unfinished" />
+      <translation>{} und {} werden verglichen</translation>
     </message>
     <message>
       <source>Change: {} → {} ({})</source>
-      <translation type="unfinished" />
+      <translation>Änderung: {} → {} ({})</translation>
     </message>
     <message>
       <source>Change</source>
-      <translation type="unfinished" />
+      <translation>Änderung</translation>
     </message>
     <message>
       <source>Change heat: {} → {} ({})</source>
-      <translation type="unfinished" />
+      <translation>Änderungs-Heatmap: {} → {} ({})</translation>
     </message>
     <message>
       <source>You</source>
-      <translation type="unfinished" />
+      <translation>Sie</translation>
     </message>
   </context>
   <context>
     <name>ChatPanel</name>
     <message>
       <source>Brief</source>
-      <translation type="unfinished" />
+      <translation>Kurz</translation>
     </message>
     <message>
       <source>Detailed</source>
-      <translation type="unfinished" />
+      <translation>Ausführlich</translation>
     </message>
     <message>
       <source>More detailed</source>
-      <translation type="unfinished" />
+      <translation>Sehr ausführlich</translation>
     </message>
     <message>
       <source>Caption this view</source>
-      <translation type="unfinished" />
+      <translation>Diesen Kartenausschnitt beschreiben</translation>
     </message>
     <message>
       <source>Ask about this view, e.g. how many ships are in the harbour?</source>
-      <translation type="unfinished" />
+      <translation>Frage zu diesem Kartenausschnitt, z. B.: Wie viele Schiffe liegen im Hafen?</translation>
     </message>
     <message>
       <source>Ask</source>
-      <translation type="unfinished" />
+      <translation>Fragen</translation>
     </message>
     <message>
       <source>New chat</source>
-      <translation type="unfinished" />
+      <translation>Neuer Chat</translation>
     </message>
     <message>
       <source>Export chat…</source>
-      <translation type="unfinished" />
+      <translation>Chat exportieren…</translation>
     </message>
     <message>
       <source>Caption</source>
-      <translation type="unfinished" />
+      <translation>Bildbeschreibung</translation>
     </message>
     <message>
       <source>EO Lens captions</source>
-      <translation type="unfinished" />
+      <translation>EO-Lens-Bildbeschreibungen</translation>
     </message>
     <message>
       <source>You</source>
-      <translation type="unfinished" />
+      <translation>Sie</translation>
     </message>
     <message>
       <source>EO Lens</source>
-      <translation type="unfinished" />
+      <translation>EO Lens</translation>
     </message>
     <message>
       <source>EO Lens chat</source>
-      <translation type="unfinished" />
+      <translation>EO-Lens-Chat</translation>
     </message>
     <message>
       <source>Export chat</source>
-      <translation type="unfinished" />
+      <translation>Chat exportieren</translation>
     </message>
     <message>
       <source>Markdown (*.md);;HTML (*.html)</source>
-      <translation type="unfinished" />
+      <translation>Markdown (*.md);;HTML (*.html)</translation>
     </message>
     <message>
       <source>Captioning {}</source>
-      <translation type="unfinished" />
+      <translation>Bildbeschreibung für {} wird erstellt</translation>
     </message>
     <message>
       <source>Asking {}</source>
-      <translation type="unfinished" />
+      <translation>{} wird gefragt</translation>
     </message>
     <message>
       <source>Chat turn {} boxes</source>
-      <translation type="unfinished" />
+      <translation>Chat-Runde {}: Boxen</translation>
     </message>
   </context>
   <context>
     <name>EOLens</name>
     <message>
       <source>EO Lens panel</source>
-      <translation type="unfinished" />
+      <translation>EO-Lens-Bedienfeld</translation>
     </message>
     <message>
       <source>EO Lens settings…</source>
-      <translation type="unfinished" />
+      <translation>EO-Lens-Einstellungen…</translation>
     </message>
     <message>
       <source>EO Lens needs Python packages that are missing or unusable in QGIS's Python:</source>
-      <translation type="unfinished" />
+      <translation>EO Lens benötigt Python-Pakete, die im Python von QGIS fehlen oder nicht verwendbar sind:</translation>
     </message>
     <message>
       <source>Install them with this command, then restart QGIS:</source>
-      <translation type="unfinished" />
+      <translation>Installieren Sie sie mit diesem Befehl und starten Sie QGIS danach neu:</translation>
     </message>
   </context>
   <context>
     <name>EOLensDock</name>
     <message>
       <source>EO Lens</source>
-      <translation type="unfinished" />
+      <translation>EO Lens</translation>
     </message>
     <message>
       <source>Draw…</source>
-      <translation type="unfinished" />
+      <translation>Zeichnen…</translation>
     </message>
     <message>
       <source>Drag a rectangle on the map to analyse only that area</source>
-      <translation type="unfinished" />
+      <translation>Ziehen Sie ein Rechteck auf der Karte auf, um nur diesen Bereich zu analysieren</translation>
     </message>
     <message>
       <source>Settings…</source>
-      <translation type="unfinished" />
+      <translation>Einstellungen…</translation>
     </message>
     <message>
       <source>Cancel</source>
-      <translation type="unfinished" />
+      <translation>Abbrechen</translation>
     </message>
     <message>
       <source>Layer</source>
-      <translation type="unfinished" />
+      <translation>Layer</translation>
     </message>
     <message>
       <source>Area</source>
-      <translation type="unfinished" />
+      <translation>Bereich</translation>
     </message>
     <message>
       <source>Current view</source>
-      <translation type="unfinished" />
+      <translation>Aktueller Kartenausschnitt</translation>
     </message>
     <message>
       <source>Whole layer</source>
-      <translation type="unfinished" />
+      <translation>Gesamter Layer</translation>
     </message>
     <message>
       <source>Drawn rectangle</source>
-      <translation type="unfinished" />
+      <translation>Gezeichnetes Rechteck</translation>
     </message>
     <message>
       <source>Chat</source>
-      <translation type="unfinished" />
+      <translation>Chat</translation>
     </message>
     <message>
       <source>Find</source>
-      <translation type="unfinished" />
+      <translation>Finden</translation>
     </message>
     <message>
       <source>Change</source>
-      <translation type="unfinished" />
+      <translation>Änderungen</translation>
     </message>
     <message>
       <source>Search</source>
-      <translation type="unfinished" />
+      <translation>Suche</translation>
     </message>
     <message>
       <source>Choose a raster layer first.</source>
-      <translation type="unfinished" />
+      <translation>Wählen Sie zuerst einen Rasterlayer.</translation>
     </message>
     <message>
       <source>EO Lens is still working; cancel it first.</source>
-      <translation type="unfinished" />
+      <translation>EO Lens arbeitet noch; brechen Sie den Vorgang zuerst ab.</translation>
     </message>
     <message>
       <source>Done.</source>
-      <translation type="unfinished" />
+      <translation>Fertig.</translation>
     </message>
     <message>
       <source>Cancelled.</source>
-      <translation type="unfinished" />
+      <translation>Abgebrochen.</translation>
     </message>
     <message>
       <source>Cancelling…</source>
-      <translation type="unfinished" />
+      <translation>Wird abgebrochen…</translation>
     </message>
     <message>
       <source>Draw a rectangle on the map first (Draw…).</source>
-      <translation type="unfinished" />
+      <translation>Zeichnen Sie zuerst ein Rechteck auf der Karte (Zeichnen…).</translation>
     </message>
   </context>
   <context>
     <name>EOLensProcessing</name>
     <message>
       <source>Please choose a model (MODEL).</source>
-      <translation type="unfinished" />
+      <translation>Bitte wählen Sie ein Modell (MODEL).</translation>
     </message>
     <message>
       <source>Raster layer (before)</source>
-      <translation type="unfinished" />
+      <translation>Rasterlayer (vorher)</translation>
     </message>
     <message>
       <source>Raster layer</source>
-      <translation type="unfinished" />
+      <translation>Rasterlayer</translation>
     </message>
     <message>
       <source>Unknown model '{0}'. Use one of {1}, a hub id (org/name[@revision]) or a local model folder.</source>
-      <translation type="unfinished" />
+      <translation>Unbekanntes Modell „{0}“. Verwenden Sie eines von {1}, eine Hub-ID (org/name[@revision]) oder einen lokalen Modellordner.</translation>
     </message>
     <message>
       <source>Extent (default: the whole layer)</source>
-      <translation type="unfinished" />
+      <translation>Ausdehnung (Vorgabe: gesamter Layer)</translation>
     </message>
     <message>
       <source>Model (registry name, hub id or local folder)</source>
-      <translation type="unfinished" />
+      <translation>Modell (Registry-Name, Hub-ID oder lokaler Ordner)</translation>
     </message>
     <message>
       <source>Bands to use (default: RGB / the layer's first three)</source>
-      <translation type="unfinished" />
+      <translation>Zu verwendende Bänder (Vorgabe: RGB / die ersten drei des Layers)</translation>
     </message>
     <message>
       <source>Device</source>
-      <translation type="unfinished" />
+      <translation>Gerät</translation>
     </message>
     <message>
       <source>Offline: load models only from the cache or local folders</source>
-      <translation type="unfinished" />
+      <translation>Offline: Modelle nur aus dem Cache oder lokalen Ordnern laden</translation>
     </message>
     <message>
       <source>The algorithm was not prepared.</source>
-      <translation type="unfinished" />
+      <translation>Der Algorithmus wurde nicht vorbereitet.</translation>
     </message>
     <message>
       <source>Raster layer (after)</source>
-      <translation type="unfinished" />
+      <translation>Rasterlayer (nachher)</translation>
     </message>
     <message>
       <source>Longest side of the capture in pixels (0 = native resolution)</source>
-      <translation type="unfinished" />
+      <translation>Längste Seite der Erfassung in Pixeln (0 = native Auflösung)</translation>
     </message>
     <message>
       <source>Text</source>
-      <translation type="unfinished" />
+      <translation>Text</translation>
     </message>
     <message>
       <source>Please enter a prompt (PROMPT).</source>
-      <translation type="unfinished" />
+      <translation>Bitte geben Sie einen Prompt ein (PROMPT).</translation>
     </message>
     <message>
       <source>Out of memory. Try a smaller extent, a smaller MAX_SIDE or the CPU.</source>
-      <translation type="unfinished" />
+      <translation>Nicht genügend Speicher. Versuchen Sie eine kleinere Ausdehnung, einen kleineren MAX_SIDE-Wert oder die CPU.</translation>
     </message>
     <message>
       <source>Model '{0}' cannot do this; it supports: {1}.</source>
-      <translation type="unfinished" />
+      <translation>Modell „{0}“ kann das nicht; es unterstützt: {1}.</translation>
     </message>
     <message>
       <source>Model folder '{0}' does not exist.</source>
-      <translation type="unfinished" />
+      <translation>Modellordner „{0}“ existiert nicht.</translation>
     </message>
     <message>
       <source>{0}: '{1}' must end in {2}.</source>
-      <translation type="unfinished" />
+      <translation>{0}: „{1}“ muss auf {2} enden.</translation>
     </message>
     <message>
       <source>{0}: the folder '{1}' does not exist.</source>
-      <translation type="unfinished" />
+      <translation>{0}: Der Ordner „{1}“ existiert nicht.</translation>
     </message>
     <message>
       <source>{0}: choose a raster layer.</source>
-      <translation type="unfinished" />
+      <translation>{0}: Wählen Sie einen Rasterlayer.</translation>
     </message>
     <message>
       <source>This run produced no raster to write.</source>
-      <translation type="unfinished" />
+      <translation>Dieser Durchlauf hat kein Raster zum Schreiben erzeugt.</translation>
     </message>
   </context>
   <context>
     <name>FindPanel</name>
     <message>
       <source>What to find, e.g. airplanes, storage tanks, buildings</source>
-      <translation type="unfinished" />
+      <translation>Gesuchte Objekte, z. B. Flugzeuge, Lagertanks, Gebäude</translation>
     </message>
     <message>
       <source>Whole layer, tile by tile</source>
-      <translation type="unfinished" />
+      <translation>Gesamter Layer, Kachel für Kachel</translation>
     </message>
     <message>
       <source>Find boxes</source>
-      <translation type="unfinished" />
+      <translation>Boxen finden</translation>
     </message>
     <message>
       <source>Find masks</source>
-      <translation type="unfinished" />
+      <translation>Masken finden</translation>
     </message>
     <message>
       <source>Click points</source>
-      <translation type="unfinished" />
+      <translation>Punkte klicken</translation>
     </message>
     <message>
       <source>Drag box</source>
-      <translation type="unfinished" />
+      <translation>Box aufziehen</translation>
     </message>
     <message>
       <source>Clear</source>
-      <translation type="unfinished" />
+      <translation>Leeren</translation>
     </message>
     <message>
       <source>Segment</source>
-      <translation type="unfinished" />
+      <translation>Segmentieren</translation>
     </message>
     <message>
       <source>Export polygons…</source>
-      <translation type="unfinished" />
+      <translation>Polygone exportieren…</translation>
     </message>
     <message>
       <source>Segmenting the clicked objects</source>
-      <translation type="unfinished" />
+      <translation>Angeklickte Objekte werden segmentiert</translation>
     </message>
     <message>
       <source>Export polygons</source>
-      <translation type="unfinished" />
+      <translation>Polygone exportieren</translation>
     </message>
     <message>
       <source>GeoPackage (*.gpkg);;ESRI Shapefile (*.shp)</source>
-      <translation type="unfinished" />
+      <translation>GeoPackage (*.gpkg);;ESRI Shapefile (*.shp)</translation>
     </message>
     <message>
       <source>Or outline by hand: left-click = include, right-click = exclude</source>
-      <translation type="unfinished" />
+      <translation>Oder von Hand umreißen: Linksklick = einschließen, Rechtsklick = ausschließen</translation>
     </message>
     <message>
       <source>points/box</source>
-      <translation type="unfinished" />
+      <translation>Punkte/Box</translation>
     </message>
     <message>
       <source>Nothing to export yet.</source>
-      <translation type="unfinished" />
+      <translation>Noch nichts zu exportieren.</translation>
     </message>
     <message>
       <source>Boxes: {} ({})</source>
-      <translation type="unfinished" />
+      <translation>Boxen: {} ({})</translation>
     </message>
     <message>
       <source>objects</source>
-      <translation type="unfinished" />
+      <translation>Objekte</translation>
     </message>
     <message>
       <source>Finding {}</source>
-      <translation type="unfinished" />
+      <translation>Suche nach {}</translation>
     </message>
     <message>
       <source>objects</source>
-      <translation type="unfinished" />
+      <translation>Objekte</translation>
     </message>
     <message>
       <source>Segmenting {}</source>
-      <translation type="unfinished" />
+      <translation>Segmentierung: {}</translation>
     </message>
     <message>
       <source>Mask polygons: {} ({})</source>
-      <translation type="unfinished" />
+      <translation>Maskenpolygone: {} ({})</translation>
     </message>
     <message>
       <source>Exported {} features to {}</source>
-      <translation type="unfinished" />
+      <translation>{} Objekte nach {} exportiert</translation>
     </message>
     <message>
       <source>{} objects found.</source>
-      <translation type="unfinished" />
+      <translation>{} Objekte gefunden.</translation>
     </message>
     <message>
       <source>Mask: {} ({})</source>
-      <translation type="unfinished" />
+      <translation>Maske: {} ({})</translation>
     </message>
   </context>
   <context>
     <name>SearchPanel</name>
     <message>
       <source>e.g. a harbour with ships</source>
-      <translation type="unfinished" />
+      <translation>z. B. ein Hafen mit Schiffen</translation>
     </message>
     <message>
       <source>Query</source>
-      <translation type="unfinished" />
+      <translation>Suchanfrage</translation>
     </message>
     <message>
       <source>Top K</source>
-      <translation type="unfinished" />
+      <translation>Top K</translation>
     </message>
     <message>
       <source>Tile size (px)</source>
-      <translation type="unfinished" />
+      <translation>Kachelgröße (px)</translation>
     </message>
     <message>
       <source>Search the layer</source>
-      <translation type="unfinished" />
+      <translation>Layer durchsuchen</translation>
     </message>
     <message>
       <source>Land-cover classes, comma separated: water, forest, urban</source>
-      <translation type="unfinished" />
+      <translation>Landbedeckungsklassen, kommagetrennt: Wasser, Wald, Siedlung</translation>
     </message>
     <message>
       <source>Zero-shot land-cover map</source>
-      <translation type="unfinished" />
+      <translation>Zero-Shot-Landbedeckungskarte</translation>
     </message>
     <message>
       <source>Classifying tiles</source>
-      <translation type="unfinished" />
+      <translation>Kacheln werden klassifiziert</translation>
     </message>
     <message>
       <source>Searching for '{}'</source>
-      <translation type="unfinished" />
+      <translation>Suche nach „{}“</translation>
     </message>
     <message>
       <source>Top {}: {} ({})</source>
-      <translation type="unfinished" />
+      <translation>Top {}: {} ({})</translation>
     </message>
     <message>
       <source>Similarity: {} ({})</source>
-      <translation type="unfinished" />
+      <translation>Ähnlichkeit: {} ({})</translation>
     </message>
     <message>
       <source>Land cover ({})</source>
-      <translation type="unfinished" />
+      <translation>Landbedeckung ({})</translation>
     </message>
   </context>
   <context>
     <name>SettingsDialog</name>
     <message>
       <source>Caption</source>
-      <translation type="unfinished" />
+      <translation>Bildbeschreibung</translation>
     </message>
     <message>
       <source>Detect (text → boxes)</source>
-      <translation type="unfinished" />
+      <translation>Erkennen (Text → Boxen)</translation>
     </message>
     <message>
       <source>Segment (text → masks)</source>
-      <translation type="unfinished" />
+      <translation>Segmentieren (Text → Masken)</translation>
     </message>
     <message>
       <source>Segment (points / box)</source>
-      <translation type="unfinished" />
+      <translation>Segmentieren (Punkte / Box)</translation>
     </message>
     <message>
       <source>Chat</source>
-      <translation type="unfinished" />
+      <translation>Chat</translation>
     </message>
     <message>
       <source>Change caption</source>
-      <translation type="unfinished" />
+      <translation>Änderungsbeschreibung</translation>
     </message>
     <message>
       <source>Search</source>
-      <translation type="unfinished" />
+      <translation>Suche</translation>
     </message>
     <message>
       <source>EO Lens settings</source>
-      <translation type="unfinished" />
+      <translation>EO-Lens-Einstellungen</translation>
     </message>
     <message>
       <source>Device</source>
-      <translation type="unfinished" />
+      <translation>Gerät</translation>
     </message>
     <message>
       <source>Offline: load only from the cache or local folders</source>
-      <translation type="unfinished" />
+      <translation>Offline: nur aus dem Cache oder lokalen Ordnern laden</translation>
     </message>
     <message>
       <source>Local model folder</source>
-      <translation type="unfinished" />
+      <translation>Lokaler Modellordner</translation>
     </message>
     <message>
       <source>Download cache</source>
-      <translation type="unfinished" />
+      <translation>Download-Cache</translation>
     </message>
     <message>
       <source>Fit large captures to the model (decimated read)</source>
-      <translation type="unfinished" />
+      <translation>Große Erfassungen an das Modell anpassen (dezimiertes Lesen)</translation>
     </message>
     <message>
       <source>Capture</source>
-      <translation type="unfinished" />
+      <translation>Erfassung</translation>
     </message>
     <message>
       <source>Allow model code from the hub (only for revision-pinned models)</source>
-      <translation type="unfinished" />
+      <translation>Modellcode aus dem Hub erlauben (nur für Modelle mit fester Revision)</translation>
     </message>
     <message>
       <source>Download selected</source>
-      <translation type="unfinished" />
+      <translation>Auswahl herunterladen</translation>
     </message>
     <message>
       <source>Cancel download</source>
-      <translation type="unfinished" />
+      <translation>Download abbrechen</translation>
     </message>
     <message>
       <source>Free GPU memory</source>
-      <translation type="unfinished" />
+      <translation>GPU-Speicher freigeben</translation>
     </message>
     <message>
       <source>GPU memory freed</source>
-      <translation type="unfinished" />
+      <translation>GPU-Speicher freigegeben</translation>
     </message>
     <message>
       <source>A registry name, a hub id (org/name or org/name@revision) or a local folder</source>
-      <translation type="unfinished" />
+      <translation>Ein Registry-Name, eine Hub-ID (org/name oder org/name@revision) oder ein lokaler Ordner</translation>
     </message>
     <message>
       <source>Model</source>
-      <translation type="unfinished" />
+      <translation>Modell</translation>
     </message>
     <message>
       <source>Tasks</source>
-      <translation type="unfinished" />
+      <translation>Aufgaben</translation>
     </message>
     <message>
       <source>Size</source>
-      <translation type="unfinished" />
+      <translation>Größe</translation>
     </message>
     <message>
       <source>Licence</source>
-      <translation type="unfinished" />
+      <translation>Lizenz</translation>
     </message>
     <message>
       <source>Downloaded</source>
-      <translation type="unfinished" />
+      <translation>Heruntergeladen</translation>
     </message>
     <message>
       <source>yes</source>
-      <translation type="unfinished" />
+      <translation>ja</translation>
     </message>
     <message>
       <source>yes</source>
-      <translation type="unfinished" />
+      <translation>ja</translation>
     </message>
     <message>
       <source>no</source>
-      <translation type="unfinished" />
+      <translation>nein</translation>
     </message>
     <message>
       <source>Downloading {}</source>
-      <translation type="unfinished" />
+      <translation>{} wird heruntergeladen</translation>
     </message>
   </context>
 </TS>
