@@ -347,6 +347,38 @@
       <source>This run produced no raster to write.</source>
       <translation>Dieser Durchlauf hat kein Raster zum Schreiben erzeugt.</translation>
     </message>
+    <message>
+      <source>Detail</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Method</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Change threshold (empty = automatic)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Minimum polygon area (square map units)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Tile overlap (pixels)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Tile size (pixels)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Number of top tiles</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>SAM model to refine boxes into masks (optional)</source>
+      <translation type="unfinished" />
+    </message>
   </context>
   <context>
     <name>FindPanel</name>
@@ -421,10 +453,6 @@
     <message>
       <source>Finding {}</source>
       <translation>Suche nach {}</translation>
-    </message>
-    <message>
-      <source>objects</source>
-      <translation>Objekte</translation>
     </message>
     <message>
       <source>Segmenting {}</source>
@@ -599,10 +627,6 @@
     <message>
       <source>Downloaded</source>
       <translation>Heruntergeladen</translation>
-    </message>
-    <message>
-      <source>yes</source>
-      <translation>ja</translation>
     </message>
     <message>
       <source>yes</source>

@@ -17,9 +17,18 @@ LANGUAGES = ("de",)
 
 
 def module_strings(path: Path) -> tuple[str, list[str]]:
+    """(translation context, strings) of one module; a module that imports ``tr`` from a sibling
+    (``from .base import tr``) shares that sibling's context."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     context, found = "", []
     for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level and any(a.name == "tr" for a in node.names):
+            base = path.parent
+            for _ in range(node.level - 1):
+                base = base.parent
+            source = base.joinpath(*(node.module or "").split(".")).with_suffix(".py")
+            if source.exists() and not context:
+                context = module_strings(source)[0]
         if not isinstance(node, ast.Call):
             continue
         name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
@@ -38,7 +47,9 @@ def collect() -> dict[str, list[str]]:
         context, strings = module_strings(path)
         if strings and context:
             bucket = contexts.setdefault(context, [])
-            bucket += [s for s in strings if s not in bucket]
+            for text in strings:
+                if text not in bucket:
+                    bucket.append(text)
     return contexts
 
 
