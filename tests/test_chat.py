@@ -1,0 +1,97 @@
+"""Conversation: several turns about one image (or a before/after pair) encoded exactly once."""
+import numpy as np
+import pytest
+from eolens.inference.cancel import CancelToken
+from eolens.inference.chat import ChatTurn, Conversation
+from eolens.inference.errors import Cancelled
+
+FAMILIES = ("qwen3_vl", "qwen2_5_vl")
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def backend(request, tiny_models):
+    import torch
+    from eolens.inference import qwen_vl
+
+    return qwen_vl.load(None, tiny_models.path(request.param), "cpu", torch.float32)
+
+
+@pytest.fixture(scope="module")
+def pair(shared_data):
+    from PIL import Image
+
+    folder = shared_data / "change" / "levir_cc_train_000016"
+    return [np.asarray(Image.open(folder / d / "train_000016.png").convert("RGB")) for d in "AB"]
+
+
+@pytest.fixture
+def vision_calls(backend):
+    calls = []
+    handle = backend.model.model.visual.register_forward_hook(lambda *a: calls.append(1))
+    yield calls
+    handle.remove()
+
+
+def _chip():
+    return np.random.default_rng(1).integers(0, 256, (96, 128, 3), dtype=np.uint8)
+
+
+def test_three_turns_encode_the_image_once(backend, vision_calls, no_network):
+    chat = Conversation(backend, _chip(), max_new_tokens=3)
+    turns = [chat.ask(q) for q in ("What is this?", "How many roads?", "Any water?")]
+    assert vision_calls == [1]
+    assert [t.question for t in chat.history] == ["What is this?", "How many roads?", "Any water?"]
+    assert all(isinstance(t, ChatTurn) and t.answer for t in turns)
+
+
+def test_later_turns_see_the_earlier_answers(backend, monkeypatch):
+    seen = []
+
+    def fake_generate(messages, encoded, **kwargs):
+        seen.append(messages)
+        return f"answer {len(seen)}"
+
+    chat = Conversation(backend, _chip())
+    monkeypatch.setattr(backend, "generate", fake_generate)
+    chat.ask("first?")
+    chat.ask("second?")
+    roles = [m["role"] for m in seen[1]]
+    assert roles == ["user", "assistant", "user"]
+    assert seen[1][1]["content"] == "answer 1" and seen[1][2]["content"] == "second?"
+    images = [c for c in seen[1][0]["content"] if c.get("type") == "image"]
+    assert len(images) == 1  # the image sits in the first user turn only
+
+
+def test_boxes_in_an_answer_become_pixel_boxes(backend, monkeypatch):
+    answer = {"3": '[{"bbox_2d": [0, 0, 500, 500], "label": "pond"}]',
+              "2.5": '[{"bbox_2d": [0, 0, 70, 42], "label": "pond"}]'}[backend.version]
+    chat = Conversation(backend, _chip())   # 96x128 -> Qwen2.5 input 84x140
+    monkeypatch.setattr(backend, "generate", lambda *a, **k: answer)
+    turn = chat.ask("Where is the pond?")
+    [box] = turn.boxes
+    assert (box.x0, box.y0, box.x1, box.y1, box.label) == pytest.approx((0, 0, 64, 48, "pond"))
+
+
+def test_reset_forgets_turns_but_keeps_the_encoding(backend, vision_calls):
+    chat = Conversation(backend, _chip(), max_new_tokens=2)
+    chat.ask("What is this?")
+    chat.reset()
+    assert chat.history == []
+    chat.ask("And now?")
+    assert vision_calls == [1] and len(chat.history) == 1
+
+
+def test_two_image_change_chat_encodes_the_pair_once(backend, pair, vision_calls, no_network):
+    chat = Conversation(backend, pair[0], image_b=pair[1], max_new_tokens=3)
+    chat.ask("What changed?")
+    chat.ask("Were any houses built?")
+    chat.ask("Where?")
+    assert vision_calls == [1] and chat.encoded.count == 2 and len(chat.history) == 3
+
+
+def test_cancel_inside_a_turn_leaves_history_unchanged(backend):
+    chat = Conversation(backend, _chip(), max_new_tokens=20)
+    cancel = CancelToken()
+    with pytest.raises(Cancelled):
+        chat.ask("Describe it.", progress=lambda p: cancel.cancel(), cancel=cancel)
+    assert chat.history == []
