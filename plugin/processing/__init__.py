@@ -1,0 +1,1 @@
+"""Processing provider ``eolens``: every dock action as a Processing algorithm (design.md)."""

@@ -1,0 +1,12 @@
+"""One module per algorithm; all share :mod:`.base`. Importing them imports no torch."""
+from .ask import AskAlgorithm
+from .caption import CaptionAlgorithm
+from .change import ChangeAlgorithm
+from .detect import DetectAlgorithm
+from .search import SearchAlgorithm
+from .segment import SegmentAlgorithm
+
+ALGORITHMS = (CaptionAlgorithm, AskAlgorithm, DetectAlgorithm, SegmentAlgorithm, ChangeAlgorithm,
+              SearchAlgorithm)
+
+__all__ = ["ALGORITHMS"]

@@ -1,0 +1,393 @@
+"""What every EO Lens algorithm shares: common parameters, validation, capture, progress and outputs.
+
+The layer is reduced to plain data (path, CRS, bounds) on the main thread in ``prepareAlgorithm``;
+``processAlgorithm`` only captures from the file, calls ONE function of ``inference.actions`` (the
+same one the dock calls) and writes the outputs. Torch is imported only by that call.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingFeedback,
+                       QgsProcessingOutputLayerDefinition, QgsProcessingOutputString,
+                       QgsProcessingParameterBand, QgsProcessingParameterBoolean,
+                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum,
+                       QgsProcessingParameterExtent, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString,
+                       QgsProcessingParameterVectorDestination)
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from ....inference.errors import Cancelled, EOLensError, InputError, ModelError
+from ....inference.registry import DEFAULTS, REGISTRY
+from ...capture import CaptureSource, snapshot
+
+DEVICES = ("auto", "cuda", "cpu")
+VECTOR_EXTS = (".gpkg", ".shp")
+RASTER_EXTS = (".tif", ".tiff")
+TEXT_EXTS = (".txt", ".json")
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w.-]+)?")
+_SHP_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qpj", ".qix", ".sbn", ".sbx")
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("EOLensProcessing", text)
+
+
+@dataclass
+class Run:
+    """Plain data one algorithm run needs after the main-thread snapshot."""
+
+    source: CaptureSource
+    source_b: Optional[CaptureSource]
+    prompt: str
+    model: str
+    max_side: Optional[int]
+    opts: Any                                  # inference.actions.RunOptions
+    progress: Any = None                       # ProgressFn
+    cancel: Any = None                         # CancelToken
+    values: dict = field(default_factory=dict)  # algorithm-specific parameters
+
+
+def check_model(model: str, accepted: tuple[str, ...] = ()) -> None:
+    """Fail early, with words an analyst can act on, for a model that cannot be what they meant."""
+    if not model:
+        raise ModelError(tr("Please choose a model (MODEL)."))
+    if model in REGISTRY:
+        tasks = REGISTRY[model].tasks
+        if accepted and not set(accepted) & set(tasks):
+            raise ModelError(tr("Model '{0}' cannot do this; it supports: {1}.").format(
+                model, ", ".join(tasks)))
+        return
+    looks_local = os.path.isabs(model) or model.startswith((".", "~")) or os.path.exists(model)
+    if looks_local:
+        if not os.path.exists(os.path.expanduser(model)):
+            raise ModelError(tr("Model folder '{0}' does not exist.").format(model))
+        return
+    if _HUB_ID.fullmatch(model):
+        return  # a hub id: the runtime resolves it (or explains why it cannot offline)
+    raise ModelError(tr("Unknown model '{0}'. Use one of {1}, a hub id (org/name[@revision]) "
+                        "or a local model folder.").format(model, ", ".join(sorted(REGISTRY))))
+
+
+def raw_destination(value: Any) -> str:
+    """The path a destination parameter was given, without asking the framework to make one."""
+    if isinstance(value, QgsProcessingOutputLayerDefinition):
+        value = value.sink.staticValue()
+    return str(value) if value not in (None, "") else ""
+
+
+def split_layer(path: str) -> tuple[str, Optional[str]]:
+    """``out.gpkg|layername=x`` -> (``out.gpkg``, ``x``)."""
+    parts = path.split("|")
+    layer = None
+    for part in parts[1:]:
+        if part.startswith("layername="):
+            layer = part[len("layername="):]
+    return parts[0], layer
+
+
+def _plain_meta(meta: dict) -> dict:
+    """The JSON-worthy part of ``meta`` (drops arrays, sessions and other live objects)."""
+    plain = {}
+    for key, value in meta.items():
+        if isinstance(value, (str, int, float, bool, type(None), list, tuple, dict)):
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                continue
+            plain[key] = value
+    return plain
+
+
+class EOLensAlgorithm(QgsProcessingAlgorithm):
+    """Base of the six algorithms; subclasses set the class attributes and implement ``act``."""
+
+    ALG_ID = ""
+    DISPLAY = ""
+    HELP = ""
+    MODEL_TASK: Optional[str] = None       # key of registry.DEFAULTS for the MODEL default
+    MODEL_TASKS: tuple[str, ...] = ()      # registry tasks a model must have one of
+    PROMPT: Optional[str] = None           # None, "required" or "optional"
+    PROMPT_LABEL = "Prompt"
+    OUTPUTS: tuple[str, ...] = ("OUTPUT",)
+    OUTPUT_LABELS = {"OUTPUT": "Features", "OUTPUT_RASTER": "Raster", "OUTPUT_TEXT": "Text / JSON"}
+    TWO_DATES = False
+    USES_MAX_SIDE = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._run: Optional[Run] = None
+
+    # -- identity --------------------------------------------------------------------------
+    def createInstance(self):  # noqa: N802
+        return type(self)()
+
+    def name(self) -> str:
+        return self.ALG_ID
+
+    def displayName(self) -> str:  # noqa: N802
+        return tr(self.DISPLAY)
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return tr(self.HELP)
+
+    def icon(self) -> QIcon:
+        from ..provider import ICON
+
+        return QIcon(ICON)
+
+    # -- parameters ------------------------------------------------------------------------
+    def initAlgorithm(self, config=None):  # noqa: N802
+        before = tr("Raster layer (before)") if self.TWO_DATES else tr("Raster layer")
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", before))
+        if self.TWO_DATES:
+            self.addParameter(QgsProcessingParameterRasterLayer("INPUT_B", tr("Raster layer (after)")))
+        self.addParameter(QgsProcessingParameterExtent(
+            "EXTENT", tr("Extent (default: the whole layer)"), optional=True))
+        if self.PROMPT:
+            self.addParameter(QgsProcessingParameterString(
+                "PROMPT", tr(self.PROMPT_LABEL), optional=self.PROMPT == "optional"))
+        self.add_specific_parameters()
+        default = DEFAULTS[self.MODEL_TASK] if self.MODEL_TASK else None
+        self.addParameter(QgsProcessingParameterString(
+            "MODEL", tr("Model (registry name, hub id or local folder)"), defaultValue=default,
+            optional=self.MODEL_TASK is None))
+        self._advanced(QgsProcessingParameterBand(
+            "BANDS", tr("Bands to use (default: RGB / the layer's first three)"), None, "INPUT",
+            optional=True, allowMultiple=True))
+        if self.USES_MAX_SIDE:
+            self._advanced(QgsProcessingParameterNumber(
+                "MAX_SIDE", tr("Longest side of the capture in pixels (0 = native resolution)"),
+                QgsProcessingParameterNumber.Integer, 1024, minValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            "DEVICE", tr("Device"), options=list(DEVICES), defaultValue=0))
+        self._advanced(QgsProcessingParameterBoolean(
+            "OFFLINE", tr("Offline: load models only from the cache or local folders"), False))
+        self.add_outputs()
+
+    def add_specific_parameters(self) -> None:
+        """Hook: parameters of one algorithm (DETAIL, THRESHOLD, TOP_K, ...)."""
+
+    def add_outputs(self) -> None:
+        label = {k: tr(v) for k, v in self.OUTPUT_LABELS.items()}
+        if "OUTPUT" in self.OUTPUTS:
+            self.addParameter(QgsProcessingParameterVectorDestination("OUTPUT", label["OUTPUT"]))
+        if "OUTPUT_RASTER" in self.OUTPUTS:
+            self.addParameter(QgsProcessingParameterRasterDestination(
+                "OUTPUT_RASTER", label["OUTPUT_RASTER"]))
+        if "OUTPUT_TEXT" in self.OUTPUTS:
+            self.addParameter(QgsProcessingParameterFileDestination(
+                "OUTPUT_TEXT", label["OUTPUT_TEXT"], "Text (*.txt);;JSON (*.json)",
+                optional=True, createByDefault=False))
+            self.addOutput(QgsProcessingOutputString("TEXT", tr("Text")))
+
+    def _advanced(self, param: QgsProcessingParameterDefinition) -> None:
+        param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(param)
+
+    # -- validation (main thread) ----------------------------------------------------------
+    def model_name(self, parameters, context) -> str:
+        model = (self.parameterAsString(parameters, "MODEL", context) or "").strip()
+        if not model and self.MODEL_TASK:
+            model = DEFAULTS[self.MODEL_TASK]
+        return model
+
+    def validate(self, parameters, context) -> None:
+        """Cheap checks that need no model and no pixels; raise EOLensError."""
+        if self.PROMPT == "required":
+            if not (self.parameterAsString(parameters, "PROMPT", context) or "").strip():
+                raise InputError(tr("Please enter a prompt (PROMPT)."))
+        model = self.model_name(parameters, context)
+        if model or self.MODEL_TASK:
+            check_model(model, self.MODEL_TASKS)
+        self.validate_specific(parameters, context)
+        for name in self.OUTPUTS:
+            self._check_destination(name, raw_destination(parameters.get(name)))
+        for name in ("INPUT", "INPUT_B") if self.TWO_DATES else ("INPUT",):
+            self._source(parameters, context, name)
+
+    def validate_specific(self, parameters, context) -> None:
+        """Hook: checks of one algorithm's own parameters."""
+
+    def _check_destination(self, name: str, value: str) -> None:
+        if not value or value == "TEMPORARY_OUTPUT":
+            return
+        path, _ = split_layer(value)
+        exts = {"OUTPUT": VECTOR_EXTS, "OUTPUT_RASTER": RASTER_EXTS, "OUTPUT_TEXT": TEXT_EXTS}[name]
+        ext = os.path.splitext(path)[1].lower()
+        if ext not in exts:
+            raise InputError(tr("{0}: '{1}' must end in {2}.").format(name, path, " or ".join(exts)))
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise InputError(tr("{0}: the folder '{1}' does not exist.").format(name, folder))
+
+    def _source(self, parameters, context, name: str) -> CaptureSource:
+        layer = self.parameterAsRasterLayer(parameters, name, context)
+        if layer is None:
+            raise InputError(tr("{0}: choose a raster layer.").format(name))
+        bounds, bounds_crs = None, None
+        if parameters.get("EXTENT") not in (None, ""):
+            rect = self.parameterAsExtent(parameters, "EXTENT", context)
+            if not rect.isNull() and not rect.isEmpty():
+                bounds = rect
+                crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
+                bounds_crs = crs if crs.isValid() else layer.crs()
+        bands = tuple(self.parameterAsInts(parameters, "BANDS", context) or ()) or None
+        return snapshot(layer, bounds, bounds_crs, bands)
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        try:
+            self.validate(parameters, context)
+        except EOLensError as err:
+            return False, str(err)
+        return super().checkParameterValues(parameters, context)
+
+    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from ....inference.actions import RunOptions
+
+        try:
+            self.validate(parameters, context)
+            source = self._source(parameters, context, "INPUT")
+            source_b = self._source(parameters, context, "INPUT_B") if self.TWO_DATES else None
+            device = DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]
+            offline = True if self.parameterAsBoolean(parameters, "OFFLINE", context) else None
+            max_side = (self.parameterAsInt(parameters, "MAX_SIDE", context)
+                        if self.USES_MAX_SIDE else 0)
+            self._run = Run(
+                source=source, source_b=source_b,
+                prompt=(self.parameterAsString(parameters, "PROMPT", context) or "").strip()
+                if self.PROMPT else "",
+                model=self.model_name(parameters, context), max_side=max_side or None,
+                opts=RunOptions(device=device, offline=offline),
+                values=self.read_specific(parameters, context))
+        except EOLensError as err:
+            raise QgsProcessingException(str(err)) from err
+        return True
+
+    def read_specific(self, parameters, context) -> dict:
+        """Hook: the algorithm's own parameters as plain values."""
+        return {}
+
+    # -- running (may be a worker thread: plain data only) ---------------------------------
+    def act(self, run: Run):
+        """Capture and call one function of inference.actions; return its ActionResult."""
+        raise NotImplementedError
+
+    def capture(self, run: Run):
+        from ....inference import actions
+
+        src = run.source
+        return actions.capture(src.path, src.bounds, src.bounds_crs if src.bounds else None,
+                               bands=src.bands, max_side=run.max_side)
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from ....inference.cancel import CancelToken, sub_progress
+
+        feedback = feedback or QgsProcessingFeedback()
+        run = self._run
+        if run is None:
+            raise QgsProcessingException(tr("The algorithm was not prepared."))
+        run.progress = sub_progress(lambda p: feedback.setProgress(max(0.0, min(100.0, p))), 0, 95)
+        run.cancel = CancelToken(probe=feedback.isCanceled)
+        written: list[str] = []
+        try:
+            result = self.act(run)
+            run.cancel.check()
+            outputs = self.write_outputs(result, parameters, context, written, feedback)
+        except Cancelled as err:
+            self._remove(written)
+            raise QgsProcessingException(str(err)) from err
+        except EOLensError as err:
+            self._remove(written)
+            raise QgsProcessingException(str(err)) from err
+        except QgsProcessingException:
+            self._remove(written)
+            raise
+        except MemoryError as err:
+            self._remove(written)
+            raise QgsProcessingException(tr(
+                "Out of memory. Try a smaller extent, a smaller MAX_SIDE or the CPU.")) from err
+        except Exception as err:  # noqa: BLE001 - any failure must leave no partial output
+            self._remove(written)
+            raise QgsProcessingException(f"{type(err).__name__}: {err}") from err
+        for warning in result.warnings:
+            feedback.pushWarning(warning)
+        if result.text:
+            feedback.pushInfo(result.text)
+        feedback.setProgress(100)
+        return outputs
+
+    # -- outputs -----------------------------------------------------------------------------
+    def write_outputs(self, result, parameters, context, written: list[str], feedback) -> dict:
+        from ....inference import actions
+
+        out: dict = {}
+        vector = raster = layer = None
+        if "OUTPUT" in self.OUTPUTS:
+            dest = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+            if dest:
+                vector, layer = split_layer(dest)
+                self._check_destination("OUTPUT", vector)
+                out["OUTPUT"] = f"{vector}|layername={layer}" if layer else vector
+                self._track(written, vector)
+        if "OUTPUT_RASTER" in self.OUTPUTS:
+            raster = self.parameterAsOutputLayer(parameters, "OUTPUT_RASTER", context) or None
+            if raster:
+                if result.raster is None:
+                    raise InputError(tr("This run produced no raster to write."))
+                self._check_destination("OUTPUT_RASTER", raster)
+                out["OUTPUT_RASTER"] = raster
+                self._track(written, raster)
+        if "OUTPUT_TEXT" in self.OUTPUTS:
+            text_path = self.parameterAsFileOutput(parameters, "OUTPUT_TEXT", context)
+            if text_path:
+                self._check_destination("OUTPUT_TEXT", text_path)
+                self._track(written, text_path)
+                self.write_text(result, text_path)
+                out["OUTPUT_TEXT"] = text_path
+            out["TEXT"] = result.text
+        layer_name = layer or (os.path.splitext(os.path.basename(vector))[0] if vector else "eolens")
+        report = actions.write_outputs(result, vector, raster, overwrite=True, layer=layer_name)
+        for warning in getattr(report, "warnings", None) or ():
+            feedback.pushWarning(warning)
+        return out
+
+    def write_text(self, result, path: str) -> None:
+        if path.lower().endswith(".json"):
+            doc = {"algorithm": f"eolens:{self.ALG_ID}", "text": result.text,
+                   "warnings": list(result.warnings), "meta": _plain_meta(result.meta),
+                   "crs_wkt": result.crs_wkt,
+                   "footprint": result.footprint.wkt if result.footprint is not None else None,
+                   "features": len(result.features)}
+            body = json.dumps(doc, indent=2, ensure_ascii=False)
+        else:
+            body = result.text
+        tmp = path + ".part"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(body + "\n")
+        os.replace(tmp, path)
+
+    @staticmethod
+    def _track(written: list[str], path: str) -> None:
+        """Remember a path to clean up on failure, unless it was there before this run."""
+        if not os.path.exists(path):
+            written.append(path)
+
+    @staticmethod
+    def _remove(paths: list[str]) -> None:
+        """Remove what this run wrote before it failed: no half set of outputs."""
+        for path in paths:
+            stem, ext = os.path.splitext(path)
+            victims = [stem + e for e in _SHP_SIDECARS] if ext.lower() == ".shp" else [path]
+            for victim in victims + [path + ".part"]:
+                if os.path.isfile(victim):
+                    try:
+                        os.remove(victim)
+                    except OSError:
+                        pass

@@ -1,0 +1,74 @@
+"""eolens:change: two dates -> change caption, heat raster and change polygons."""
+from __future__ import annotations
+
+from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber
+
+from ....inference.registry import DEFAULTS
+from .base import EOLensAlgorithm, Run, check_model, tr
+
+METHODS = ("spectral", "semantic", "vlm")
+# method -> (registry default key, registry tasks a model must have one of)
+METHOD_MODELS = {"semantic": ("change_features", ("features", "embed_image")),
+                 "vlm": ("change_caption", ("change_caption",))}
+
+
+class ChangeAlgorithm(EOLensAlgorithm):
+    ALG_ID = "change"
+    DISPLAY = "Compare two dates"
+    HELP = ("Warps INPUT_B (after) onto the grid of INPUT (before) over their overlap (and EXTENT), "
+            "then compares them. METHOD spectral needs no model; semantic compares deep features; "
+            "vlm also writes a change caption with a two-image model. OUTPUT_RASTER is the change "
+            "heat map on INPUT's grid, OUTPUT the change polygons, OUTPUT_TEXT the caption or a "
+            "summary. THRESHOLD (empty = automatic) cuts the heat map; MIN_AREA drops smaller "
+            "polygons (square map units of INPUT's CRS).")
+    TWO_DATES = True
+    OUTPUTS = ("OUTPUT", "OUTPUT_RASTER", "OUTPUT_TEXT")
+    OUTPUT_LABELS = {"OUTPUT": "Change polygons", "OUTPUT_RASTER": "Change heat raster",
+                     "OUTPUT_TEXT": "Change caption / summary (.txt / .json)"}
+
+    def add_specific_parameters(self) -> None:
+        self.addParameter(QgsProcessingParameterEnum(
+            "METHOD", tr("Method"), options=list(METHODS), defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            "THRESHOLD", tr("Change threshold (empty = automatic)"),
+            QgsProcessingParameterNumber.Double, None, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            "MIN_AREA", tr("Minimum polygon area (square map units)"),
+            QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
+
+    def method(self, parameters, context) -> str:
+        return METHODS[self.parameterAsEnum(parameters, "METHOD", context)]
+
+    def model_name(self, parameters, context) -> str:
+        model = (self.parameterAsString(parameters, "MODEL", context) or "").strip()
+        method = self.method(parameters, context)
+        if not model and method in METHOD_MODELS:
+            model = DEFAULTS[METHOD_MODELS[method][0]]
+        return model
+
+    def validate_specific(self, parameters, context) -> None:
+        method = self.method(parameters, context)
+        if method in METHOD_MODELS:
+            check_model(self.model_name(parameters, context), METHOD_MODELS[method][1])
+
+    def read_specific(self, parameters, context) -> dict:
+        threshold = parameters.get("THRESHOLD")
+        return {"method": self.method(parameters, context),
+                "threshold": None if threshold in (None, "") else
+                self.parameterAsDouble(parameters, "THRESHOLD", context),
+                "min_area": self.parameterAsDouble(parameters, "MIN_AREA", context)}
+
+    def act(self, run: Run):
+        from ....inference import actions
+        from ....inference.cancel import sub_progress
+
+        a, b = run.source, run.source_b
+        image_a, image_b = actions.coregister_pair(
+            a.path, b.path, a.bounds, a.bounds_crs if a.bounds else None, bands=a.bands,
+            max_side=run.max_side)
+        run.cancel.check()
+        v = run.values
+        return actions.change(image_a, image_b, method=v["method"],
+                              model=run.model if v["method"] != "spectral" else None,
+                              threshold=v["threshold"], min_area=v["min_area"], opts=run.opts,
+                              progress=sub_progress(run.progress, 10, 100), cancel=run.cancel)

@@ -1,0 +1,50 @@
+"""eolens:search: text query -> similarity heat raster and the top-K tile footprints."""
+from __future__ import annotations
+
+from qgis.core import QgsProcessingParameterDefinition, QgsProcessingParameterNumber
+
+from .base import EOLensAlgorithm, Run, tr
+
+
+class SearchAlgorithm(EOLensAlgorithm):
+    ALG_ID = "search"
+    DISPLAY = "Search scene (text → heat map)"
+    HELP = ("Tiles the raster (or EXTENT) at native resolution, embeds each TILE_SIZE tile with a "
+            "remote-sensing CLIP model and scores it against PROMPT (for example 'a harbour with "
+            "ships'). OUTPUT_RASTER is the similarity heat map; OUTPUT holds the TOP_K tile "
+            "footprints with rank and score.")
+    MODEL_TASK = "search"
+    MODEL_TASKS = ("search", "embed_image")
+    PROMPT = "required"
+    PROMPT_LABEL = "Search query"
+    OUTPUTS = ("OUTPUT", "OUTPUT_RASTER")
+    OUTPUT_LABELS = {"OUTPUT": "Top tiles", "OUTPUT_RASTER": "Similarity heat raster"}
+    USES_MAX_SIDE = False
+
+    def add_specific_parameters(self) -> None:
+        self.addParameter(QgsProcessingParameterNumber(
+            "TILE_SIZE", tr("Tile size (pixels)"), QgsProcessingParameterNumber.Integer, 224,
+            minValue=16))
+        overlap = QgsProcessingParameterNumber(
+            "OVERLAP", tr("Tile overlap (pixels)"), QgsProcessingParameterNumber.Integer, 0,
+            minValue=0)
+        overlap.setFlags(overlap.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(overlap)
+        self.addParameter(QgsProcessingParameterNumber(
+            "TOP_K", tr("Number of top tiles"), QgsProcessingParameterNumber.Integer, 10,
+            minValue=1))
+
+    def read_specific(self, parameters, context) -> dict:
+        return {"tile": self.parameterAsInt(parameters, "TILE_SIZE", context),
+                "overlap": self.parameterAsInt(parameters, "OVERLAP", context),
+                "top_k": self.parameterAsInt(parameters, "TOP_K", context)}
+
+    def act(self, run: Run):
+        from ....inference import actions
+
+        src, v = run.source, run.values
+        return actions.search(src.path, run.prompt, run.model, bounds=src.bounds,
+                              bounds_crs=src.bounds_crs if src.bounds else None, tile=v["tile"],
+                              overlap=v["overlap"], top_k=v["top_k"],
+                              bands=list(src.bands) if src.bands else None, opts=run.opts,
+                              progress=run.progress, cancel=run.cancel)
