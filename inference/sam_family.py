@@ -1,0 +1,292 @@
+"""SAM, SAM2.1, SAM3 and GroundingDINO backends, plus the encode-once :class:`SegmentSession`.
+
+Prompted SAM follows segment-anything's predictor pattern: the image is encoded once
+(``encode``) and every point/box prompt only runs the light prompt encoder + mask decoder
+(``decode``). ``Backend.run`` is the one-shot path built from the same two steps.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .backend import Backend
+from .cancel import CancelToken, ProgressFn
+from .errors import InputError
+from .results import PixelBox, PixelResult, Request
+
+Point = tuple[float, float]
+Box = tuple[float, float, float, float]
+
+
+@dataclass
+class Encoded:
+    """An image after the vision encoder: what every prompt on that image reuses."""
+
+    embeddings: Any               # SAM: tensor; SAM2: list of multi-scale tensors
+    original_size: tuple[int, int]  # (H, W) of the caller's image
+    input_size: tuple[int, int]     # (H, W) the image occupies inside the model input
+
+
+@dataclass
+class Prompts:
+    points: list[Point] | None = None
+    labels: list[int] | None = None
+    boxes: list[Box] | None = None
+
+
+def _check_image(image: np.ndarray | None) -> np.ndarray:
+    if image is None or image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
+        raise InputError("Segmentation needs an RGB image (H, W, 3).")
+    return np.ascontiguousarray(image, dtype=np.uint8)
+
+
+def _prompts(points=None, labels=None, boxes=None) -> Prompts:
+    """Validate click/box prompts in original-image pixels; labels: 1 include, 0 exclude."""
+    points = [tuple(map(float, p)) for p in points] if points else None
+    boxes = [tuple(map(float, b)) for b in boxes] if boxes else None
+    if not points and not boxes:
+        raise InputError("Click at least one point or draw a box to segment.")
+    if points:
+        labels = [int(v) for v in labels] if labels is not None else [1] * len(points)
+        if len(labels) != len(points) or any(v not in (0, 1) for v in labels):
+            raise InputError("Give one label per point: 1 to include, 0 to exclude.")
+        if boxes and len(boxes) > 1:
+            raise InputError("Points can be combined with one box only.")
+    if boxes and any(b[2] <= b[0] or b[3] <= b[1] for b in boxes):
+        raise InputError("A box needs x0 < x1 and y0 < y1.")
+    return Prompts(points, labels if points else None, boxes)
+
+
+class PromptSamBackend(Backend):
+    """Shared logic of SAM and SAM2.1: point/box prompts -> best mask per instance."""
+
+    tasks = frozenset({"segment_prompt"})
+
+    # -- the two steps every caller (run, SegmentSession) goes through ------------------------
+    def encode(self, image: np.ndarray) -> Encoded:
+        import torch
+
+        image = _check_image(image)
+        inputs = self.processor.image_processor(images=image, return_tensors="pt")
+        pixels = inputs["pixel_values"].to(self.device, self.dtype)
+        with torch.inference_mode():
+            embeddings = self.model.get_image_embeddings(pixels)
+        return Encoded(embeddings, image.shape[:2], self._input_size(inputs))
+
+    def decode(self, encoded: Encoded, prompts: Prompts) -> PixelResult:
+        import torch
+
+        kwargs = self._prompt_tensors(encoded, prompts)
+        with torch.inference_mode():
+            out = self.model(image_embeddings=encoded.embeddings, multimask_output=True, **kwargs)
+        iou = out.iou_scores[0].float()                      # (instances, 3)
+        best = iou.argmax(dim=-1)
+        rows = torch.arange(iou.shape[0], device=iou.device)
+        low_res = out.pred_masks[0][rows, best].unsqueeze(1)  # (instances, 1, h, w)
+        masks = self._upscale(low_res, encoded)[:, 0].cpu().numpy().astype(bool)
+        return PixelResult(masks=list(masks), scores=iou[rows, best].cpu().numpy())
+
+    # -- Backend interface ---------------------------------------------------------------------
+    def preprocess(self, request: Request) -> tuple[Encoded, Prompts]:
+        o = request.options
+        prompts = _prompts(o.get("points"), o.get("labels"), o.get("boxes"))
+        return self.encode(request.image), prompts
+
+    def forward(self, request: Request, inputs: tuple[Encoded, Prompts], progress: ProgressFn,
+                cancel: CancelToken) -> PixelResult:
+        cancel.check()
+        return self.decode(*inputs)
+
+    def postprocess(self, request: Request, raw: PixelResult) -> PixelResult:
+        return raw
+
+    # -- family specifics ----------------------------------------------------------------------
+    def _input_size(self, inputs) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def _upscale(self, low_res, encoded: Encoded):
+        raise NotImplementedError
+
+    def _prompt_tensors(self, encoded: Encoded, prompts: Prompts) -> dict:
+        """Original-image pixels -> model-input pixels, shaped (image, instance, point, xy)."""
+        import torch
+
+        (h, w), (ih, iw) = encoded.original_size, encoded.input_size
+        scale = torch.tensor([iw / w, ih / h], dtype=torch.float32)
+        out = {}
+        if prompts.points:
+            pts = torch.tensor(prompts.points, dtype=torch.float32) * scale
+            out["input_points"] = pts[None, None].to(self.device, self.dtype)
+            out["input_labels"] = torch.tensor(prompts.labels)[None, None].to(self.device)
+        if prompts.boxes:
+            boxes = torch.tensor(prompts.boxes, dtype=torch.float32) * scale.repeat(2)
+            out["input_boxes"] = boxes[None].to(self.device, self.dtype)
+        return out
+
+
+class SamBackend(PromptSamBackend):
+    family = "sam"
+
+    def _input_size(self, inputs) -> tuple[int, int]:
+        # SAM resizes the longest edge and pads; prompts live in the resized, unpadded frame
+        return tuple(int(v) for v in inputs["reshaped_input_sizes"][0])
+
+    def _upscale(self, low_res, encoded: Encoded):
+        return self.processor.image_processor.post_process_masks(
+            [low_res.float().cpu()], [encoded.original_size], [encoded.input_size])[0]
+
+
+class Sam2Backend(PromptSamBackend):
+    family = "sam2"
+
+    def _input_size(self, inputs) -> tuple[int, int]:
+        return tuple(int(v) for v in inputs["pixel_values"].shape[-2:])  # plain resize, no pad
+
+    def _upscale(self, low_res, encoded: Encoded):
+        return self.processor.post_process_masks([low_res.float().cpu()], [encoded.original_size])[0]
+
+
+class SegmentSession:
+    """Encode an image once, then answer many point/box prompts on it.
+
+    >>> session = SegmentSession(sam, image)
+    >>> session.predict(points=[(120, 80)], labels=[1]).masks[0]
+    """
+
+    def __init__(self, backend: PromptSamBackend, image: np.ndarray) -> None:
+        if not isinstance(backend, PromptSamBackend):
+            raise InputError(f"'{getattr(backend.spec, 'name', backend.family)}' does not take "
+                             "point or box prompts; choose a SAM or SAM2.1 model.")
+        self.backend = backend
+        self.encoded = backend.encode(image)
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return self.encoded.original_size
+
+    def predict(self, points: Sequence[Point] | None = None,
+                labels: Sequence[int] | None = None,
+                boxes: Sequence[Box] | None = None) -> PixelResult:
+        """Masks at the original image size, one per box (or one for a point set)."""
+        return self.backend.decode(self.encoded, _prompts(points, labels, boxes))
+
+
+class Sam3Backend(Backend):
+    """SAM3: a noun phrase -> every matching instance (masks, boxes, scores)."""
+
+    family = "sam3"
+    tasks = frozenset({"segment_text"})
+
+    def preprocess(self, request: Request) -> tuple[Any, tuple[int, int]]:
+        image = _check_image(request.image)
+        if not request.prompt.strip():
+            raise InputError("SAM3 needs a text prompt, e.g. 'building'.")
+        inputs = self.processor(images=image, text=request.prompt.strip(), return_tensors="pt")
+        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        return inputs.to(self.device), image.shape[:2]
+
+    def forward(self, request, inputs, progress, cancel):
+        import torch
+
+        tensors, size = inputs
+        with torch.inference_mode():
+            out = self.model(pixel_values=tensors["pixel_values"], input_ids=tensors["input_ids"],
+                             attention_mask=tensors["attention_mask"])
+        cancel.check()
+        return out, size
+
+    def postprocess(self, request: Request, raw) -> PixelResult:
+        out, size = raw
+        found = self.processor.post_process_instance_segmentation(
+            out, threshold=float(request.options.get("threshold", 0.5)), mask_threshold=0.5,
+            target_sizes=[size])[0]
+        label = request.prompt.strip()
+        scores = found["scores"].float().cpu().numpy()
+        boxes = [PixelBox(*map(float, b), label=label, score=float(s))
+                 for b, s in zip(found["boxes"].float().cpu().numpy(), scores)]
+        masks = list(found["masks"].cpu().numpy().astype(bool))
+        return PixelResult(boxes=boxes, masks=masks, scores=scores)
+
+
+def _phrases(prompt: str) -> list[str]:
+    """GroundingDINO wants lower-case phrases each ending in '.'."""
+    return [p.strip().lower() for p in re.split(r"[.,;\n]+", prompt) if p.strip()]
+
+
+def _clip(box: Sequence[float], w: int, h: int) -> Box:
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return (min(max(x0, 0.0), w), min(max(y0, 0.0), h), min(max(x1, 0.0), w), min(max(y1, 0.0), h))
+
+
+def _label(text: str, phrases: list[str]) -> str:
+    """The prompt phrase a detection matched (model labels can be sub-word fragments)."""
+    text = text.replace("[SEP]", "").replace("[CLS]", "").strip()
+    return next((p for p in phrases if p in text or (text and text in p)), phrases[0])
+
+
+class GroundingDinoBackend(Backend):
+    """Open-vocabulary detection: text -> PixelBox list in original-image pixels."""
+
+    family = "grounding_dino"
+    tasks = frozenset({"detect"})
+
+    def preprocess(self, request: Request):
+        image = _check_image(request.image)
+        phrases = _phrases(request.prompt)
+        if not phrases:
+            raise InputError("GroundingDINO needs a text prompt, e.g. 'car. tree.'.")
+        text = " ".join(f"{p}." for p in phrases)
+        inputs = self.processor(images=image, text=text, return_tensors="pt")
+        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        return inputs.to(self.device), image.shape[:2], phrases
+
+    def forward(self, request, inputs, progress, cancel):
+        import torch
+
+        tensors, size, phrases = inputs
+        with torch.inference_mode():
+            out = self.model(**tensors)
+        cancel.check()
+        return out, tensors["input_ids"], size, phrases
+
+    def postprocess(self, request: Request, raw) -> PixelResult:
+        out, input_ids, (h, w), phrases = raw
+        o = request.options
+        found = self.processor.post_process_grounded_object_detection(
+            out, input_ids, threshold=float(o.get("box_threshold", 0.35)),
+            text_threshold=float(o.get("text_threshold", 0.25)), target_sizes=[(h, w)])[0]
+        boxes = [PixelBox(*_clip(b, w, h), label=_label(t, phrases), score=float(s))
+                 for b, s, t in zip(found["boxes"].float().cpu().numpy(),
+                                    found["scores"].float().cpu().numpy(), found["text_labels"])]
+        boxes = [b for b in boxes if b.x1 > b.x0 and b.y1 > b.y0]
+        return PixelResult(boxes=boxes, scores=np.array([b.score for b in boxes], dtype=np.float32))
+
+
+def _load(model_cls: str, processor_cls: str, backend_cls, spec, path, device: str, dtype):
+    import transformers
+
+    model = getattr(transformers, model_cls).from_pretrained(str(path), dtype=dtype)
+    processor = getattr(transformers, processor_cls).from_pretrained(str(path))
+    return backend_cls(model.to(device).eval(), processor, spec, device, dtype)
+
+
+def load_sam(spec, path, device: str, dtype) -> SamBackend:
+    return _load("SamModel", "SamProcessor", SamBackend, spec, path, device, dtype)
+
+
+def load_sam2(spec, path, device: str, dtype) -> Sam2Backend:
+    # hub SAM2.1 checkpoints are sam2_video; Sam2Model loads their image-predictor subset
+    return _load("Sam2Model", "Sam2Processor", Sam2Backend, spec, path, device, dtype)
+
+
+def load_sam3(spec, path, device: str, dtype) -> Sam3Backend:
+    return _load("Sam3Model", "Sam3Processor", Sam3Backend, spec, path, device, dtype)
+
+
+def load_grounding_dino(spec, path, device: str, dtype) -> GroundingDinoBackend:
+    return _load("AutoModelForZeroShotObjectDetection", "AutoProcessor", GroundingDinoBackend,
+                 spec, path, device, dtype)
