@@ -31,6 +31,7 @@ MODEL_TYPE_FAMILY: dict[str, str] = {
     "qwen3_vl": "qwen_vl",
     "sam": "sam",
     "sam2": "sam2",
+    "sam2_video": "sam2",      # the hub SAM2.1 checkpoints are saved as sam2_video
     "sam3": "sam3",
     "sam3_video": "sam3",
     "grounding-dino": "grounding_dino",
@@ -90,7 +91,7 @@ REGISTRY: dict[str, ModelSpec] = {s.name: s for s in [
               tasks=("segment_prompt",), licence="Apache-2.0", size_mb=160),
     ModelSpec("sam-vit-base", "sam", "facebook/sam-vit-base",
               tasks=("segment_prompt",), licence="Apache-2.0", size_mb=375),
-    ModelSpec("sam3", "sam3", "facebook/sam3", tasks=("segment_text", "segment_prompt"),
+    ModelSpec("sam3", "sam3", "facebook/sam3", tasks=("segment_text",),
               licence="SAM licence (gated)", size_mb=3400, device_hint="gpu", gated=True),
     ModelSpec("grounding-dino-tiny", "grounding_dino", "IDEA-Research/grounding-dino-tiny",
               tasks=("detect",), licence="Apache-2.0", size_mb=690),

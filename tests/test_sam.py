@@ -148,8 +148,6 @@ def test_runtime_loads_each_tiny_folder(tiny_models, no_network, family, cls, ta
     assert type(backend) is getattr(sam_family, cls) and task in backend.tasks
 
 
-@pytest.mark.xfail(strict=True, reason="hub SAM2.1 configs are model_type 'sam2_video', which "
-                   "registry.MODEL_TYPE_FAMILY does not map yet")
 def test_runtime_loads_a_sam21_folder(tiny_models, no_network):
     from eolens.inference import runtime
     from eolens.inference.sam_family import Sam2Backend
