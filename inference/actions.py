@@ -132,6 +132,27 @@ def _rasterize_polygons(polygons, image: GeoImage) -> np.ndarray:
     return rasterize(shapes, out_shape=(image.height, image.width), fill=0, dtype="uint8")
 
 
+def _union(out, image: GeoImage) -> np.ndarray:
+    from .segment import masks_union
+
+    if not out.masks and out.mask is None:
+        return np.zeros((image.height, image.width), np.uint8)
+    return masks_union(out).astype(np.uint8)
+
+
+def _instance_features(out, image: GeoImage, **attrs) -> list[GeoFeature]:
+    """One feature per polygon of each instance mask, with the instance's label and score."""
+    from .georef import mask_to_polygons
+
+    feats = []
+    for i, m in enumerate(out.masks):
+        label = out.boxes[i].label if i < len(out.boxes) else ""
+        score = float(out.scores[i]) if out.scores is not None and i < len(out.scores) else 1.0
+        for poly in mask_to_polygons(np.asarray(m, bool) & image.valid, image.transform):
+            feats.append(GeoFeature(poly, {"label": label, "score": score, "instance": i, **attrs}))
+    return feats
+
+
 def segment(image: GeoImage, prompt: str, model: str, *, sam_model: Optional[str] = None,
             opts: RunOptions = RunOptions(), progress: Optional[ProgressFn] = None,
             cancel: Optional[CancelToken] = None) -> ActionResult:
@@ -146,16 +167,15 @@ def segment(image: GeoImage, prompt: str, model: str, *, sam_model: Optional[str
         sam = load(sam_model, "segment_prompt", opts, sub_progress(progress, 20, 40), cancel)
         out = segment_by_text(detector, sam, image.rgb, prompt, progress=sub_progress(progress, 40, 100),
                               cancel=cancel)
-        mask = np.zeros((image.height, image.width), np.uint8)
-        for m in out.masks:
-            mask |= np.asarray(m, bool).astype(np.uint8)
+        feats = _instance_features(out, image, prompt=prompt, model=sam_model)
+        mask = _union(out, image)
     else:
         backend = load(model, "segment", opts, sub_progress(progress, 0, 40), cancel)
         out = backend.run(Request("segment", image.rgb, prompt=prompt), sub_progress(progress, 40, 100),
                           cancel)
         mask = _rasterize_polygons(out.polygons, image)
+        feats = result_to_features(out, image, prompt=prompt, model=model)
     mask &= image.valid.astype(np.uint8)
-    feats = result_to_features(out, image, prompt=prompt, model=sam_model or model)
     result = _result(image, "", feats, out.warnings, **_meta(sam_model or model, prompt=prompt))
     result.raster = _mask_raster(mask, image)
     return result
@@ -181,12 +201,9 @@ def segment_prompts(image: GeoImage, sam_model: str, *, points: Sequence[tuple[f
     cancel.check()
     out = session.predict(points=px_points or None, labels=list(labels) or None, boxes=px_boxes or None)
     progress(100.0)
-    mask = np.zeros((image.height, image.width), np.uint8)
-    for m in out.masks:
-        mask |= np.asarray(m, bool).astype(np.uint8)
-    feats = result_to_features(out, image, prompt="points/box", model=sam_model)
+    feats = _instance_features(out, image, prompt="points/box", model=sam_model)
     result = _result(image, "", feats, out.warnings, **_meta(sam_model, prompt="points/box"))
-    result.raster = _mask_raster(mask & image.valid.astype(np.uint8), image)
+    result.raster = _mask_raster(_union(out, image) & image.valid.astype(np.uint8), image)
     result.meta["session"] = session
     return result
 
@@ -269,7 +286,7 @@ def classify(path: str, classes: Sequence[str], model: str, *, bounds=None, boun
     backend = load(model, "classify", opts, sub_progress(progress, 0, 20), cancel)
     where = dict(tile=tile, overlap=0, bands=list(bands) if bands else None)
     res = zero_shot_map(backend, iter_tiles(path, bounds, bounds_crs, cancel=cancel, **where), names,
-                        total=count_tiles(path, bounds, bounds_crs, **where),
+                        total=count_tiles(path, bounds, bounds_crs, tile=tile, overlap=0),
                         progress=sub_progress(progress, 20, 100), cancel=cancel)
     labels = res.labels
     feats = [GeoFeature(t.footprint, {"class": names[labels[i]], "score": float(t.score), "model": model})
@@ -292,7 +309,7 @@ def detect_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=
     backend = load(model, "detect", opts, sub_progress(progress, 0, 10), cancel)
     task = "detect" if "detect" in backend.tasks else "ground"
     where = dict(tile=tile, overlap=overlap, bands=list(bands) if bands else None)
-    total = max(1, count_tiles(path, bounds, bounds_crs, **where))
+    total = max(1, count_tiles(path, bounds, bounds_crs, tile=tile, overlap=overlap))
     feats, warnings, crs_wkt = [], [], ""
     for i, tile_img in enumerate(iter_tiles(path, bounds, bounds_crs, cancel=cancel, **where)):
         cancel.check()
