@@ -17,6 +17,7 @@ from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress
 from .clip_family import RS_TEMPLATES
 from .errors import InputError
 from .geoimage import GeoImage
+from .georef import GeoFeature
 
 
 @dataclass
@@ -69,7 +70,7 @@ class SearchResult(TileScores):
     query: str = ""
     top_k: int = 10
 
-    def top(self, k: Optional[int] = None) -> list:
+    def top(self, k: Optional[int] = None) -> list[GeoFeature]:
         """Best ``k`` tiles as GeoFeatures (footprint + rank, score, tile window), best first."""
         k = self.top_k if k is None else k
         scores = self.scores
@@ -227,8 +228,4 @@ def _feature(tile: TileScore, rank: int, extra: dict):
     col, row, w, h = tile.window
     props = {"rank": rank, "score": round(tile.score, 6), "tile": tile.index,
              "col_off": col, "row_off": row, "width": w, "height": h, **extra}
-    try:
-        from .georef import GeoFeature
-    except ImportError:  # georef.py not landed yet: same fields as plain data
-        return {"geometry": tile.footprint, "properties": props}
     return GeoFeature(tile.footprint, props)
