@@ -91,7 +91,7 @@ class SettingsDialog(QDialog):
                                               tr("Downloaded")])
         for row, name in enumerate(names):
             spec = REGISTRY[name]
-            cached = _safe(lambda: is_cached(spec))
+            cached = _safe(lambda s=spec: is_cached(s))
             values = [name, ", ".join(spec.tasks), f"{spec.size_mb} MB" + (" (GPU)" if spec.device_hint == "gpu" else ""),
                       spec.licence, tr("yes") if cached else tr("no")]
             for col, value in enumerate(values):

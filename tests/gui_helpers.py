@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict
 
 from qgis.core import QgsProject, QgsRasterLayer
 

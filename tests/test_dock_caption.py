@@ -1,7 +1,6 @@
 """The first vertical slice end to end: caption the view in the dock with the tiny Florence-2."""
 import time
 
-import numpy as np
 import pytest
 import rasterio
 from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject,

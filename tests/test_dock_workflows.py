@@ -6,7 +6,6 @@ the path (processor, parser, georeferencing, task, layers) is the real one.
 """
 import time
 
-import numpy as np
 import pytest
 import rasterio
 from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer

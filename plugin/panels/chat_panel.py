@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import html
-import os
 from typing import Optional
 
 from qgis.PyQt.QtCore import QCoreApplication
