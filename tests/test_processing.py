@@ -10,14 +10,20 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
-from qgis.core import (QgsApplication, QgsCoordinateReferenceSystem, QgsProcessingException,
-                       QgsProcessingFeedback, QgsRasterLayer, QgsVectorLayer)
-
 from conftest import PKG_ROOT
+from qgis.core import (
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
 
 NAIP = "change/naip_nd_2009_2020"
 ALG_IDS = ["eolens:ask", "eolens:caption", "eolens:change", "eolens:detect", "eolens:search",
@@ -34,11 +40,11 @@ class Feedback(QgsProcessingFeedback):
         self.progress: list[float] = []
         self.progressChanged.connect(self.progress.append)
 
-    def reportError(self, error, fatalError=False):  # noqa: N802,N803
+    def reportError(self, error, fatalError=False):
         self.errors.append(error)
         super().reportError(error, fatalError)
 
-    def pushWarning(self, warning):  # noqa: N802
+    def pushWarning(self, warning):
         self.warnings.append(warning)
         super().pushWarning(warning)
 
@@ -128,7 +134,7 @@ def test_provider_registers_the_design_algorithms(provider):
     for alg_id in ALG_IDS:
         names = {p.name() for p in reg.algorithmById(alg_id).parameterDefinitions()}
         assert common <= names, alg_id
-    params = lambda a: {p.name() for p in reg.algorithmById(a).parameterDefinitions()}  # noqa: E731
+    params = lambda a: {p.name() for p in reg.algorithmById(a).parameterDefinitions()}
     assert {"INPUT_B", "METHOD", "THRESHOLD", "MIN_AREA", "OUTPUT_RASTER", "OUTPUT_TEXT"} <= params(
         "eolens:change")
     assert {"PROMPT", "TILE_SIZE", "TOP_K", "OUTPUT_RASTER"} <= params("eolens:search")
@@ -136,23 +142,24 @@ def test_provider_registers_the_design_algorithms(provider):
     assert {"DETAIL", "OUTPUT_TEXT"} <= params("eolens:caption")
     assert "METHOD" not in params("eolens:segment")
     method = reg.algorithmById("eolens:change").parameterDefinition("METHOD")
-    assert method.options() == ["spectral", "semantic", "vlm"] and method.defaultValue() == 0
+    assert method.options() == ["spectral", "semantic", "vlm"]
+    assert method.defaultValue() == "spectral" and method.usesStaticStrings()
     device = reg.algorithmById("eolens:caption").parameterDefinition("DEVICE")
-    assert device.options() == ["auto", "cuda", "cpu"]
+    assert device.options() == ["auto", "cuda", "cpu"] and device.defaultValue() == "auto"
     assert reg.algorithmById("eolens:caption").parameterDefinition("MODEL").defaultValue() == \
         "florence-2-base"
 
 
 def test_loading_the_provider_does_not_import_torch():
-    code = ("import sys; sys.path.insert(0, %r)\n"
+    code = (f"import sys; sys.path.insert(0, {str(PKG_ROOT)!r})\n"
             "from qgis.testing import start_app; start_app()\n"
             "from eolens.plugin.processing.provider import EOLensProvider\n"
             "from qgis.core import QgsApplication\n"
             "p = EOLensProvider(); QgsApplication.processingRegistry().addProvider(p)\n"
             "print(len(p.algorithms()), 'torch' in sys.modules, 'transformers' in sys.modules)"
-            ) % str(PKG_ROOT)
+            )
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180,
+    res = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=180,
                          env=env)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip().splitlines()[-1] == "6 False False"
@@ -162,7 +169,7 @@ def test_loading_the_provider_does_not_import_torch():
 
 def test_caption_footprint_is_the_whole_layer(provider, sample_dir, florence, out, no_network):
     src = str(sample_dir / "rasterio_RGB.byte.tif")
-    res, fb = run("eolens:caption", {"INPUT": src, "MODEL": florence, "DETAIL": 0,
+    res, fb = run("eolens:caption", {"INPUT": src, "MODEL": florence, "DETAIL": "brief",
                                      "OUTPUT": out("cap.gpkg"), "OUTPUT_TEXT": out("cap.json")})
     assert res["OUTPUT"] == out("cap.gpkg") and res["OUTPUT_TEXT"] == out("cap.json")
     layer, raster = vector(res["OUTPUT"]), QgsRasterLayer(src, "src", "gdal")
@@ -174,7 +181,7 @@ def test_caption_footprint_is_the_whole_layer(provider, sample_dir, florence, ou
     assert feats[0].geometry().area() == pytest.approx(raster.extent().area(), rel=1e-9)
     assert feats[0]["caption"] == res["TEXT"] and feats[0]["detail"] == "brief"
     assert feats[0]["model"] == florence
-    doc = json.loads(open(res["OUTPUT_TEXT"], encoding="utf-8").read())
+    doc = json.loads(Path(res["OUTPUT_TEXT"]).read_text(encoding="utf-8"))
     assert doc["algorithm"] == "eolens:caption" and doc["text"] == res["TEXT"]
     assert doc["meta"]["detail"] == "brief"
     assert fb.progress and fb.progress[-1] == 100
@@ -195,13 +202,13 @@ def test_caption_of_an_extent_in_another_crs_is_the_captured_window(provider, sa
     got = feat.geometry().boundingBox()
     assert same_rect(got, bounds_rect(expected.bounds), 1e-6)
     assert got.width() < QgsRasterLayer(src, "s", "gdal").extent().width() / 2
-    assert open(res["OUTPUT_TEXT"], encoding="utf-8").read() == res["TEXT"] + "\n"
+    assert Path(res["OUTPUT_TEXT"]).read_text(encoding="utf-8") == res["TEXT"] + "\n"
 
 
 def test_detect_writes_boxes_in_the_layer_crs(provider, sample_dir, florence, out):
     src = str(sample_dir / "OSBS_029.tif")
     res, _ = run("eolens:detect", {"INPUT": src, "PROMPT": "trees", "MODEL": florence,
-                                    "DEVICE": 2, "OUTPUT": out("boxes.gpkg")})
+                                    "DEVICE": "cpu", "OUTPUT": out("boxes.gpkg")})
     layer = vector(res["OUTPUT"])
     assert layer.crs().authid() == "EPSG:32617"
     extent = QgsRasterLayer(src, "s", "gdal").extent()
@@ -236,6 +243,7 @@ def test_change_spectral_on_a_grid(provider, shared_data, out):
     a, b = (str(p) for p in sorted((shared_data / NAIP).glob("*.tif")))
     res, fb = run("eolens:change", {"INPUT": a, "INPUT_B": b, "OUTPUT": out("chg.gpkg"),
                                      "OUTPUT_RASTER": out("heat.tif"), "OUTPUT_TEXT": out("c.json")})
+    assert fb.errors == [] and fb.progress[-1] == 100
     from eolens.inference import actions
 
     ga, _ = actions.coregister_pair(a, b, max_side=1024)
@@ -261,7 +269,7 @@ def test_change_spectral_on_a_grid(provider, shared_data, out):
         assert foot.contains(feat.geometry().boundingBox())
         assert (feat["method"], feat["date_a"], feat["date_b"]) == ("spectral", "2009-08-18",
                                                                    "2020-08-31")
-    doc = json.loads(open(res["OUTPUT_TEXT"], encoding="utf-8").read())
+    doc = json.loads(Path(res["OUTPUT_TEXT"]).read_text(encoding="utf-8"))
     assert doc["text"] == res["TEXT"] and doc["meta"]["method"] == "spectral"
 
     big, _ = run("eolens:change", {"INPUT": a, "INPUT_B": b, "MIN_AREA": 2000, "THRESHOLD": 3.0,
@@ -275,7 +283,7 @@ def test_change_spectral_on_a_grid(provider, shared_data, out):
 
 def test_change_semantic_uses_the_feature_model(provider, shared_data, tiny_models, out):
     a, b = (str(p) for p in sorted((shared_data / NAIP).glob("*.tif")))
-    res, _ = run("eolens:change", {"INPUT": a, "INPUT_B": b, "METHOD": 1,
+    res, _ = run("eolens:change", {"INPUT": a, "INPUT_B": b, "METHOD": "semantic",
                                     "MODEL": str(tiny_models.path("dinov2")),
                                     "EXTENT": "486500,488500,5206500,5208500 [EPSG:26914]",
                                     "OUTPUT": out("sem.gpkg"), "OUTPUT_RASTER": out("sem.tif")})
@@ -338,7 +346,7 @@ def test_missing_prompt_is_refused(provider, sample_dir, florence, tmp_path, out
 
 
 def test_dates_that_do_not_overlap_are_refused(provider, sample_dir, tmp_path, out):
-    msg, fb = fails("eolens:change", {
+    msg, _ = fails("eolens:change", {
         "INPUT": str(sample_dir / "rasterio_RGB.byte.tif"), "INPUT_B": str(sample_dir / "OSBS_029.tif"),
         "OUTPUT": out("c.gpkg"), "OUTPUT_RASTER": out("c.tif"), "OUTPUT_TEXT": out("c.txt")})
     assert "overlap" in msg.lower()

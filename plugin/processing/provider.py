@@ -8,6 +8,32 @@ from qgis.PyQt.QtGui import QIcon
 
 from .algorithms import ALGORITHMS
 
+
+def _isolate_shapely_geos() -> None:
+    """Load pip shapely's bundled GEOS with its own symbols first.
+
+    qgis_process and the QGIS desktop binary link the system GEOS into the global symbol scope;
+    the GEOS inside a shapely wheel (another version) would otherwise bind some of its C++
+    symbols to it and abort with "free(): invalid size" in the first geometry operation.
+    RTLD_DEEPBIND only for this import keeps the two apart. This runs when QGIS loads the
+    provider, before any EO Lens code imports shapely.
+    """
+    import sys
+
+    if "shapely" in sys.modules or not hasattr(os, "RTLD_DEEPBIND"):
+        return
+    flags = sys.getdlopenflags()
+    sys.setdlopenflags(flags | os.RTLD_DEEPBIND)
+    try:
+        import shapely.lib  # noqa: F401
+    except ImportError:
+        pass
+    finally:
+        sys.setdlopenflags(flags)
+
+
+_isolate_shapely_geos()
+
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ICON = os.path.join(PLUGIN_DIR, "resources", "icon.svg")
 
@@ -19,31 +45,31 @@ class EOLensProvider(QgsProcessingProvider):
     def name(self) -> str:
         return "EO Lens"
 
-    def longName(self) -> str:  # noqa: N802
+    def longName(self) -> str:
         return "EO Lens: talk to your imagery"
 
     def icon(self) -> QIcon:
         return QIcon(ICON)
 
-    def svgIconPath(self) -> str:  # noqa: N802
+    def svgIconPath(self) -> str:
         return ICON
 
-    def loadAlgorithms(self) -> None:  # noqa: N802
+    def loadAlgorithms(self) -> None:
         for cls in ALGORITHMS:
             self.addAlgorithm(cls())
 
     # Outputs go through inference.export, which writes GeoPackage/Shapefile and GeoTIFF only.
-    def supportsNonFileBasedOutput(self) -> bool:  # noqa: N802
+    def supportsNonFileBasedOutput(self) -> bool:
         return False
 
-    def supportedOutputVectorLayerExtensions(self) -> list[str]:  # noqa: N802
+    def supportedOutputVectorLayerExtensions(self) -> list[str]:
         return ["gpkg", "shp"]
 
-    def defaultVectorFileExtension(self, hasGeometry: bool = True) -> str:  # noqa: N802,N803
+    def defaultVectorFileExtension(self, hasGeometry: bool = True) -> str:
         return "gpkg"
 
-    def supportedOutputRasterLayerExtensions(self) -> list[str]:  # noqa: N802
+    def supportedOutputRasterLayerExtensions(self) -> list[str]:
         return ["tif"]
 
-    def defaultRasterFileExtension(self) -> str:  # noqa: N802
+    def defaultRasterFileExtension(self) -> str:
         return "tif"

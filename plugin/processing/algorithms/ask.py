@@ -1,6 +1,8 @@
 """eolens:ask: answer one question about an image region."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from .base import EOLensAlgorithm, Run
 
 
@@ -14,7 +16,7 @@ class AskAlgorithm(EOLensAlgorithm):
     PROMPT = "required"
     PROMPT_LABEL = "Question"
     OUTPUTS = ("OUTPUT", "OUTPUT_TEXT")
-    OUTPUT_LABELS = {"OUTPUT": "Answer footprint and objects", "OUTPUT_TEXT": "Answer (.txt / .json)"}
+    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": "Answer footprint and objects", "OUTPUT_TEXT": "Answer (.txt / .json)"}
 
     def act(self, run: Run):
         from ....inference import actions

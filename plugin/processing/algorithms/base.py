@@ -10,16 +10,26 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, ClassVar
 
-from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingFeedback,
-                       QgsProcessingOutputLayerDefinition, QgsProcessingOutputString,
-                       QgsProcessingParameterBand, QgsProcessingParameterBoolean,
-                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum,
-                       QgsProcessingParameterExtent, QgsProcessingParameterFileDestination,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString,
-                       QgsProcessingParameterVectorDestination)
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingOutputLayerDefinition,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBand,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+    QgsProcessingParameterVectorDestination,
+)
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
@@ -44,10 +54,10 @@ class Run:
     """Plain data one algorithm run needs after the main-thread snapshot."""
 
     source: CaptureSource
-    source_b: Optional[CaptureSource]
+    source_b: CaptureSource | None
     prompt: str
     model: str
-    max_side: Optional[int]
+    max_side: int | None
     opts: Any                                  # inference.actions.RunOptions
     progress: Any = None                       # ProgressFn
     cancel: Any = None                         # CancelToken
@@ -82,7 +92,7 @@ def raw_destination(value: Any) -> str:
     return str(value) if value not in (None, "") else ""
 
 
-def split_layer(path: str) -> tuple[str, Optional[str]]:
+def split_layer(path: str) -> tuple[str, str | None]:
     """``out.gpkg|layername=x`` -> (``out.gpkg``, ``x``)."""
     parts = path.split("|")
     layer = None
@@ -111,30 +121,30 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
     ALG_ID = ""
     DISPLAY = ""
     HELP = ""
-    MODEL_TASK: Optional[str] = None       # key of registry.DEFAULTS for the MODEL default
+    MODEL_TASK: str | None = None       # key of registry.DEFAULTS for the MODEL default
     MODEL_TASKS: tuple[str, ...] = ()      # registry tasks a model must have one of
-    PROMPT: Optional[str] = None           # None, "required" or "optional"
+    PROMPT: str | None = None           # None, "required" or "optional"
     PROMPT_LABEL = "Prompt"
     OUTPUTS: tuple[str, ...] = ("OUTPUT",)
-    OUTPUT_LABELS = {"OUTPUT": "Features", "OUTPUT_RASTER": "Raster", "OUTPUT_TEXT": "Text / JSON"}
+    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": "Features", "OUTPUT_RASTER": "Raster", "OUTPUT_TEXT": "Text / JSON"}
     TWO_DATES = False
     USES_MAX_SIDE = True
 
     def __init__(self) -> None:
         super().__init__()
-        self._run: Optional[Run] = None
+        self._run: Run | None = None
 
     # -- identity --------------------------------------------------------------------------
-    def createInstance(self):  # noqa: N802
+    def createInstance(self):
         return type(self)()
 
     def name(self) -> str:
         return self.ALG_ID
 
-    def displayName(self) -> str:  # noqa: N802
+    def displayName(self) -> str:
         return tr(self.DISPLAY)
 
-    def shortHelpString(self) -> str:  # noqa: N802
+    def shortHelpString(self) -> str:
         return tr(self.HELP)
 
     def icon(self) -> QIcon:
@@ -143,7 +153,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         return QIcon(ICON)
 
     # -- parameters ------------------------------------------------------------------------
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         before = tr("Raster layer (before)") if self.TWO_DATES else tr("Raster layer")
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", before))
         if self.TWO_DATES:
@@ -166,7 +176,8 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
                 "MAX_SIDE", tr("Longest side of the capture in pixels (0 = native resolution)"),
                 QgsProcessingParameterNumber.Integer, 1024, minValue=0))
         self.addParameter(QgsProcessingParameterEnum(
-            "DEVICE", tr("Device"), options=list(DEVICES), defaultValue=0))
+            "DEVICE", tr("Device"), options=list(DEVICES), defaultValue="auto",
+            usesStaticStrings=True))
         self._advanced(QgsProcessingParameterBoolean(
             "OFFLINE", tr("Offline: load models only from the cache or local folders"), False))
         self.add_outputs()
@@ -179,8 +190,9 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         if "OUTPUT" in self.OUTPUTS:
             self.addParameter(QgsProcessingParameterVectorDestination("OUTPUT", label["OUTPUT"]))
         if "OUTPUT_RASTER" in self.OUTPUTS:
+            # optional: headless runs may want only the polygons; the dialogs still create it
             self.addParameter(QgsProcessingParameterRasterDestination(
-                "OUTPUT_RASTER", label["OUTPUT_RASTER"]))
+                "OUTPUT_RASTER", label["OUTPUT_RASTER"], optional=True, createByDefault=True))
         if "OUTPUT_TEXT" in self.OUTPUTS:
             self.addParameter(QgsProcessingParameterFileDestination(
                 "OUTPUT_TEXT", label["OUTPUT_TEXT"], "Text (*.txt);;JSON (*.json)",
@@ -200,9 +212,9 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
 
     def validate(self, parameters, context) -> None:
         """Cheap checks that need no model and no pixels; raise EOLensError."""
-        if self.PROMPT == "required":
-            if not (self.parameterAsString(parameters, "PROMPT", context) or "").strip():
-                raise InputError(tr("Please enter a prompt (PROMPT)."))
+        prompt = (self.parameterAsString(parameters, "PROMPT", context) or "").strip()
+        if self.PROMPT == "required" and not prompt:
+            raise InputError(tr("Please enter a prompt (PROMPT)."))
         model = self.model_name(parameters, context)
         if model or self.MODEL_TASK:
             check_model(model, self.MODEL_TASKS)
@@ -241,21 +253,21 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         bands = tuple(self.parameterAsInts(parameters, "BANDS", context) or ()) or None
         return snapshot(layer, bounds, bounds_crs, bands)
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
+    def checkParameterValues(self, parameters, context):
         try:
             self.validate(parameters, context)
         except EOLensError as err:
             return False, str(err)
         return super().checkParameterValues(parameters, context)
 
-    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def prepareAlgorithm(self, parameters, context, feedback):
         from ....inference.actions import RunOptions
 
         try:
             self.validate(parameters, context)
             source = self._source(parameters, context, "INPUT")
             source_b = self._source(parameters, context, "INPUT_B") if self.TWO_DATES else None
-            device = DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]
+            device = self.parameterAsEnumString(parameters, "DEVICE", context) or "auto"
             offline = True if self.parameterAsBoolean(parameters, "OFFLINE", context) else None
             max_side = (self.parameterAsInt(parameters, "MAX_SIDE", context)
                         if self.USES_MAX_SIDE else 0)
@@ -286,7 +298,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         return actions.capture(src.path, src.bounds, src.bounds_crs if src.bounds else None,
                                bands=src.bands, max_side=run.max_side)
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def processAlgorithm(self, parameters, context, feedback):
         from ....inference.cancel import CancelToken, sub_progress
 
         feedback = feedback or QgsProcessingFeedback()
@@ -313,7 +325,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
             self._remove(written)
             raise QgsProcessingException(tr(
                 "Out of memory. Try a smaller extent, a smaller MAX_SIDE or the CPU.")) from err
-        except Exception as err:  # noqa: BLE001 - any failure must leave no partial output
+        except Exception as err:
             self._remove(written)
             raise QgsProcessingException(f"{type(err).__name__}: {err}") from err
         for warning in result.warnings:

@@ -1,6 +1,8 @@
 """eolens:caption: describe an image region; the footprint feature carries the caption."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from qgis.core import QgsProcessingParameterEnum
 
 from .base import EOLensAlgorithm, Run, tr
@@ -16,14 +18,15 @@ class CaptionAlgorithm(EOLensAlgorithm):
     MODEL_TASK = "caption"
     MODEL_TASKS = ("caption",)
     OUTPUTS = ("OUTPUT", "OUTPUT_TEXT")
-    OUTPUT_LABELS = {"OUTPUT": "Caption footprint", "OUTPUT_TEXT": "Caption text (.txt / .json)"}
+    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": "Caption footprint", "OUTPUT_TEXT": "Caption text (.txt / .json)"}
 
     def add_specific_parameters(self) -> None:
         self.addParameter(QgsProcessingParameterEnum(
-            "DETAIL", tr("Detail"), options=list(DETAILS), defaultValue=DETAILS.index("more")))
+            "DETAIL", tr("Detail"), options=list(DETAILS), defaultValue="more",
+            usesStaticStrings=True))
 
     def read_specific(self, parameters, context) -> dict:
-        return {"detail": DETAILS[self.parameterAsEnum(parameters, "DETAIL", context)]}
+        return {"detail": self.parameterAsEnumString(parameters, "DETAIL", context) or "more"}
 
     def act(self, run: Run):
         from ....inference import actions

@@ -1,6 +1,8 @@
 """eolens:change: two dates -> change caption, heat raster and change polygons."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber
 
 from ....inference.registry import DEFAULTS
@@ -23,12 +25,13 @@ class ChangeAlgorithm(EOLensAlgorithm):
             "polygons (square map units of INPUT's CRS).")
     TWO_DATES = True
     OUTPUTS = ("OUTPUT", "OUTPUT_RASTER", "OUTPUT_TEXT")
-    OUTPUT_LABELS = {"OUTPUT": "Change polygons", "OUTPUT_RASTER": "Change heat raster",
+    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": "Change polygons", "OUTPUT_RASTER": "Change heat raster",
                      "OUTPUT_TEXT": "Change caption / summary (.txt / .json)"}
 
     def add_specific_parameters(self) -> None:
         self.addParameter(QgsProcessingParameterEnum(
-            "METHOD", tr("Method"), options=list(METHODS), defaultValue=0))
+            "METHOD", tr("Method"), options=list(METHODS), defaultValue="spectral",
+            usesStaticStrings=True))
         self.addParameter(QgsProcessingParameterNumber(
             "THRESHOLD", tr("Change threshold (empty = automatic)"),
             QgsProcessingParameterNumber.Double, None, optional=True))
@@ -37,7 +40,7 @@ class ChangeAlgorithm(EOLensAlgorithm):
             QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
 
     def method(self, parameters, context) -> str:
-        return METHODS[self.parameterAsEnum(parameters, "METHOD", context)]
+        return self.parameterAsEnumString(parameters, "METHOD", context) or "spectral"
 
     def model_name(self, parameters, context) -> str:
         model = (self.parameterAsString(parameters, "MODEL", context) or "").strip()

@@ -1,6 +1,8 @@
 """eolens:detect: text prompt -> box polygons."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from .base import EOLensAlgorithm, Run
 
 
@@ -14,7 +16,7 @@ class DetectAlgorithm(EOLensAlgorithm):
     MODEL_TASKS = ("detect", "ground")
     PROMPT = "optional"
     PROMPT_LABEL = "What to detect"
-    OUTPUT_LABELS = {"OUTPUT": "Boxes"}
+    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": "Boxes"}
 
     def act(self, run: Run):
         from ....inference import actions

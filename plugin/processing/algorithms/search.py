@@ -1,6 +1,8 @@
 """eolens:search: text query -> similarity heat raster and the top-K tile footprints."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from qgis.core import QgsProcessingParameterDefinition, QgsProcessingParameterNumber
 
 from .base import EOLensAlgorithm, Run, tr
@@ -18,7 +20,7 @@ class SearchAlgorithm(EOLensAlgorithm):
     PROMPT = "required"
     PROMPT_LABEL = "Search query"
     OUTPUTS = ("OUTPUT", "OUTPUT_RASTER")
-    OUTPUT_LABELS = {"OUTPUT": "Top tiles", "OUTPUT_RASTER": "Similarity heat raster"}
+    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": "Top tiles", "OUTPUT_RASTER": "Similarity heat raster"}
     USES_MAX_SIDE = False
 
     def add_specific_parameters(self) -> None:

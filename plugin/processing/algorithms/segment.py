@@ -1,6 +1,8 @@
 """eolens:segment: text prompt -> mask raster and polygons."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from qgis.core import QgsProcessingParameterDefinition, QgsProcessingParameterString
 
 from .base import EOLensAlgorithm, Run, check_model, tr
@@ -17,7 +19,7 @@ class SegmentAlgorithm(EOLensAlgorithm):
     PROMPT = "required"
     PROMPT_LABEL = "What to outline"
     OUTPUTS = ("OUTPUT", "OUTPUT_RASTER")
-    OUTPUT_LABELS = {"OUTPUT": "Mask polygons", "OUTPUT_RASTER": "Mask raster"}
+    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": "Mask polygons", "OUTPUT_RASTER": "Mask raster"}
 
     def add_specific_parameters(self) -> None:
         param = QgsProcessingParameterString(
