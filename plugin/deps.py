@@ -36,7 +36,24 @@ def check() -> DependencyReport:
 
     if int(numpy.__version__.split(".")[0]) >= 2:
         problems.append(f"numpy {numpy.__version__} is installed, but QGIS's GDAL is built for numpy 1.x")
+    if "shapely>=2" not in missing:
+        problems += _geos_clash()
     return DependencyReport(missing, problems)
+
+
+def _geos_clash() -> list[str]:
+    """A shapely wheel with its own GEOS beside QGIS's GEOS crashes geometry operations."""
+    try:
+        import shapely
+        from qgis.core import Qgis
+    except ImportError:
+        return []
+    ours = tuple(shapely.geos_version[:2])
+    qgis = (Qgis.geosVersionMajor(), Qgis.geosVersionMinor())
+    if ours == qgis:
+        return []
+    return [f"shapely uses GEOS {ours[0]}.{ours[1]} but QGIS uses GEOS {qgis[0]}.{qgis[1]}; "
+            "reinstall shapely built against QGIS's GEOS: pip install --no-binary shapely shapely"]
 
 
 def python_executable() -> str:
@@ -51,4 +68,6 @@ def python_executable() -> str:
 def install_command(report: DependencyReport) -> str:
     reqs = list(report.missing) + ["numpy<2"]
     quoted = " ".join(f'"{r}"' if any(c in r for c in "<>=") else r for r in reqs)
-    return f'"{python_executable()}" -m pip install --user {quoted}'
+    # Linux QGIS links the system GEOS: build shapely against it instead of taking a wheel's own
+    source_build = "--no-binary shapely " if sys.platform.startswith("linux") else ""
+    return f'"{python_executable()}" -m pip install --user {source_build}{quoted}'

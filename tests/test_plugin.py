@@ -71,3 +71,14 @@ def test_missing_dependencies_show_a_dialog(iface, monkeypatch):
         assert "torch" in plugin.deps_box.text() and "pip install" in plugin.deps_box.text()
     finally:
         plugin.unload()
+
+
+def test_a_shapely_with_another_geos_is_reported(monkeypatch):
+    import shapely
+
+    from eolens.plugin import deps
+
+    assert deps.check().problems == []          # this environment shares one GEOS
+    monkeypatch.setattr(shapely, "geos_version", (3, 99, 0))
+    problems = deps.check().problems
+    assert len(problems) == 1 and "GEOS 3.99" in problems[0] and "--no-binary shapely" in problems[0]

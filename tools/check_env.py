@@ -15,6 +15,12 @@ if rasterio.__gdal_version__ != gdal.__version__:
     problems.append(f"two GDALs: rasterio {rasterio.__gdal_version__} vs osgeo {gdal.__version__}")
 if int(affine.__version__.split(".")[0]) >= 3:
     problems.append(f"affine {affine.__version__}: rasterio's reproject needs affine<3")
+import shapely
+from osgeo import ogr
+
+if ogr.GetGEOSVersionMajor() and tuple(shapely.geos_version[:2]) != (ogr.GetGEOSVersionMajor(), ogr.GetGEOSVersionMinor()):
+    problems.append(f"shapely GEOS {shapely.geos_version} differs from the system GEOS: "
+                    "install shapely with --no-binary shapely (requirements.txt does)")
 if problems:
     sys.exit("environment check failed:\n  " + "\n  ".join(problems))
 print(f"environment ok: numpy {numpy.__version__}, GDAL {gdal.__version__}, rasterio {rasterio.__version__}")

@@ -9,31 +9,6 @@ from qgis.PyQt.QtGui import QIcon
 from .algorithms import ALGORITHMS
 
 
-def _isolate_shapely_geos() -> None:
-    """Load pip shapely's bundled GEOS with its own symbols first.
-
-    qgis_process and the QGIS desktop binary link the system GEOS into the global symbol scope;
-    the GEOS inside a shapely wheel (another version) would otherwise bind some of its C++
-    symbols to it and abort with "free(): invalid size" in the first geometry operation.
-    RTLD_DEEPBIND only for this import keeps the two apart. This runs when QGIS loads the
-    provider, before any EO Lens code imports shapely.
-    """
-    import sys
-
-    if "shapely" in sys.modules or not hasattr(os, "RTLD_DEEPBIND"):
-        return
-    flags = sys.getdlopenflags()
-    sys.setdlopenflags(flags | os.RTLD_DEEPBIND)
-    try:
-        import shapely.lib  # noqa: F401
-    except ImportError:
-        pass
-    finally:
-        sys.setdlopenflags(flags)
-
-
-_isolate_shapely_geos()
-
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ICON = os.path.join(PLUGIN_DIR, "resources", "icon.svg")
 
