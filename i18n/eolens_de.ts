@@ -264,6 +264,42 @@
   <context>
     <name>EOLensProcessing</name>
     <message>
+      <source>Ask about image region</source>
+      <translation>Frage zum Bildbereich stellen</translation>
+    </message>
+    <message>
+      <source>Answers one question (PROMPT) about the raster or EXTENT. OUTPUT holds the captured footprint with the question and answer, plus any objects the answer points at.</source>
+      <translation>Beantwortet eine Frage (PROMPT) zum Raster oder zu EXTENT. OUTPUT enthält den erfassten Umriss mit Frage und Antwort sowie alle Objekte, auf die die Antwort zeigt.</translation>
+    </message>
+    <message>
+      <source>Question</source>
+      <translation>Frage</translation>
+    </message>
+    <message>
+      <source>Answer footprint and objects</source>
+      <translation>Umriss der Antwort und Objekte</translation>
+    </message>
+    <message>
+      <source>Answer (.txt / .json)</source>
+      <translation>Antwort (.txt / .json)</translation>
+    </message>
+    <message>
+      <source>Prompt</source>
+      <translation>Prompt</translation>
+    </message>
+    <message>
+      <source>Features</source>
+      <translation>Objekte</translation>
+    </message>
+    <message>
+      <source>Raster</source>
+      <translation>Raster</translation>
+    </message>
+    <message>
+      <source>Text / JSON</source>
+      <translation>Text / JSON</translation>
+    </message>
+    <message>
       <source>Please choose a model (MODEL).</source>
       <translation>Bitte wählen Sie ein Modell (MODEL).</translation>
     </message>
@@ -300,6 +336,10 @@
       <translation>Offline: Modelle nur aus dem Cache oder lokalen Ordnern laden</translation>
     </message>
     <message>
+      <source>Please enter a prompt (PROMPT).</source>
+      <translation>Bitte geben Sie einen Prompt ein (PROMPT).</translation>
+    </message>
+    <message>
       <source>The algorithm was not prepared.</source>
       <translation>Der Algorithmus wurde nicht vorbereitet.</translation>
     </message>
@@ -314,10 +354,6 @@
     <message>
       <source>Text</source>
       <translation>Text</translation>
-    </message>
-    <message>
-      <source>Please enter a prompt (PROMPT).</source>
-      <translation>Bitte geben Sie einen Prompt ein (PROMPT).</translation>
     </message>
     <message>
       <source>Out of memory. Try a smaller extent, a smaller MAX_SIDE or the CPU.</source>
@@ -348,36 +384,128 @@
       <translation>Dieser Durchlauf hat kein Raster zum Schreiben erzeugt.</translation>
     </message>
     <message>
+      <source>Caption image region</source>
+      <translation>Bildbereich beschreiben</translation>
+    </message>
+    <message>
+      <source>Describes the raster (or EXTENT of it) in words. OUTPUT holds one polygon, the captured footprint, with the caption; OUTPUT_TEXT optionally saves it as .txt or .json.</source>
+      <translation>Beschreibt das Raster (oder dessen EXTENT) in Worten. OUTPUT enthält ein Polygon, den erfassten Umriss, mit der Bildbeschreibung; OUTPUT_TEXT speichert sie optional als .txt oder .json.</translation>
+    </message>
+    <message>
+      <source>Caption footprint</source>
+      <translation>Umriss der Bildbeschreibung</translation>
+    </message>
+    <message>
+      <source>Caption text (.txt / .json)</source>
+      <translation>Bildbeschreibung als Text (.txt / .json)</translation>
+    </message>
+    <message>
       <source>Detail</source>
-      <translation type="unfinished" />
+      <translation>Detailgrad</translation>
+    </message>
+    <message>
+      <source>Compare two dates</source>
+      <translation>Zwei Zeitpunkte vergleichen</translation>
+    </message>
+    <message>
+      <source>Warps INPUT_B (after) onto the grid of INPUT (before) over their overlap (and EXTENT), then compares them. METHOD spectral needs no model; semantic compares deep features; vlm also writes a change caption with a two-image model. OUTPUT_RASTER is the change heat map on INPUT's grid, OUTPUT the change polygons, OUTPUT_TEXT the caption or a summary. THRESHOLD (empty = automatic) cuts the heat map; MIN_AREA drops smaller polygons (square map units of INPUT's CRS).</source>
+      <translation>Projiziert INPUT_B (nachher) auf das Raster von INPUT (vorher) über ihrer Überlappung (und EXTENT) und vergleicht beide. METHOD spectral braucht kein Modell; semantic vergleicht tiefe Merkmale; vlm schreibt zusätzlich eine Änderungsbeschreibung mit einem Zwei-Bild-Modell. OUTPUT_RASTER ist die Änderungs-Heatmap auf dem Raster von INPUT, OUTPUT sind die Änderungspolygone, OUTPUT_TEXT die Beschreibung oder eine Zusammenfassung. THRESHOLD (leer = automatisch) schneidet die Heatmap; MIN_AREA verwirft kleinere Polygone (Karteneinheiten im Quadrat des KBS von INPUT).</translation>
+    </message>
+    <message>
+      <source>Change polygons</source>
+      <translation>Änderungspolygone</translation>
+    </message>
+    <message>
+      <source>Change heat raster</source>
+      <translation>Änderungs-Heatmap</translation>
+    </message>
+    <message>
+      <source>Change caption / summary (.txt / .json)</source>
+      <translation>Änderungsbeschreibung / Zusammenfassung (.txt / .json)</translation>
     </message>
     <message>
       <source>Method</source>
-      <translation type="unfinished" />
+      <translation>Methode</translation>
     </message>
     <message>
       <source>Change threshold (empty = automatic)</source>
-      <translation type="unfinished" />
+      <translation>Änderungsschwellenwert (leer = automatisch)</translation>
     </message>
     <message>
       <source>Minimum polygon area (square map units)</source>
-      <translation type="unfinished" />
+      <translation>Minimale Polygonfläche (Karteneinheiten im Quadrat)</translation>
+    </message>
+    <message>
+      <source>Detect objects (text → boxes)</source>
+      <translation>Objekte erkennen (Text → Boxen)</translation>
+    </message>
+    <message>
+      <source>Finds the objects named in PROMPT (for example 'airplanes') and writes one box polygon per object, in the raster's CRS (rotated with the raster when it is rotated). An empty prompt detects every object the model knows.</source>
+      <translation>Findet die in PROMPT genannten Objekte (zum Beispiel „Flugzeuge“) und schreibt ein Boxpolygon pro Objekt im KBS des Rasters (gedreht, wenn das Raster gedreht ist). Ein leerer Prompt erkennt alle Objekte, die das Modell kennt.</translation>
+    </message>
+    <message>
+      <source>What to detect</source>
+      <translation>Was erkannt werden soll</translation>
+    </message>
+    <message>
+      <source>Boxes</source>
+      <translation>Boxen</translation>
+    </message>
+    <message>
+      <source>Search scene (text → heat map)</source>
+      <translation>Szene durchsuchen (Text → Heatmap)</translation>
+    </message>
+    <message>
+      <source>Tiles the raster (or EXTENT) at native resolution, embeds each TILE_SIZE tile with a remote-sensing CLIP model and scores it against PROMPT (for example 'a harbour with ships'). OUTPUT_RASTER is the similarity heat map; OUTPUT holds the TOP_K tile footprints with rank and score.</source>
+      <translation>Zerlegt das Raster (oder EXTENT) in native Auflösung in Kacheln, bettet jede TILE_SIZE-Kachel mit einem Fernerkundungs-CLIP-Modell ein und bewertet sie gegen PROMPT (zum Beispiel „ein Hafen mit Schiffen“). OUTPUT_RASTER ist die Ähnlichkeits-Heatmap; OUTPUT enthält die Umrisse der TOP_K Kacheln mit Rang und Wert.</translation>
+    </message>
+    <message>
+      <source>Search query</source>
+      <translation>Suchanfrage</translation>
+    </message>
+    <message>
+      <source>Top tiles</source>
+      <translation>Beste Kacheln</translation>
+    </message>
+    <message>
+      <source>Similarity heat raster</source>
+      <translation>Ähnlichkeits-Heatmap</translation>
     </message>
     <message>
       <source>Tile overlap (pixels)</source>
-      <translation type="unfinished" />
+      <translation>Kachelüberlappung (Pixel)</translation>
     </message>
     <message>
       <source>Tile size (pixels)</source>
-      <translation type="unfinished" />
+      <translation>Kachelgröße (Pixel)</translation>
     </message>
     <message>
       <source>Number of top tiles</source>
-      <translation type="unfinished" />
+      <translation>Anzahl der besten Kacheln</translation>
+    </message>
+    <message>
+      <source>Segment objects (text → masks)</source>
+      <translation>Objekte segmentieren (Text → Masken)</translation>
+    </message>
+    <message>
+      <source>Outlines what PROMPT names (for example 'buildings'). OUTPUT_RASTER is a 0/1 mask on the captured grid; OUTPUT holds one polygon per mask. SAM_MODEL optionally refines the boxes with a SAM model.</source>
+      <translation>Umreißt, was PROMPT nennt (zum Beispiel „Gebäude“). OUTPUT_RASTER ist eine 0/1-Maske auf dem erfassten Raster; OUTPUT enthält ein Polygon pro Maske. SAM_MODEL verfeinert die Boxen optional mit einem SAM-Modell.</translation>
+    </message>
+    <message>
+      <source>What to outline</source>
+      <translation>Was umrissen werden soll</translation>
+    </message>
+    <message>
+      <source>Mask polygons</source>
+      <translation>Maskenpolygone</translation>
+    </message>
+    <message>
+      <source>Mask raster</source>
+      <translation>Maskenraster</translation>
     </message>
     <message>
       <source>SAM model to refine boxes into masks (optional)</source>
-      <translation type="unfinished" />
+      <translation>SAM-Modell, das Boxen zu Masken verfeinert (optional)</translation>
     </message>
   </context>
   <context>

@@ -17,12 +17,12 @@ LANGUAGES = ("de",)
 
 
 def module_strings(path: Path) -> tuple[str, list[str]]:
-    """(translation context, strings) of one module; a module that imports ``tr`` from a sibling
-    (``from .base import tr``) shares that sibling's context."""
+    """(translation context, strings) of one module; a module with no ``translate`` call of its
+    own shares the context of the sibling it imports from (``from .base import tr``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     context, found = "", []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level and any(a.name == "tr" for a in node.names):
+        if isinstance(node, ast.ImportFrom) and node.level:
             base = path.parent
             for _ in range(node.level - 1):
                 base = base.parent

@@ -3,20 +3,21 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from ...translate import N_
 from .base import EOLensAlgorithm, Run
 
 
 class AskAlgorithm(EOLensAlgorithm):
     ALG_ID = "ask"
-    DISPLAY = "Ask about image region"
-    HELP = ("Answers one question (PROMPT) about the raster or EXTENT. OUTPUT holds the captured "
-            "footprint with the question and answer, plus any objects the answer points at.")
+    DISPLAY = N_("Ask about image region")
+    HELP = (N_("Answers one question (PROMPT) about the raster or EXTENT. OUTPUT holds the captured "
+            "footprint with the question and answer, plus any objects the answer points at."))
     MODEL_TASK = "chat"
     MODEL_TASKS = ("chat",)
     PROMPT = "required"
-    PROMPT_LABEL = "Question"
+    PROMPT_LABEL = N_("Question")
     OUTPUTS = ("OUTPUT", "OUTPUT_TEXT")
-    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": "Answer footprint and objects", "OUTPUT_TEXT": "Answer (.txt / .json)"}
+    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": N_("Answer footprint and objects"), "OUTPUT_TEXT": N_("Answer (.txt / .json)")}
 
     def act(self, run: Run):
         from ....inference import actions

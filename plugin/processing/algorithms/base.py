@@ -34,6 +34,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ....inference.errors import Cancelled, EOLensError, InputError, ModelError
+from ...translate import N_
 from ....inference.registry import DEFAULTS, REGISTRY
 from ...capture import CaptureSource, snapshot
 
@@ -124,9 +125,9 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
     MODEL_TASK: str | None = None       # key of registry.DEFAULTS for the MODEL default
     MODEL_TASKS: tuple[str, ...] = ()      # registry tasks a model must have one of
     PROMPT: str | None = None           # None, "required" or "optional"
-    PROMPT_LABEL = "Prompt"
+    PROMPT_LABEL = N_("Prompt")
     OUTPUTS: tuple[str, ...] = ("OUTPUT",)
-    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": "Features", "OUTPUT_RASTER": "Raster", "OUTPUT_TEXT": "Text / JSON"}
+    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": N_("Features"), "OUTPUT_RASTER": N_("Raster"), "OUTPUT_TEXT": N_("Text / JSON")}
     TWO_DATES = False
     USES_MAX_SIDE = True
 

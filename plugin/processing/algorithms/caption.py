@@ -5,6 +5,7 @@ from typing import ClassVar
 
 from qgis.core import QgsProcessingParameterEnum
 
+from ...translate import N_
 from .base import EOLensAlgorithm, Run, tr
 
 DETAILS = ("brief", "detailed", "more")
@@ -12,13 +13,13 @@ DETAILS = ("brief", "detailed", "more")
 
 class CaptionAlgorithm(EOLensAlgorithm):
     ALG_ID = "caption"
-    DISPLAY = "Caption image region"
-    HELP = ("Describes the raster (or EXTENT of it) in words. OUTPUT holds one polygon, the "
-            "captured footprint, with the caption; OUTPUT_TEXT optionally saves it as .txt or .json.")
+    DISPLAY = N_("Caption image region")
+    HELP = (N_("Describes the raster (or EXTENT of it) in words. OUTPUT holds one polygon, the "
+            "captured footprint, with the caption; OUTPUT_TEXT optionally saves it as .txt or .json."))
     MODEL_TASK = "caption"
     MODEL_TASKS = ("caption",)
     OUTPUTS = ("OUTPUT", "OUTPUT_TEXT")
-    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": "Caption footprint", "OUTPUT_TEXT": "Caption text (.txt / .json)"}
+    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": N_("Caption footprint"), "OUTPUT_TEXT": N_("Caption text (.txt / .json)")}
 
     def add_specific_parameters(self) -> None:
         self.addParameter(QgsProcessingParameterEnum(

@@ -6,6 +6,7 @@ from typing import ClassVar
 from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber
 
 from ....inference.registry import DEFAULTS
+from ...translate import N_
 from .base import EOLensAlgorithm, Run, check_model, tr
 
 METHODS = ("spectral", "semantic", "vlm")
@@ -16,17 +17,17 @@ METHOD_MODELS = {"semantic": ("change_features", ("features", "embed_image")),
 
 class ChangeAlgorithm(EOLensAlgorithm):
     ALG_ID = "change"
-    DISPLAY = "Compare two dates"
-    HELP = ("Warps INPUT_B (after) onto the grid of INPUT (before) over their overlap (and EXTENT), "
+    DISPLAY = N_("Compare two dates")
+    HELP = (N_("Warps INPUT_B (after) onto the grid of INPUT (before) over their overlap (and EXTENT), "
             "then compares them. METHOD spectral needs no model; semantic compares deep features; "
             "vlm also writes a change caption with a two-image model. OUTPUT_RASTER is the change "
             "heat map on INPUT's grid, OUTPUT the change polygons, OUTPUT_TEXT the caption or a "
             "summary. THRESHOLD (empty = automatic) cuts the heat map; MIN_AREA drops smaller "
-            "polygons (square map units of INPUT's CRS).")
+            "polygons (square map units of INPUT's CRS)."))
     TWO_DATES = True
     OUTPUTS = ("OUTPUT", "OUTPUT_RASTER", "OUTPUT_TEXT")
-    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": "Change polygons", "OUTPUT_RASTER": "Change heat raster",
-                     "OUTPUT_TEXT": "Change caption / summary (.txt / .json)"}
+    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": N_("Change polygons"), "OUTPUT_RASTER": N_("Change heat raster"),
+                     "OUTPUT_TEXT": N_("Change caption / summary (.txt / .json)")}
 
     def add_specific_parameters(self) -> None:
         self.addParameter(QgsProcessingParameterEnum(

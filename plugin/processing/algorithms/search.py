@@ -5,22 +5,23 @@ from typing import ClassVar
 
 from qgis.core import QgsProcessingParameterDefinition, QgsProcessingParameterNumber
 
+from ...translate import N_
 from .base import EOLensAlgorithm, Run, tr
 
 
 class SearchAlgorithm(EOLensAlgorithm):
     ALG_ID = "search"
-    DISPLAY = "Search scene (text → heat map)"
-    HELP = ("Tiles the raster (or EXTENT) at native resolution, embeds each TILE_SIZE tile with a "
+    DISPLAY = N_("Search scene (text → heat map)")
+    HELP = (N_("Tiles the raster (or EXTENT) at native resolution, embeds each TILE_SIZE tile with a "
             "remote-sensing CLIP model and scores it against PROMPT (for example 'a harbour with "
             "ships'). OUTPUT_RASTER is the similarity heat map; OUTPUT holds the TOP_K tile "
-            "footprints with rank and score.")
+            "footprints with rank and score."))
     MODEL_TASK = "search"
     MODEL_TASKS = ("search", "embed_image")
     PROMPT = "required"
-    PROMPT_LABEL = "Search query"
+    PROMPT_LABEL = N_("Search query")
     OUTPUTS = ("OUTPUT", "OUTPUT_RASTER")
-    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": "Top tiles", "OUTPUT_RASTER": "Similarity heat raster"}
+    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": N_("Top tiles"), "OUTPUT_RASTER": N_("Similarity heat raster")}
     USES_MAX_SIDE = False
 
     def add_specific_parameters(self) -> None:

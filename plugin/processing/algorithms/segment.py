@@ -5,21 +5,22 @@ from typing import ClassVar
 
 from qgis.core import QgsProcessingParameterDefinition, QgsProcessingParameterString
 
+from ...translate import N_
 from .base import EOLensAlgorithm, Run, check_model, tr
 
 
 class SegmentAlgorithm(EOLensAlgorithm):
     ALG_ID = "segment"
-    DISPLAY = "Segment objects (text → masks)"
-    HELP = ("Outlines what PROMPT names (for example 'buildings'). OUTPUT_RASTER is a 0/1 mask on "
+    DISPLAY = N_("Segment objects (text → masks)")
+    HELP = (N_("Outlines what PROMPT names (for example 'buildings'). OUTPUT_RASTER is a 0/1 mask on "
             "the captured grid; OUTPUT holds one polygon per mask. SAM_MODEL optionally refines "
-            "the boxes with a SAM model.")
+            "the boxes with a SAM model."))
     MODEL_TASK = "segment"
     MODEL_TASKS = ("segment",)
     PROMPT = "required"
-    PROMPT_LABEL = "What to outline"
+    PROMPT_LABEL = N_("What to outline")
     OUTPUTS = ("OUTPUT", "OUTPUT_RASTER")
-    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": "Mask polygons", "OUTPUT_RASTER": "Mask raster"}
+    OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": N_("Mask polygons"), "OUTPUT_RASTER": N_("Mask raster")}
 
     def add_specific_parameters(self) -> None:
         param = QgsProcessingParameterString(
