@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import re
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +25,6 @@ _LOCK = threading.Lock()                 # guards the two dicts below
 _CACHE: dict[tuple, Backend] = {}
 _KEY_LOCKS: dict[tuple, threading.Lock] = {}  # one loader per key; other keys load in parallel
 _WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
-_OPENCLIP_ARCH = re.compile(r"(ViT-[A-Za-z]+-\d+(?:-quickgelu)?|RN50(?:x\d+)?|RN101)")
 
 
 # ---------------------------------------------------------------- resolving names to specs
@@ -118,8 +116,12 @@ def _openclip_arch(file: Path) -> Optional[str]:
     for spec in REGISTRY.values():
         if spec.family == "openclip" and spec.filename and Path(spec.filename).name == file.name:
             return spec.arch
-    m = _OPENCLIP_ARCH.search(file.name)
-    return m.group(1) if m else None
+    from .clip_family import infer_arch  # one place knows the QuickGELU rule
+
+    try:
+        return infer_arch(file.name)
+    except ModelError:
+        return None
 
 
 def _local_file_spec(name: str, file: Path) -> ModelSpec:

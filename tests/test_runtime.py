@@ -175,3 +175,14 @@ def test_download_reports_byte_progress_and_cancels(monkeypatch):
     with pytest.raises(Cancelled):
         hub.fetch(spec, progress=seen.append, cancel=token, offline=False)
     assert seen == [10.0, 20.0, 30.0, 40.0]  # stopped at the first update after cancel
+
+
+def test_a_bare_openclip_file_gets_the_quickgelu_arch_from_its_name(tmp_path):
+    from eolens.inference.runtime import resolve_spec
+
+    for name, arch in (("GeoRSCLIP_ViT-B-32.pt", "ViT-B-32-quickgelu"),
+                       ("RemoteCLIP-ViT-B-32.pt", "ViT-B-32"),
+                       ("RS5M_ViT-B-32.pt", "ViT-B-32-quickgelu")):
+        f = tmp_path / name
+        f.write_bytes(b"")
+        assert resolve_spec(str(f)).arch == arch, name
