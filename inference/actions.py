@@ -254,7 +254,7 @@ def search(path: str, query: str, model: str, *, bounds=None, bounds_crs=None, t
            opts: RunOptions = RunOptions(), progress: Optional[ProgressFn] = None,
            cancel: Optional[CancelToken] = None) -> ActionResult:
     """Text -> similarity heat raster over tiles and the top-K tile footprints, ranked."""
-    from .search import search_raster
+    from .search import coverage_grid, search_raster
 
     _require(query, "a search query")
     progress, cancel = progress or noop_progress, ensure_token(cancel)
@@ -262,7 +262,7 @@ def search(path: str, query: str, model: str, *, bounds=None, bounds_crs=None, t
     res = search_raster(backend, path, query, bounds, bounds_crs, tile=tile, overlap=overlap,
                         bands=list(bands) if bands else None, top_k=top_k,
                         progress=sub_progress(progress, 20, 100), cancel=cancel)
-    heat, transform = res.heat_grid()
+    heat, transform = coverage_grid(res)
     feats = res.top(top_k)
     for f in feats:
         f.properties["model"] = model

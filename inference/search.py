@@ -63,6 +63,30 @@ class TileScores:
         return out, origin * Affine.scale(sx, sy)
 
 
+def coverage_grid(result: TileScores, values: Optional[np.ndarray] = None, cells_per_tile: int = 4,
+                  fill: float = np.nan) -> tuple[np.ndarray, Affine]:
+    """Per-tile values painted over exactly the area the tiles cover (no overhang past the raster).
+
+    Each tile becomes about ``cells_per_tile`` cells a side; cells are stretched so the grid ends
+    flush with the last (edge-shifted) tile. Overlaps keep the larger value.
+    """
+    if not result.tiles:
+        raise InputError("No tiles were searched.")
+    values = result.scores if values is None else np.asarray(values, np.float32)
+    wins = np.array([t.window for t in result.tiles], dtype=float)
+    x0, y0 = wins[:, 0].min(), wins[:, 1].min()
+    span_x, span_y = (wins[:, 0] + wins[:, 2]).max() - x0, (wins[:, 1] + wins[:, 3]).max() - y0
+    nx = max(1, round(span_x * cells_per_tile / np.median(wins[:, 2])))
+    ny = max(1, round(span_y * cells_per_tile / np.median(wins[:, 3])))
+    cw, ch = span_x / nx, span_y / ny
+    out = np.full((ny, nx), fill, np.float32)
+    for (c, r, w, h), v in zip(wins, values):
+        c0, c1 = int(np.floor((c - x0) / cw + 1e-9)), int(np.ceil((c + w - x0) / cw - 1e-9))
+        r0, r1 = int(np.floor((r - y0) / ch + 1e-9)), int(np.ceil((r + h - y0) / ch - 1e-9))
+        out[r0:r1, c0:c1] = np.fmax(out[r0:r1, c0:c1], v)
+    return out, result.source_transform * Affine.translation(x0, y0) * Affine.scale(cw, ch)
+
+
 @dataclass
 class SearchResult(TileScores):
     """Cosine similarity of every tile to the query."""

@@ -185,3 +185,20 @@ def test_zero_shot_real_scene(backend, shared_data, no_network):
                                     @ backend.embed_phrases(classes).T)
     np.testing.assert_allclose(res.probs, expected, atol=1e-5)
     np.testing.assert_array_equal(res.labels, expected.argmax(axis=1))
+
+
+def test_coverage_grid_ends_flush_with_an_edge_shifted_tile():
+    from affine import Affine
+
+    from eolens.inference.search import TileScore, TileScores, coverage_grid
+
+    t = Affine(300.0, 0, 1000.0, 0, -300.0, 5000.0)
+    res = TileScores(crs_wkt="EPSG:32618", source_transform=t)
+    # 791 px wide: tiles at 0, 128, ..., 640 and a last one shifted flush to 663
+    for i, col in enumerate([0, 128, 256, 384, 512, 640, 663]):
+        res.tiles.append(TileScore(i, (col, 0, 128, 128), t, None, float(i)))
+    grid, g = coverage_grid(res)
+    assert g * (grid.shape[1], grid.shape[0]) == pytest.approx(t * (791, 128))   # no overhang
+    assert g * (0, 0) == pytest.approx(t * (0, 0))
+    assert grid[0, -1] == 6.0 and grid[0, 0] == 0.0       # the edge tile is painted at its place
+    assert not np.isnan(grid).any()
