@@ -17,6 +17,7 @@ from . import hub
 from .backend import Backend
 from .cancel import CancelToken, ProgressFn
 from .devices import free_device_memory, pick_device
+from .torch_guard import prepare_torch_import
 from .errors import (EOLensError, ModelError, ModelNotAvailableError, OutOfMemoryError,
                      UnsafeModelError)
 from .registry import FAMILY_LOADERS, MODEL_TYPE_FAMILY, REGISTRY, ModelSpec
@@ -262,6 +263,7 @@ def load_model(name_or_path: str, *, task: Optional[str] = None, device: str = "
                progress: Optional[ProgressFn] = None,
                cancel: Optional[CancelToken] = None) -> Backend:
     """Resolve, fetch, load on the device and cache; a second call returns the cached Backend."""
+    prepare_torch_import()
     spec = _resolve(name_or_path, task, offline)
     check_remote_code(spec, allow_remote_code)
     dev, dtype = pick_device(device)

@@ -18,7 +18,7 @@ def outline(layer: QgsVectorLayer, colour: str = BOX_COLOUR, width: float = 0.6)
     layer.triggerRepaint()
 
 
-def translucent(layer: QgsVectorLayer, colour: str = MASK_COLOUR, alpha: int = 90) -> None:
+def translucent(layer: QgsVectorLayer, colour: str = MASK_COLOUR, alpha: int = 60) -> None:
     c = QColor(colour)
     symbol = QgsFillSymbol.createSimple({"color": f"{c.red()},{c.green()},{c.blue()},{alpha}",
                                          "outline_color": colour, "outline_width": "0.4"})

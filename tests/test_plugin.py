@@ -82,3 +82,19 @@ def test_a_shapely_with_another_geos_is_reported(monkeypatch):
     monkeypatch.setattr(shapely, "geos_version", (3, 99, 0))
     problems = deps.check().problems
     assert len(problems) == 1 and "GEOS 3.99" in problems[0] and "--no-binary shapely" in problems[0]
+
+
+def test_triton_is_kept_out_when_mesa_llvm_is_loaded(tmp_path, monkeypatch):
+    from eolens.inference import torch_guard
+
+    maps = tmp_path / "maps"
+    maps.write_text("7f00 r-xp /usr/lib/x86_64-linux-gnu/libLLVM-15.so.1\n")
+    assert torch_guard.mesa_llvm_loaded(str(maps))
+    maps.write_text("7f00 r-xp /usr/lib/libc.so.6\n")
+    assert not torch_guard.mesa_llvm_loaded(str(maps))
+    code = ("import sys; sys.path[:0]=['build/pkgroot']; from eolens.inference import torch_guard as g;"
+            "g.mesa_llvm_loaded = lambda: True; print(g.prepare_torch_import());"
+            "import torch, torch._dynamo; from torch.utils._triton import has_triton;"
+            "print('triton' in sys.modules and sys.modules['triton'] is None, has_triton())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["True", "True", "False"], out.stdout + out.stderr

@@ -8,7 +8,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QPushButton,
                                  QTextBrowser, QVBoxLayout, QWidget)
 
-from .. import layers, settings
+from .. import layers, settings, styles
 from ..capture import CaptureSource
 from ..translate import N_
 from ...inference import actions
@@ -156,7 +156,9 @@ class ChatPanel(QWidget):
         layer = layers.find_role(role)
         if layer is None or layer.crs() != layers.crs_from_wkt(crs_wkt):
             fields = layers.fields_for([], spec)
-            layer = layers.add_result(layers.memory_layer(name, crs_wkt, [], fields=fields), role)
+            layer = layers.memory_layer(name, crs_wkt, [], fields=fields)
+            styles.outline(layer, "#ffd60a", 0.8)   # a footprint must not hide the image
+            layer = layers.add_result(layer, role)
         return layer
 
     def export_dialog(self) -> None:
