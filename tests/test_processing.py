@@ -134,7 +134,8 @@ def test_provider_registers_the_design_algorithms(provider):
     for alg_id in ALG_IDS:
         names = {p.name() for p in reg.algorithmById(alg_id).parameterDefinitions()}
         assert common <= names, alg_id
-    params = lambda a: {p.name() for p in reg.algorithmById(a).parameterDefinitions()}
+    def params(a):
+        return {p.name() for p in reg.algorithmById(a).parameterDefinitions()}
     assert {"INPUT_B", "METHOD", "THRESHOLD", "MIN_AREA", "OUTPUT_RASTER", "OUTPUT_TEXT"} <= params(
         "eolens:change")
     assert {"PROMPT", "TILE_SIZE", "TOP_K", "OUTPUT_RASTER"} <= params("eolens:search")
