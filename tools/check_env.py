@@ -4,7 +4,8 @@ import sys
 import affine
 import numpy
 import rasterio
-from osgeo import gdal
+import shapely
+from osgeo import gdal, ogr
 
 problems = []
 if int(numpy.__version__.split(".")[0]) >= 2:
@@ -15,9 +16,6 @@ if rasterio.__gdal_version__ != gdal.__version__:
     problems.append(f"two GDALs: rasterio {rasterio.__gdal_version__} vs osgeo {gdal.__version__}")
 if int(affine.__version__.split(".")[0]) >= 3:
     problems.append(f"affine {affine.__version__}: rasterio's reproject needs affine<3")
-import shapely
-from osgeo import ogr
-
 if ogr.GetGEOSVersionMajor() and tuple(shapely.geos_version[:2]) != (ogr.GetGEOSVersionMajor(), ogr.GetGEOSVersionMinor()):
     problems.append(f"shapely GEOS {shapely.geos_version} differs from the system GEOS: "
                     "install shapely with --no-binary shapely (requirements.txt does)")

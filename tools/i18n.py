@@ -16,29 +16,47 @@ REPO = Path(__file__).resolve().parents[1]
 LANGUAGES = ("de",)
 
 
-def module_strings(path: Path) -> tuple[str, list[str]]:
-    """(translation context, strings) of one module; a module with no ``translate`` call of its
-    own shares the context of the sibling it imports from (``from .base import tr``)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    context, found = "", []
+def _own_context(tree: ast.AST) -> str:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "translate" \
+                and node.args and isinstance(node.args[0], ast.Constant):
+            return node.args[0].value
+    return ""
+
+
+def _sibling_sources(path: Path, tree: ast.AST):
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level:
             base = path.parent
             for _ in range(node.level - 1):
                 base = base.parent
             source = base.joinpath(*(node.module or "").split(".")).with_suffix(".py")
-            if source.exists() and not context:
-                context = module_strings(source)[0]
-        if not isinstance(node, ast.Call):
-            continue
-        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-        args = node.args
-        if name == "translate" and args and isinstance(args[0], ast.Constant):
-            context = args[0].value
-        elif name in ("tr", "N_") and args and isinstance(args[0], ast.Constant) \
-                and isinstance(args[0].value, str):
-            found.append(args[0].value)
-    return context, found
+            if source.exists():
+                yield source
+
+
+def context_of(path: Path, seen: frozenset = frozenset()) -> str:
+    """A module's translation context; a module with no ``translate`` call of its own shares the
+    context of a sibling it imports from (``from .base import tr``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    own = _own_context(tree)
+    if own:
+        return own
+    for source in _sibling_sources(path, tree):
+        if source not in seen:
+            found = context_of(source, seen | {path})
+            if found:
+                return found
+    return ""
+
+
+def module_strings(path: Path) -> tuple[str, list[str]]:
+    """(translation context, tr()/N_() strings) of one module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = [node.args[0].value for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("tr", "N_")
+             and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)]
+    return (context_of(path) if found else ""), found
 
 
 def collect() -> dict[str, list[str]]:
