@@ -100,14 +100,16 @@ class EOLensDock(QgsDockWidget):
             raise InputError(tr("Choose a raster layer first."))
         canvas = self.iface.mapCanvas()
         crs = canvas.mapSettings().destinationCrs()
+        s = settings.load()
+        how = dict(rendered=s.rendered_capture, max_side=s.max_side)
         area = self.area_combo.currentIndex()
         if area == AREA_LAYER:
-            return snapshot(layer)
+            return snapshot(layer, **how)
         if area == AREA_DRAWN:
             if self.drawn is None:
                 raise InputError(tr("Draw a rectangle on the map first (Draw…)."))
-            return snapshot(layer, self.drawn, crs)
-        return snapshot(layer, canvas.extent(), crs)
+            return snapshot(layer, self.drawn, crs, **how)
+        return snapshot(layer, canvas.extent(), crs, **how)
 
     def run_options(self) -> RunOptions:
         s = settings.load()

@@ -27,6 +27,7 @@ class Settings:
     cache_dir: str = ""             # Hugging Face cache (empty = HF default)
     allow_remote_code: bool = False
     fit_to_model: bool = True       # decimate big captures to the model's input size
+    rendered_capture: bool = False  # capture what the canvas shows (styles, any provider)
     max_side: int = 1024
 
     def model_for(self, task: str) -> str:

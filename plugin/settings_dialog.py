@@ -65,6 +65,10 @@ class SettingsDialog(QDialog):
         row.addWidget(self.fit)
         row.addWidget(self.max_side)
         form.addRow(tr("Capture"), row)
+        self.rendered = QCheckBox(tr("Capture what the map shows (rendered, with layer styles) "
+                                     "instead of the file's pixels"), self)
+        self.rendered.setChecked(self.current.rendered_capture)
+        form.addRow("", self.rendered)
         self.remote = QCheckBox(tr("Allow model code from the hub (only for revision-pinned models)"), self)
         self.remote.setChecked(self.current.allow_remote_code)
         form.addRow("", self.remote)
@@ -119,6 +123,7 @@ class SettingsDialog(QDialog):
         return replace(self.current, device=self.device.currentText(), offline=self.offline.isChecked(),
                        models_dir=self.models_dir.filePath(), cache_dir=self.cache_dir.filePath(),
                        fit_to_model=self.fit.isChecked(), max_side=self.max_side.value(),
+                       rendered_capture=self.rendered.isChecked(),
                        allow_remote_code=self.remote.isChecked(), **models)
 
     def accept(self) -> None:

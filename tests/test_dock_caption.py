@@ -161,3 +161,36 @@ def test_cancel_stops_a_caption_within_two_seconds(gui, qtbot, tiny_models, samp
     assert plugin.dock.status.text() == "Cancelled."
     assert _caption_layer() is None
     assert iface.errors() == []
+
+
+def test_rendered_capture_captions_what_the_map_shows(gui, qtbot, tiny_models, sample_dir, no_network):
+    """Rendered mode: the pixels come from the canvas renderer, in the canvas CRS."""
+    iface, plugin = gui
+    florence = str(tiny_models.path("florence2"))
+    layer = add_raster(sample_dir / "rasterio_RGB.byte.tif")
+    view = _set_view(iface, layer, "EPSG:3857")
+    plugin.dock.layer_combo.setLayer(layer)
+    with plugin_settings(model_caption=florence, rendered_capture=True, max_side=300):
+        plugin.dock.chat.caption_button.click()
+        wait_idle(qtbot, plugin.dock)
+    assert iface.errors() == []
+    log = _caption_layer()
+    assert log.crs().authid() == "EPSG:3857"               # rendered in the canvas CRS
+    got = shapely_wkt.loads(next(log.getFeatures()).geometry().asWkt(6))
+    res = max(view.width(), view.height()) / 300             # snapped to whole output pixels
+    minx, miny, maxx, maxy = got.bounds
+    assert minx == pytest.approx(view.xMinimum(), abs=1e-3) and maxy == pytest.approx(view.yMaximum(), abs=1e-3)
+    assert abs(maxx - view.xMaximum()) <= res and abs(miny - view.yMinimum()) <= res
+
+
+def test_search_needs_a_file_when_capture_is_rendered(gui, qtbot, sample_dir):
+    iface, plugin = gui
+    layer = add_raster(sample_dir / "rasterio_RGB.byte.tif")
+    _set_view(iface, layer, "EPSG:32618")
+    plugin.dock.layer_combo.setLayer(layer)
+    plugin.dock.search.query.setText("ships")
+    with plugin_settings(rendered_capture=True, model_search="unused"):
+        plugin.dock.search.search_button.click()
+        wait_idle(qtbot, plugin.dock)
+    errors = iface.errors()
+    assert len(errors) == 1 and "not a local raster file" in errors[0]

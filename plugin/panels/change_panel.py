@@ -8,7 +8,7 @@ from qgis.PyQt.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLa
                                  QLineEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
 
 from .. import layers, messages, results, settings
-from ..capture import layer_path
+from ..capture import layer_path, require_file
 from ..translate import N_
 from ...inference import actions
 
@@ -99,7 +99,8 @@ class ChangePanel(QWidget):
         max_side = s.max_side if s.fit_to_model else None
 
         def work(progress, cancel):
-            pair = actions.coregister_pair(src_a.path, src_b.path, src_a.bounds, src_a.bounds_crs,
+            path_a, path_b = require_file(src_a, tr("Change")), require_file(src_b, tr("Change"))
+            pair = actions.coregister_pair(path_a, path_b, src_a.bounds, src_a.bounds_crs,
                                            max_side=max_side)
             cancel.check()
             result = actions.change(*pair, method=method, model=model, threshold=threshold, opts=opts,

@@ -9,7 +9,7 @@ from qgis.PyQt.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLineEdit,
                                  QTextBrowser, QVBoxLayout, QWidget)
 
 from .. import layers, settings, styles
-from ..capture import CaptureSource
+from ..capture import CaptureSource, capture_image
 from ..translate import N_
 from ...inference import actions
 from ...inference.georef import GeoFeature, result_to_features
@@ -78,8 +78,7 @@ class ChatPanel(QWidget):
         max_side = s.max_side if s.fit_to_model else None
 
         def work(progress, cancel):
-            image = actions.capture(source.path, source.bounds, source.bounds_crs,
-                                    bands=source.bands, max_side=max_side)
+            image = capture_image(source, max_side)
             return actions.caption(image, model, detail=detail, opts=opts, progress=progress,
                                    cancel=cancel)
 
@@ -115,8 +114,7 @@ class ChatPanel(QWidget):
 
             nonlocal conversation, image
             if conversation is None:
-                image = actions.capture(source.path, source.bounds, source.bounds_crs,
-                                        bands=source.bands, max_side=max_side)
+                image = capture_image(source, max_side)
                 backend = actions.load(model, "chat", opts, None, cancel)
                 conversation = Conversation(backend, image.rgb)
             turn = conversation.ask(question, progress=progress, cancel=cancel)

@@ -10,6 +10,7 @@ from qgis.PyQt.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QL
                                  QPushButton, QVBoxLayout, QWidget)
 
 from .. import layers, messages, results, settings
+from ..capture import capture_image, require_file
 from ...inference import actions
 
 
@@ -81,10 +82,10 @@ class FindPanel(QWidget):
 
         def work(progress, cancel):
             if tiled:
-                return actions.detect_tiled(source.path, prompt, model, bands=source.bands, opts=opts,
+                path = require_file(source, tr("Whole-layer detection"))
+                return actions.detect_tiled(path, prompt, model, bands=source.bands, opts=opts,
                                             progress=progress, cancel=cancel)
-            image = actions.capture(source.path, source.bounds, source.bounds_crs, bands=source.bands,
-                                    max_side=max_side)
+            image = capture_image(source, max_side)
             return actions.detect(image, prompt, model, opts=opts, progress=progress, cancel=cancel)
 
         def done(result):
@@ -104,8 +105,7 @@ class FindPanel(QWidget):
         model = s.model_for("segment")
 
         def work(progress, cancel):
-            image = actions.capture(source.path, source.bounds, source.bounds_crs, bands=source.bands,
-                                    max_side=max_side)
+            image = capture_image(source, max_side)
             result = actions.segment(image, prompt, model, opts=opts, progress=progress, cancel=cancel)
             return result, results.write_raster_for(result, f"mask-{prompt}")
 
@@ -180,8 +180,7 @@ class FindPanel(QWidget):
         image = self.session_image[1] if session is not None else None
 
         def work(progress, cancel):
-            img = image or actions.capture(source.path, source.bounds, source.bounds_crs,
-                                           bands=source.bands, max_side=max_side)
+            img = image or capture_image(source, max_side)
             result = actions.segment_prompts(img, sam, points=points, labels=labels, boxes=boxes,
                                              opts=opts, progress=progress, cancel=cancel, session=session)
             return img, result, results.write_raster_for(result, "mask-prompts")

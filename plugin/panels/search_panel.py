@@ -7,6 +7,7 @@ from qgis.PyQt.QtWidgets import (QFormLayout, QLineEdit, QListWidget, QListWidge
                                  QSpinBox, QVBoxLayout, QWidget)
 
 from .. import layers, messages, results, settings
+from ..capture import require_file
 from ...inference import actions
 
 
@@ -61,7 +62,7 @@ class SearchPanel(QWidget):
         top_k, tile = self.top_k.value(), self.tile.value()
 
         def work(progress, cancel):
-            result = actions.search(source.path, query, model, bounds=source.bounds,
+            result = actions.search(require_file(source, tr("Search")), query, model, bounds=source.bounds,
                                     bounds_crs=source.bounds_crs, tile=tile, top_k=top_k,
                                     bands=source.bands, opts=opts, progress=progress, cancel=cancel)
             return result, results.write_raster_for(result, f"search-{query}")
@@ -103,7 +104,7 @@ class SearchPanel(QWidget):
         model, opts, tile = settings.load().model_for("search"), self.dock.run_options(), self.tile.value()
 
         def work(progress, cancel):
-            return actions.classify(source.path, names, model, bounds=source.bounds,
+            return actions.classify(require_file(source, tr("Land-cover mapping")), names, model, bounds=source.bounds,
                                     bounds_crs=source.bounds_crs, tile=tile, bands=source.bands,
                                     opts=opts, progress=progress, cancel=cancel)
 
