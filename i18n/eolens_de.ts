@@ -64,16 +64,16 @@
       <translation>Wählen Sie zwei verschiedene Rasterlayer: A (vorher) und B (nachher).</translation>
     </message>
     <message>
+      <source>Change</source>
+      <translation>Änderung</translation>
+    </message>
+    <message>
       <source>Comparing {} and {}</source>
       <translation>{} und {} werden verglichen</translation>
     </message>
     <message>
       <source>Change: {} → {} ({})</source>
       <translation>Änderung: {} → {} ({})</translation>
-    </message>
-    <message>
-      <source>Change</source>
-      <translation>Änderung</translation>
     </message>
     <message>
       <source>Change heat: {} → {} ({})</source>
@@ -571,6 +571,10 @@
       <translation>Noch nichts zu exportieren.</translation>
     </message>
     <message>
+      <source>Whole-layer detection</source>
+      <translation>Erkennung über den ganzen Layer</translation>
+    </message>
+    <message>
       <source>Boxes: {} ({})</source>
       <translation>Boxen: {} ({})</translation>
     </message>
@@ -638,12 +642,20 @@
       <translation>Kacheln werden klassifiziert</translation>
     </message>
     <message>
+      <source>Search</source>
+      <translation>Suche</translation>
+    </message>
+    <message>
       <source>Searching for '{}'</source>
       <translation>Suche nach „{}“</translation>
     </message>
     <message>
       <source>Top {}: {} ({})</source>
       <translation>Top {}: {} ({})</translation>
+    </message>
+    <message>
+      <source>Land-cover mapping</source>
+      <translation>Landbedeckungskartierung</translation>
     </message>
     <message>
       <source>Similarity: {} ({})</source>
@@ -711,6 +723,10 @@
     <message>
       <source>Capture</source>
       <translation>Erfassung</translation>
+    </message>
+    <message>
+      <source>Capture what the map shows (rendered, with layer styles) instead of the file's pixels</source>
+      <translation>Erfassen, was die Karte zeigt (gerendert, mit Layerstilen), statt der Pixel der Datei</translation>
     </message>
     <message>
       <source>Allow model code from the hub (only for revision-pinned models)</source>
