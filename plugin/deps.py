@@ -38,7 +38,21 @@ def check() -> DependencyReport:
         problems.append(f"numpy {numpy.__version__} is installed, but QGIS's GDAL is built for numpy 1.x")
     if "shapely>=2" not in missing:
         problems += _geos_clash()
+    problems += _too_old("jinja2", (3, 1, 6), "chat templates")
     return DependencyReport(missing, problems)
+
+
+def _too_old(dist: str, minimum: tuple, why: str) -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        have = version(dist)
+    except PackageNotFoundError:
+        return [f"{dist} is missing ({why} need {'.'.join(map(str, minimum))} or newer)"]
+    parts = tuple(int(p) for p in have.split(".")[:3] if p.isdigit())
+    if parts < minimum:
+        return [f"{dist} {have} is too old for {why}; install {dist}>={'.'.join(map(str, minimum))}"]
+    return []
 
 
 def _geos_clash() -> list[str]:
