@@ -36,6 +36,14 @@
       <translation>Schwellenwert</translation>
     </message>
     <message>
+      <source>Label change regions with CLIP</source>
+      <translation>Änderungsflächen mit CLIP benennen</translation>
+    </message>
+    <message>
+      <source>Labels, comma separated</source>
+      <translation>Bezeichnungen, durch Kommas getrennt</translation>
+    </message>
+    <message>
       <source>Compare the two dates</source>
       <translation>Die beiden Zeitpunkte vergleichen</translation>
     </message>

@@ -218,9 +218,13 @@ def coregister_pair(path_a: str, path_b: str, bounds=None, bounds_crs=None, *,
 
 
 def change(a: GeoImage, b: GeoImage, *, method: str = "spectral", model: Optional[str] = None,
-           threshold: Optional[float] = None, min_area: float = 0.0, opts: RunOptions = RunOptions(),
+           threshold: Optional[float] = None, min_area: float = 0.0, label_model: Optional[str] = None,
+           labels: Optional[Sequence[str]] = None, opts: RunOptions = RunOptions(),
            progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> ActionResult:
-    """Two co-registered dates -> heat raster, change polygons and a caption (``vlm``) or summary."""
+    """Two co-registered dates -> heat raster, change polygons and a caption (``vlm``) or summary.
+
+    With ``label_model`` (a CLIP model) each change region is named by text similarity of its
+    crop in B to ``labels`` ("new buildings", "cleared forest", ...)."""
     from .change import change_polygons, detect_change
 
     progress, cancel = progress or noop_progress, ensure_token(cancel)
@@ -239,6 +243,8 @@ def change(a: GeoImage, b: GeoImage, *, method: str = "spectral", model: Optiona
     meta = _meta(model or method, method=method, date_a=a.date or "", date_b=b.date or "")
     feats = [GeoFeature(p, {"change": 1, "area": float(p.area), "method": method,
                             "date_a": a.date or "", "date_b": b.date or ""}) for p in polys]
+    if label_model and feats:
+        _label_changes(feats, b, label_model, labels, opts, cancel)
     frac = res.stats.get("changed_fraction", float(res.mask.mean()))
     summary = f"{len(polys)} change regions, {100 * frac:.1f}% of the valid area ({method})."
     result = _result(a, text or summary, feats, [], **meta)
@@ -247,6 +253,17 @@ def change(a: GeoImage, b: GeoImage, *, method: str = "spectral", model: Optiona
     result.meta.update(threshold=float(res.threshold), summary=summary, mask=res.mask)
     progress(100.0)
     return result
+
+
+def _label_changes(feats: list[GeoFeature], b: GeoImage, model: str, labels, opts: RunOptions,
+                   cancel: CancelToken) -> None:
+    from .change_semantic import DEFAULT_LABELS, label_regions
+
+    clip = load(model, "classify", opts, None, cancel)
+    named = label_regions(clip, b.rgb, [f.geometry for f in feats], list(labels or DEFAULT_LABELS),
+                          transform=b.transform)
+    for feat, (label, score) in zip(feats, named):
+        feat.properties.update(label=label, label_score=float(score))
 
 
 def search(path: str, query: str, model: str, *, bounds=None, bounds_crs=None, tile: int = 224,

@@ -79,3 +79,16 @@ def test_write_outputs_never_overwrites(tmp_path, sample_dir):
     with pytest.raises(Exception, match="exists"):
         actions.write_outputs(result, str(tmp_path / "a.gpkg"))
     assert (tmp_path / "a.gpkg").read_bytes() == before
+
+
+def test_change_regions_are_labelled_by_clip(tiny_models, shared_data, no_network):
+    pair = shared_data / "change" / "naip_nd_2009_2020"
+    a, b = actions.coregister_pair(str(pair / "m_4709963_se_14_1_20090818.tif"),
+                                   str(pair / "m_4709963_se_14_1_20200831.tif"), max_side=256)
+    labels = ["new buildings", "water change"]
+    out = actions.change(a, b, label_model=str(tiny_models.path("openclip")), labels=labels,
+                         opts=actions.RunOptions(device="cpu"))
+    assert out.features
+    for f in out.features:
+        assert f.properties["label"] in labels and 0.0 <= f.properties["label_score"] <= 1.0
+    assert out.raster.transform == a.transform and out.raster.array.shape == a.valid.shape

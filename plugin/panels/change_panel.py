@@ -4,7 +4,7 @@ from __future__ import annotations
 from qgis.core import QgsMapLayerProxyModel
 from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
+from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                  QLineEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
 
 from .. import layers, messages, results, settings
@@ -43,6 +43,11 @@ class ChangePanel(QWidget):
         self.threshold.setDecimals(3)
         self.threshold.setSpecialValueText(tr("automatic"))
         form.addRow(tr("Threshold"), self.threshold)
+        self.label_box = QCheckBox(tr("Label change regions with CLIP"), self)
+        self.labels = QLineEdit(self)
+        self.labels.setPlaceholderText(tr("Labels, comma separated"))
+        self.labels.setText("new buildings, cleared forest, new road, water change, farmland change")
+        form.addRow(self.label_box, self.labels)
         layout.addLayout(form)
         self.compare_button = QPushButton(tr("Compare the two dates"), self)
         self.compare_button.clicked.connect(self.compare)
@@ -97,13 +102,16 @@ class ChangePanel(QWidget):
         threshold = self.threshold.value() or None
         model = {"vlm": s.model_for("change_caption"), "semantic": None}.get(method)
         max_side = s.max_side if s.fit_to_model else None
+        label_model = s.model_for("search") if self.label_box.isChecked() else None
+        labels = [t.strip() for t in self.labels.text().split(",") if t.strip()] or None
 
         def work(progress, cancel):
             path_a, path_b = require_file(src_a, tr("Change")), require_file(src_b, tr("Change"))
             pair = actions.coregister_pair(path_a, path_b, src_a.bounds, src_a.bounds_crs,
                                            max_side=max_side)
             cancel.check()
-            result = actions.change(*pair, method=method, model=model, threshold=threshold, opts=opts,
+            result = actions.change(*pair, method=method, model=model, threshold=threshold,
+                                    label_model=label_model, labels=labels, opts=opts,
                                     progress=progress, cancel=cancel)
             return pair, result, results.write_raster_for(result, "change-heat")
 
