@@ -193,6 +193,14 @@
       <translation>EO Lens</translation>
     </message>
     <message>
+      <source>auto</source>
+      <translation>automatisch</translation>
+    </message>
+    <message>
+      <source>Bands shown to the model as red, green, blue, e.g. 4,3,2 (one band is repeated as grey); empty picks RGB</source>
+      <translation>Bänder, die das Modell als Rot, Grün, Blau sieht, z. B. 4,3,2 (ein Band wird als Grau wiederholt); leer wählt RGB</translation>
+    </message>
+    <message>
       <source>Draw…</source>
       <translation>Zeichnen…</translation>
     </message>
@@ -211,6 +219,10 @@
     <message>
       <source>Layer</source>
       <translation>Layer</translation>
+    </message>
+    <message>
+      <source>Bands</source>
+      <translation>Bänder</translation>
     </message>
     <message>
       <source>Area</source>
@@ -249,6 +261,10 @@
       <translation>Wählen Sie zuerst einen Rasterlayer.</translation>
     </message>
     <message>
+      <source>Give one band (grey) or three bands (red, green, blue), e.g. 4,3,2.</source>
+      <translation>Geben Sie ein Band (Grau) oder drei Bänder (Rot, Grün, Blau) an, z. B. 4,3,2.</translation>
+    </message>
+    <message>
       <source>EO Lens is still working; cancel it first.</source>
       <translation>EO Lens arbeitet noch; brechen Sie den Vorgang zuerst ab.</translation>
     </message>
@@ -267,6 +283,10 @@
     <message>
       <source>Draw a rectangle on the map first (Draw…).</source>
       <translation>Zeichnen Sie zuerst ein Rechteck auf der Karte (Zeichnen…).</translation>
+    </message>
+    <message>
+      <source>Bands must be numbers separated by commas, e.g. 4,3,2.</source>
+      <translation>Bänder müssen durch Kommas getrennte Zahlen sein, z. B. 4,3,2.</translation>
     </message>
   </context>
   <context>

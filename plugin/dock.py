@@ -6,8 +6,8 @@ from typing import Any, Callable, Optional
 from qgis.core import QgsMapLayerProxyModel, QgsRasterLayer, QgsRectangle
 from qgis.gui import QgsDockWidget, QgsMapLayerComboBox, QgsMapToolExtent
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                                 QTabWidget, QVBoxLayout, QWidget)
+from qgis.PyQt.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
+                                 QPushButton, QTabWidget, QVBoxLayout, QWidget)
 
 from . import messages, settings, tasks
 from .capture import CaptureSource, snapshot
@@ -45,6 +45,13 @@ class EOLensDock(QgsDockWidget):
         self.layer_combo = QgsMapLayerComboBox(self)
         self.layer_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
         row.addWidget(self.layer_combo, 1)
+        row.addWidget(QLabel(tr("Bands")))
+        self.bands_edit = QLineEdit(self)
+        self.bands_edit.setPlaceholderText(tr("auto"))
+        self.bands_edit.setToolTip(tr("Bands shown to the model as red, green, blue, e.g. 4,3,2 "
+                                      "(one band is repeated as grey); empty picks RGB"))
+        self.bands_edit.setMaximumWidth(70)
+        row.addWidget(self.bands_edit)
         box.addLayout(row)
         row = QHBoxLayout()
         row.addWidget(QLabel(tr("Area")))
@@ -101,7 +108,7 @@ class EOLensDock(QgsDockWidget):
         canvas = self.iface.mapCanvas()
         crs = canvas.mapSettings().destinationCrs()
         s = settings.load()
-        how = dict(rendered=s.rendered_capture, max_side=s.max_side)
+        how = dict(rendered=s.rendered_capture, max_side=s.max_side, bands=self.bands())
         area = self.area_combo.currentIndex()
         if area == AREA_LAYER:
             return snapshot(layer, **how)
@@ -110,6 +117,21 @@ class EOLensDock(QgsDockWidget):
                 raise InputError(tr("Draw a rectangle on the map first (Draw…)."))
             return snapshot(layer, self.drawn, crs, **how)
         return snapshot(layer, canvas.extent(), crs, **how)
+
+    def bands(self) -> Optional[tuple[int, ...]]:
+        """The analyst's band choice (1-based), or None for automatic RGB."""
+        from ..inference.errors import InputError
+
+        text = self.bands_edit.text().replace(" ", "")
+        if not text:
+            return None
+        try:
+            bands = tuple(int(b) for b in text.split(",") if b)
+        except ValueError:
+            raise InputError(tr("Bands must be numbers separated by commas, e.g. 4,3,2.")) from None
+        if len(bands) not in (1, 3) or min(bands) < 1:
+            raise InputError(tr("Give one band (grey) or three bands (red, green, blue), e.g. 4,3,2."))
+        return bands
 
     def run_options(self) -> RunOptions:
         s = settings.load()

@@ -194,3 +194,23 @@ def test_search_needs_a_file_when_capture_is_rendered(gui, qtbot, sample_dir):
         wait_idle(qtbot, plugin.dock)
     errors = iface.errors()
     assert len(errors) == 1 and "not a local raster file" in errors[0]
+
+
+def test_band_choice_reaches_the_capture(gui, qtbot, shared_data, monkeypatch):
+    from eolens.inference import actions
+
+    iface, plugin = gui
+    seen = []
+    monkeypatch.setattr(actions, "caption", lambda image, *a, **k: seen.append(image) or
+                        actions.ActionResult(text="x", crs_wkt=image.crs_wkt))
+    layer = add_raster(shared_data / "geotiff" / "landsat8_LC80200392015216LGN00_B1-B7.tif")
+    plugin.dock.layer_combo.setLayer(layer)
+    plugin.dock.area_combo.setCurrentIndex(1)
+    plugin.dock.bands_edit.setText("7, 5, 3")
+    plugin.dock.chat.caption_button.click()
+    wait_idle(qtbot, plugin.dock)
+    assert iface.errors() == [] and list(seen[0].meta["bands"]) == [7, 5, 3]
+    plugin.dock.bands_edit.setText("7,5")
+    plugin.dock.chat.caption_button.click()
+    wait_idle(qtbot, plugin.dock)
+    assert len(iface.errors()) == 1 and "three bands" in iface.errors()[0]
