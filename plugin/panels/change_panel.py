@@ -10,6 +10,7 @@ from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayo
 from .. import layers, messages, results, settings
 from ..capture import layer_path, require_file
 from ..translate import N_
+from .widgets import question_row
 from ...inference import actions
 
 METHODS = (("spectral", N_("Spectral (no model, instant)")),
@@ -54,14 +55,8 @@ class ChangePanel(QWidget):
         layout.addWidget(self.compare_button)
         self.view = QTextBrowser(self)
         layout.addWidget(self.view, 1)
-        row = QHBoxLayout()
-        self.question = QLineEdit(self)
-        self.question.setPlaceholderText(tr("Ask about the change, e.g. what was built?"))
-        self.question.returnPressed.connect(self.ask)
-        self.ask_button = QPushButton(tr("Ask"), self)
-        self.ask_button.clicked.connect(self.ask)
-        row.addWidget(self.question, 1)
-        row.addWidget(self.ask_button)
+        row, self.question, self.ask_button = question_row(
+            self, tr("Ask about the change, e.g. what was built?"), tr("Ask"), self.ask)
         layout.addLayout(row)
         self.layer_a.layerChanged.connect(lambda lyr: self._show_date(lyr, self.date_a))
         self.layer_b.layerChanged.connect(lambda lyr: self._show_date(lyr, self.date_b))

@@ -5,12 +5,13 @@ import html
 from typing import Optional
 
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QPushButton,
+from qgis.PyQt.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QPushButton,
                                  QTextBrowser, QVBoxLayout, QWidget)
 
 from .. import layers, settings, styles
 from ..capture import CaptureSource, capture_image
 from ..translate import N_
+from .widgets import question_row
 from ...inference import actions
 from ...inference.georef import GeoFeature, result_to_features
 from ...inference.results import PixelResult
@@ -45,14 +46,8 @@ class ChatPanel(QWidget):
         layout.addLayout(row)
         self.view = QTextBrowser(self)
         layout.addWidget(self.view, 1)
-        row = QHBoxLayout()
-        self.question = QLineEdit(self)
-        self.question.setPlaceholderText(tr("Ask about this view, e.g. how many ships are in the harbour?"))
-        self.question.returnPressed.connect(self.ask)
-        self.ask_button = QPushButton(tr("Ask"), self)
-        self.ask_button.clicked.connect(self.ask)
-        row.addWidget(self.question, 1)
-        row.addWidget(self.ask_button)
+        row, self.question, self.ask_button = question_row(
+            self, tr("Ask about this view, e.g. how many ships are in the harbour?"), tr("Ask"), self.ask)
         layout.addLayout(row)
         row = QHBoxLayout()
         self.new_button = QPushButton(tr("New chat"), self)

@@ -68,16 +68,20 @@ class FindPanel(QWidget):
         self.dock.run(title, work, on_done, layers=[self.dock.layer()])
 
     def _capture_args(self):
-        s = settings.load()
-        return self.dock.source(), s, self.dock.run_options(), (s.max_side if s.fit_to_model else None)
+        """(source, settings, run options, max_side), or None after reporting bad input."""
+        try:
+            s = settings.load()
+            return self.dock.source(), s, self.dock.run_options(), (s.max_side if s.fit_to_model else None)
+        except Exception as err:  # noqa: BLE001 - bad input goes to the message bar
+            messages.report_error(self.dock.iface, err)
+            return None
 
     def find_boxes(self) -> None:
         prompt = self.prompt.text().strip()
-        try:
-            source, s, opts, max_side = self._capture_args()
-        except Exception as err:  # noqa: BLE001
-            messages.report_error(self.dock.iface, err)
+        args = self._capture_args()
+        if args is None:
             return
+        source, s, opts, max_side = args
         model, tiled = s.model_for("detect"), self.tiled.isChecked()
 
         def work(progress, cancel):
@@ -97,11 +101,10 @@ class FindPanel(QWidget):
 
     def find_masks(self) -> None:
         prompt = self.prompt.text().strip()
-        try:
-            source, s, opts, max_side = self._capture_args()
-        except Exception as err:  # noqa: BLE001
-            messages.report_error(self.dock.iface, err)
+        args = self._capture_args()
+        if args is None:
             return
+        source, s, opts, max_side = args
         model = s.model_for("segment")
 
         def work(progress, cancel):
@@ -168,11 +171,10 @@ class FindPanel(QWidget):
         self.points, self.labels, self.boxes, self.markers = [], [], [], []
 
     def segment_prompts(self) -> None:
-        try:
-            source, s, opts, max_side = self._capture_args()
-        except Exception as err:  # noqa: BLE001
-            messages.report_error(self.dock.iface, err)
+        args = self._capture_args()
+        if args is None:
             return
+        source, s, opts, max_side = args
         sam = s.model_for("segment_prompt")
         points, labels, boxes = list(self.points), list(self.labels), list(self.boxes)
         key = (source.path, source.bounds, source.bounds_crs, sam)
