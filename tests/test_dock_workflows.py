@@ -211,3 +211,45 @@ def test_removing_the_input_layer_cancels_its_task(gui, qtbot, sample_dir, monke
     wait_idle(qtbot, plugin.dock, timeout=10_000)
     assert plugin.dock.status.text() == "Cancelled."
     assert iface.errors() == [] and _role("captions") is None
+
+
+@pytest.mark.parametrize("kind", ["truncated", "huge_sparse", "rotated"])
+def test_bad_or_unusual_rasters_in_the_dock(gui, qtbot, tmp_path, monkeypatch, kind):
+    """A truncated file and a 10^6 x 10^6 header give a message naming the file; a rotated
+    raster captions fine and its footprint is the rotated quadrilateral."""
+    from eolens.inference import actions
+    from tests import georef_fixtures
+
+    iface, plugin = gui
+    monkeypatch.setattr(actions, "caption", lambda image, *a, **k: actions.ActionResult(
+        text="x", crs_wkt=image.crs_wkt, features=[actions.GeoFeature(image.footprint(), {"caption": "x"})]))
+    path = getattr(georef_fixtures, kind)(tmp_path)
+    layer = add_raster(path, "bad raster")
+    _whole_layer(plugin, layer)
+    with plugin_settings(fit_to_model=False):
+        plugin.dock.chat.caption_button.click()
+        wait_idle(qtbot, plugin.dock)
+    errors = iface.errors()
+    if kind == "rotated":
+        assert errors == []
+        geom = next(_role("captions").getFeatures()).geometry()
+        assert len(geom.asMultiPolygon()[0][0]) == 5                 # a quadrilateral, closed
+        assert geom.area() < 0.9 * geom.boundingBox().area()      # not an axis-aligned box
+    else:
+        assert len(errors) == 1 and path.name in errors[0], errors
+
+
+def test_out_of_memory_is_a_plain_message(gui, qtbot, sample_dir, monkeypatch):
+    from eolens.inference import actions
+
+    iface, plugin = gui
+
+    def oom(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(actions, "load", oom)
+    _whole_layer(plugin, add_raster(sample_dir / "OSBS_029.tif"))
+    plugin.dock.chat.caption_button.click()
+    wait_idle(qtbot, plugin.dock)
+    errors = iface.errors()
+    assert len(errors) == 1 and errors[0].startswith("Out of memory") and "CPU" in errors[0]
