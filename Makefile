@@ -62,8 +62,11 @@ run: setup
 	rm -rf $(QGIS_PROFILE) && mkdir -p $(QGIS_PLUGINS)
 	ln -s $(CURDIR) $(QGIS_PLUGINS)/$(PLUGIN)
 	$(PY) tools/make_profile.py $(QGIS_PROFILE) $(PLUGIN)
-	@if [ -z "$$DISPLAY" ]; then X="xvfb-run -a -s '-screen 0 1400x900x24'"; echo 'no DISPLAY: running under Xvfb'; fi; \
-	PYTHONPATH=$(SITE) $$X qgis.bin --noversioncheck --profiles-path $(QGIS_PROFILE) --project build/sample.qgs
+	@if [ -n "$$DISPLAY" ]; then \
+	  PYTHONPATH=$(SITE) qgis.bin --noversioncheck --profiles-path $(QGIS_PROFILE) --project build/sample.qgs; \
+	else echo "no DISPLAY: running under Xvfb"; \
+	  PYTHONPATH=$(SITE) xvfb-run -a -s "-screen 0 1400x900x24" \
+	    qgis.bin --noversioncheck --profiles-path $(QGIS_PROFILE) --project build/sample.qgs; fi
 
 clean:
 	rm -rf build dist

@@ -35,7 +35,10 @@ def write_project(path: Path) -> None:
             project.addMapLayer(layer)
     first = project.mapLayersByName("rasterio_RGB.byte")
     if first:
+        from qgis.core import QgsReferencedRectangle
+
         project.setCrs(first[0].crs())
+        project.viewSettings().setDefaultViewExtent(QgsReferencedRectangle(first[0].extent(), first[0].crs()))
     project.write(str(path))
     app.exitQgis()
 
