@@ -1,5 +1,4 @@
 """The settings dialog: model per task, device, offline folder; saved to QgsSettings."""
-import pytest
 
 from tests.gui_helpers import plugin_settings
 
