@@ -253,3 +253,31 @@ def test_out_of_memory_is_a_plain_message(gui, qtbot, sample_dir, monkeypatch):
     wait_idle(qtbot, plugin.dock)
     errors = iface.errors()
     assert len(errors) == 1 and errors[0].startswith("Out of memory") and "CPU" in errors[0]
+
+
+def test_clicked_points_segment_with_sam_and_reuse_the_encoding(gui, qtbot, tiny_models, sample_dir,
+                                                                no_network):
+    from qgis.core import QgsPointXY
+
+    iface, plugin = gui
+    layer = add_raster(sample_dir / "OSBS_029.tif")
+    iface.canvas.setDestinationCrs(layer.crs())
+    iface.canvas.setExtent(layer.extent())
+    _whole_layer(plugin, layer)
+    find = plugin.dock.find
+    c = layer.extent().center()
+    find.add_point(QgsPointXY(c.x(), c.y()), include=True)
+    find.add_point(QgsPointXY(c.x() + 5, c.y() + 5), include=False)
+    assert find.labels == [1, 0] and len(find.markers) == 2
+    with plugin_settings(model_segment_prompt=str(tiny_models.path("sam2")), max_side=128):
+        find.segment_button.click()
+        wait_idle(qtbot, plugin.dock)
+        first_session = find.session
+        find.segment_button.click()            # same capture, same model: no new encoding
+        wait_idle(qtbot, plugin.dock)
+    assert iface.errors() == []
+    assert first_session is not None and find.session is first_session
+    raster = _role("mask-raster")
+    assert raster.crs() == layer.crs() and raster.extent().toString(3) == layer.extent().toString(3)
+    find.clear_prompts()
+    assert find.points == [] and find.markers == []
