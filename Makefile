@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 SITE := $(VENV)/lib/python3.11/site-packages
-APT_PKGS := qgis python3-qgis python3-gdal qgis-providers python3-rasterio libgeos-dev xvfb x11-apps imagemagick qttools5-dev-tools pyqt5-dev-tools
+APT_PKGS := python3-venv qgis python3-qgis python3-gdal qgis-providers python3-rasterio libgeos-dev xvfb x11-apps imagemagick qttools5-dev-tools pyqt5-dev-tools
 STAMP := $(VENV)/.installed
 QGIS_PROFILE := build/qgis-profile
 QGIS_PLUGINS := $(QGIS_PROFILE)/profiles/default/python/plugins
@@ -19,7 +19,7 @@ export HF_HUB_OFFLINE ?= 1
 setup: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
-	@if ! /usr/bin/python3 -c "import qgis.core, rasterio" 2>/dev/null || ! command -v xvfb-run >/dev/null \
+	@if ! /usr/bin/python3 -c "import qgis.core, rasterio, ensurepip" 2>/dev/null || ! command -v xvfb-run >/dev/null \
 	   || ! command -v lrelease >/dev/null || ! command -v geos-config >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS); fi
 	@test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
@@ -48,14 +48,14 @@ build/$(PLUGIN).zip: $(shell git ls-files $(RUNTIME) 2>/dev/null)
 	git ls-files $(RUNTIME) | grep -v -E '(^|/)tests?/' | while read f; do \
 	  mkdir -p build/package/$(PLUGIN)/$$(dirname $$f); cp $$f build/package/$(PLUGIN)/$$f; done
 	-lrelease -silent build/package/$(PLUGIN)/i18n/*.ts 2>/dev/null; rm -f build/package/$(PLUGIN)/i18n/*.ts
-	cd build/package && rm -f ../$(PLUGIN).zip && zip -qr ../$(PLUGIN).zip $(PLUGIN)
+	cd build/package && rm -f ../$(PLUGIN).zip && /usr/bin/python3 -m zipfile -c ../$(PLUGIN).zip $(PLUGIN)
 	@echo "wrote build/$(PLUGIN).zip"
 
 package: build/$(PLUGIN).zip
 
 deploy: package
 	mkdir -p $(USER_PLUGINS) && rm -rf $(USER_PLUGINS)/$(PLUGIN)
-	cd $(USER_PLUGINS) && unzip -q $(CURDIR)/build/$(PLUGIN).zip
+	/usr/bin/python3 -m zipfile -e build/$(PLUGIN).zip $(USER_PLUGINS)
 	@echo "installed into $(USER_PLUGINS)/$(PLUGIN); enable it in Plugins > Manage"
 
 run: setup
