@@ -102,14 +102,31 @@ def ask(image: GeoImage, question: str, model: str, *, opts: RunOptions = RunOpt
 
 
 def detect(image: GeoImage, prompt: str, model: str, *, opts: RunOptions = RunOptions(),
-           progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> ActionResult:
-    """Text prompt -> box polygons (rotated with the raster when it is rotated)."""
+           progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
+           session=None) -> ActionResult:
+    """Text prompt -> box polygons (rotated with the raster when it is rotated).
+
+    ``session`` (from a previous result's ``meta["session"]``) reuses the encoded capture."""
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     backend = load(model, "detect", opts, sub_progress(progress, 0, 40), cancel)
     task = "detect" if "detect" in backend.tasks else "ground"
-    out = backend.run(Request(task, image.rgb, prompt=prompt), sub_progress(progress, 40, 100), cancel)
+    run, session = _prompter(backend, image, session)
+    out = run(Request(task, image.rgb, prompt=prompt), sub_progress(progress, 40, 100), cancel)
     feats = result_to_features(out, image, prompt=prompt, model=model)
-    return _result(image, "", feats, out.warnings, **_meta(model, prompt=prompt))
+    result = _result(image, "", feats, out.warnings, **_meta(model, prompt=prompt))
+    result.meta["session"] = session
+    return result
+
+
+def _prompter(backend, image: GeoImage, session):
+    """(run function, session): Florence-2 encodes the capture once and is prompted many times."""
+    if getattr(backend, "family", "") != "florence2":
+        return backend.run, None
+    from .florence import FlorenceSession
+
+    if session is None or session.backend is not backend or session.image is not image.rgb:
+        session = FlorenceSession(backend, image.rgb)
+    return session.run, session
 
 
 def _require(value: str, what: str) -> None:
@@ -155,7 +172,7 @@ def _instance_features(out, image: GeoImage, **attrs) -> list[GeoFeature]:
 
 def segment(image: GeoImage, prompt: str, model: str, *, sam_model: Optional[str] = None,
             opts: RunOptions = RunOptions(), progress: Optional[ProgressFn] = None,
-            cancel: Optional[CancelToken] = None) -> ActionResult:
+            cancel: Optional[CancelToken] = None, session=None) -> ActionResult:
     """Text -> masks. With ``sam_model``: text -> boxes (``model``) -> SAM masks per instance;
     without: the model's own segmentation (Florence-2 referring-expression polygons)."""
     _require(prompt, "what to segment (a prompt)")
@@ -171,13 +188,14 @@ def segment(image: GeoImage, prompt: str, model: str, *, sam_model: Optional[str
         mask = _union(out, image)
     else:
         backend = load(model, "segment", opts, sub_progress(progress, 0, 40), cancel)
-        out = backend.run(Request("segment", image.rgb, prompt=prompt), sub_progress(progress, 40, 100),
-                          cancel)
+        run, session = _prompter(backend, image, session)
+        out = run(Request("segment", image.rgb, prompt=prompt), sub_progress(progress, 40, 100), cancel)
         mask = _rasterize_polygons(out.polygons, image)
         feats = result_to_features(out, image, prompt=prompt, model=model)
     mask &= image.valid.astype(np.uint8)
     result = _result(image, "", feats, out.warnings, **_meta(sam_model or model, prompt=prompt))
     result.raster = _mask_raster(mask, image)
+    result.meta["session"] = session if not sam_model else None
     return result
 
 

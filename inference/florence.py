@@ -88,6 +88,12 @@ class FlorenceBackend(Backend):
 
     def forward(self, request: Request, inputs: dict, progress: ProgressFn,
                 cancel: CancelToken) -> dict:
+        text = self._generate(inputs["inputs"], request, progress, cancel)
+        return {**inputs, "text": text}
+
+    def _generate(self, model_inputs: dict, request: Request, progress: ProgressFn,
+                  cancel: CancelToken) -> str:
+        """``generate`` with per-token progress and cancel; out-of-memory made readable."""
         import torch
 
         from .runtime import is_oom, translate_error
@@ -96,14 +102,21 @@ class FlorenceBackend(Backend):
         stop = _stopping_criteria(progress, cancel, kwargs["max_new_tokens"])
         try:
             with torch.inference_mode():
-                ids = self.model.generate(**inputs["inputs"], stopping_criteria=stop, **kwargs)
+                ids = self.model.generate(**model_inputs, stopping_criteria=stop, **kwargs)
         except Exception as err:
             if is_oom(err):
                 raise translate_error(err, self.spec.name, self.device) from err
             raise
-        text = self.processor.batch_decode(ids, skip_special_tokens=False)[0]
         progress(100.0)
-        return {**inputs, "text": text}
+        return self.processor.batch_decode(ids, skip_special_tokens=False)[0]
+
+    def encode(self, image: np.ndarray) -> Any:
+        """Vision-tower features of one image, for :class:`FlorenceSession`."""
+        import torch
+
+        pixels = self.processor.image_processor(images=image, return_tensors="pt")["pixel_values"]
+        with torch.inference_mode():
+            return self.model.get_image_features(pixels.to(self.device, self.dtype)).pooler_output
 
     def postprocess(self, request: Request, raw: dict) -> PixelResult:
         width, height = raw["size"]
@@ -124,3 +137,42 @@ def load(spec: Any, path: Path, device: str, dtype: Any) -> FlorenceBackend:
         str(path), dtype=dtype, local_files_only=True, **weights_kwargs(path))
     processor = AutoProcessor.from_pretrained(str(path), local_files_only=True)
     return FlorenceBackend(model.to(device).eval(), processor, spec, device, dtype)
+
+
+class FlorenceSession:
+    """One capture encoded once by the vision tower, then prompted many times (caption, detect,
+    ground, segment): the SAM predictor pattern for Florence-2."""
+
+    def __init__(self, backend: FlorenceBackend, image: np.ndarray) -> None:
+        self.backend, self.image = backend, image
+        self.features = backend.encode(image)
+
+    def run(self, request: Request, progress: ProgressFn | None = None,
+            cancel: CancelToken | None = None) -> PixelResult:
+        """Like ``backend.run`` for this session's image, without re-running the vision tower."""
+        from .cancel import ensure_token, noop_progress
+
+        progress, cancel = progress or noop_progress, ensure_token(cancel)
+        backend = self.backend
+        req = Request(request.task, self.image, request.prompt, options=dict(request.options))
+        if req.task not in backend.tasks:
+            raise ModelError(f"Florence-2 cannot do '{req.task}'.")
+        cancel.check()
+        inputs = backend.preprocess(req)
+        import torch
+
+        with torch.inference_mode():
+            encoded = self._embedded(inputs["inputs"])
+        text = backend._generate(encoded, req, progress, cancel)
+        return backend.postprocess(req, {**inputs, "text": text})
+
+    def _embedded(self, inputs: dict) -> dict:
+        """Prompt embeddings with the cached image features scattered into the image tokens."""
+        model, ids = self.backend.model, inputs["input_ids"]
+        embeds = model.get_input_embeddings()(ids)
+        feats = self.features.to(embeds.device, embeds.dtype)
+        mask = model.model.get_placeholder_mask(ids, inputs_embeds=embeds, image_features=feats)
+        attention = inputs.get("attention_mask")
+        encoder = model.model.language_model.encoder(inputs_embeds=embeds.masked_scatter(mask, feats),
+                                                     attention_mask=attention)
+        return {"encoder_outputs": encoder, "attention_mask": attention}

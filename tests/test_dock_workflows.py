@@ -281,3 +281,33 @@ def test_clicked_points_segment_with_sam_and_reuse_the_encoding(gui, qtbot, tiny
     assert raster.crs() == layer.crs() and raster.extent().toString(3) == layer.extent().toString(3)
     find.clear_prompts()
     assert find.points == [] and find.markers == []
+
+
+def test_prompting_the_same_view_twice_encodes_it_once(gui, qtbot, tiny_models, sample_dir, monkeypatch):
+    from eolens.inference.runtime import load_model
+
+    iface, plugin = gui
+    model = _florence(tiny_models, monkeypatch, BOX_ANSWER)
+    backend = load_model(model)
+    calls = []
+    hook = backend.model.model.vision_tower.register_forward_hook(lambda *a: calls.append(1))
+    layer = add_raster(sample_dir / "OSBS_029.tif")
+    _whole_layer(plugin, layer)
+    iface.canvas.setDestinationCrs(layer.crs())
+    e = layer.extent()
+    iface.canvas.setExtent(type(e)(e.xMinimum(), e.yMinimum(), e.center().x(), e.center().y()))
+    try:
+        with plugin_settings(model_detect=model, model_segment=model, max_side=256):
+            for prompt, button in (("trees", "boxes_button"), ("roads", "boxes_button"),
+                                   ("the forest", "masks_button")):
+                plugin.dock.find.prompt.setText(prompt)
+                getattr(plugin.dock.find, button).click()
+                wait_idle(qtbot, plugin.dock)
+            assert len(calls) == 1
+            plugin.dock.find.tiled.setChecked(False)
+            plugin.dock.area_combo.setCurrentIndex(0)       # another capture: encoded anew
+            plugin.dock.find.boxes_button.click()
+            wait_idle(qtbot, plugin.dock)
+    finally:
+        hook.remove()
+    assert iface.errors() == [] and len(calls) == 2

@@ -181,3 +181,29 @@ def test_bad_requests_are_input_errors(backend, airplane):
         backend.run(Request("caption", image=airplane.astype(np.float32)))
     with pytest.raises(InputError):
         backend.run(Request("caption", image=airplane, options={"detail": "epic"}))
+
+
+def test_a_session_encodes_the_image_once_and_matches_a_fresh_run(tiny_models, shared_data, no_network):
+    from eolens.inference.florence import FlorenceSession
+    from eolens.inference.results import Request
+    from eolens.inference.runtime import load_model
+
+    import rasterio
+
+    with rasterio.open(shared_data / "captions" / "ucm_captions" / "airplane96.tif") as ds:
+        image = ds.read([1, 2, 3]).transpose(1, 2, 0).copy()
+    backend = load_model(str(tiny_models.path("florence2")), device="cpu")
+    calls = []
+    hook = backend.model.model.vision_tower.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        session = FlorenceSession(backend, image)
+        requests = [Request("caption", image, options={"detail": "brief", "max_new_tokens": 12}),
+                    Request("detect", image, prompt="airplane", options={"max_new_tokens": 12})]
+        cached = [session.run(r) for r in requests]
+        assert len(calls) == 1                           # one encode for every prompt
+        fresh = [backend.run(r) for r in requests]
+        assert len(calls) == 3
+    finally:
+        hook.remove()
+    for a, b in zip(cached, fresh):
+        assert a.text == b.text and a.extra.get("raw") == b.extra.get("raw")

@@ -28,6 +28,7 @@ class FindPanel(QWidget):
         self.markers: list[QgsVertexMarker] = []
         self.last_vector: Optional[QgsVectorLayer] = None
         self.session = None                               # SAM SegmentSession (image encoded once)
+        self.prompted = None                              # (key, image, Florence session) of the last text prompt
         self.session_image = None
         self._tool = None
         layout = QVBoxLayout(self)
@@ -83,16 +84,20 @@ class FindPanel(QWidget):
             return
         source, s, opts, max_side = args
         model, tiled = s.model_for("detect"), self.tiled.isChecked()
+        key, image, session = self._reuse(source, max_side)
 
         def work(progress, cancel):
             if tiled:
                 path = require_file(source, tr("Whole-layer detection"))
-                return actions.detect_tiled(path, prompt, model, bands=source.bands, opts=opts,
-                                            progress=progress, cancel=cancel)
-            image = capture_image(source, max_side)
-            return actions.detect(image, prompt, model, opts=opts, progress=progress, cancel=cancel)
+                return None, actions.detect_tiled(path, prompt, model, bands=source.bands, opts=opts,
+                                                  progress=progress, cancel=cancel)
+            img = image or capture_image(source, max_side)
+            return img, actions.detect(img, prompt, model, opts=opts, progress=progress, cancel=cancel,
+                                       session=session)
 
-        def done(result):
+        def done(out):
+            img, result = out
+            self._keep(key, img, result)
             name = tr("Boxes: {} ({})").format(prompt or tr("objects"), layers.stamp())
             self.last_vector = results.add_vector(result, name, "boxes", "outline")
             messages.report_info(self.dock.iface, tr("{} objects found.").format(len(result.features)))
@@ -106,13 +111,32 @@ class FindPanel(QWidget):
             return
         source, s, opts, max_side = args
         model = s.model_for("segment")
+        key, image, session = self._reuse(source, max_side)
 
         def work(progress, cancel):
-            image = capture_image(source, max_side)
-            result = actions.segment(image, prompt, model, opts=opts, progress=progress, cancel=cancel)
-            return result, results.write_raster_for(result, f"mask-{prompt}")
+            img = image or capture_image(source, max_side)
+            result = actions.segment(img, prompt, model, opts=opts, progress=progress, cancel=cancel,
+                                     session=session)
+            return img, result, results.write_raster_for(result, f"mask-{prompt}")
 
-        self._start(tr("Segmenting {}").format(prompt), work, lambda out: self._masks_done(prompt, *out))
+        def done(out):
+            img, result, path = out
+            self._keep(key, img, result)
+            self._masks_done(prompt, result, path)
+
+        self._start(tr("Segmenting {}").format(prompt), work, done)
+
+    def _reuse(self, source, max_side):
+        """(key, image, session) of the last text-prompted capture when it is the same one, so the
+        model does not encode the same pixels again."""
+        key = (source.path, source.layer_id, source.bounds, source.bounds_crs, source.bands, max_side)
+        if self.prompted is not None and self.prompted[0] == key:
+            return self.prompted
+        return key, None, None
+
+    def _keep(self, key, image, result) -> None:
+        session = result.meta.pop("session", None)
+        self.prompted = (key, image, session) if image is not None else None
 
     def _masks_done(self, prompt: str, result, raster_path) -> None:
         stamp = layers.stamp()
