@@ -54,3 +54,9 @@ def run() -> Iterator[tuple[str, float, str]]:
         t_pipe = min(t_pipe, _timed(lambda: backend.run(request)))
     yield "florence_caption_overhead", t_pipe / t_bare, "ratio"
     yield "florence_caption_cpu_seconds", t_pipe, "s"
+    # a second prompt on the same capture: the session skips the vision tower
+    from eolens.inference.florence import FlorenceSession
+
+    session = FlorenceSession(backend, image)
+    t_session = min(_timed(lambda: session.run(request)) for _ in range(2))
+    yield "florence_prompt_encoded_vs_fresh", t_session / t_pipe, "ratio"
