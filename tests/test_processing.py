@@ -410,3 +410,20 @@ def test_cancel_leaves_no_output(provider, shared_data, tmp_path, out):
                               "OUTPUT_RASTER": out("c.tif")}, feedback)
     _nothing_written(tmp_path)
 
+
+
+def test_change_vlm_writes_a_two_image_caption(provider, shared_data, tiny_models, out):
+    a, b = (str(p) for p in sorted((shared_data / NAIP).glob("*.tif")))
+    res, _ = run("eolens:change", {"INPUT": a, "INPUT_B": b, "METHOD": "vlm", "MAX_SIDE": 96,
+                                    "MODEL": str(tiny_models.path("qwen3_vl")),
+                                    "OUTPUT": out("vlm.gpkg"), "OUTPUT_RASTER": out("vlm.tif"),
+                                    "OUTPUT_TEXT": out("vlm.json")})
+    import json
+
+    text = json.loads(open(res["OUTPUT_TEXT"], encoding="utf-8").read())
+    assert text["algorithm"] == "eolens:change" and text["text"] == res["TEXT"]
+    assert res["TEXT"] and "change regions" not in res["TEXT"]    # the model's caption, not a summary
+    assert text["meta"]["method"] == "vlm" and text["meta"]["date_a"] == "2009-08-18"
+    with rasterio.open(res["OUTPUT_RASTER"]) as ds, rasterio.open(a) as ref:
+        assert ds.crs == ref.crs
+    assert all(f["method"] == "vlm" for f in vector(res["OUTPUT"]).getFeatures())
