@@ -99,3 +99,36 @@ def test_zero_shot_land_cover_map(gui, qtbot, tiny_models, sample_dir, no_networ
     cover = _role("landcover")
     assert cover.crs() == layer.crs() and cover.featureCount() > 0
     assert {f["class"] for f in cover.getFeatures()} <= {"water", "forest", "urban"}
+
+
+GROUNDED = 'The ships are here: ```json\n[{"bbox_2d": [100, 200, 500, 600], "label": "ship"}]\n```'
+
+
+def test_grounded_answer_draws_boxes_linked_to_its_turn(gui, qtbot, tiny_models, sample_dir,
+                                                       monkeypatch, no_network):
+    """Qwen3 answers in 0-1000 of the capture; the boxes land on that part of the ground."""
+    from eolens.inference.runtime import load_model
+
+    iface, plugin = gui
+    qwen = str(tiny_models.path("qwen3_vl"))
+    backend = load_model(qwen, device="cpu")
+    monkeypatch.setattr(backend, "generate", lambda *a, **k: GROUNDED)
+    layer = add_raster(sample_dir / "OSBS_029.tif")
+    plugin.dock.layer_combo.setLayer(layer)
+    plugin.dock.area_combo.setCurrentIndex(1)
+    chat = plugin.dock.chat
+    with plugin_settings(model_chat=qwen, max_side=96):
+        chat.question.setText("Where are the ships?")
+        chat.ask_button.click()
+        wait_idle(qtbot, plugin.dock)
+    assert iface.errors() == []
+    boxes = _role("chat-boxes-1")
+    assert boxes is not None and boxes.featureCount() == 1 and boxes.crs() == layer.crs()
+    feat = next(boxes.getFeatures())
+    assert feat["turn"] == 1 and feat["label"] == "ship"
+    e = layer.extent()
+    got = feat.geometry().boundingBox()
+    assert got.xMinimum() == pytest.approx(e.xMinimum() + 0.1 * e.width(), abs=0.01 * e.width())
+    assert got.xMaximum() == pytest.approx(e.xMinimum() + 0.5 * e.width(), abs=0.01 * e.width())
+    assert got.yMaximum() == pytest.approx(e.yMaximum() - 0.2 * e.height(), abs=0.01 * e.height())
+    assert got.yMinimum() == pytest.approx(e.yMaximum() - 0.6 * e.height(), abs=0.01 * e.height())
