@@ -135,6 +135,7 @@ class EOLensDock(QgsDockWidget):
 
     def run_options(self) -> RunOptions:
         s = settings.load()
+        settings.apply_environment(s)   # the cache location must be set before the first load
         return RunOptions(device=s.device, offline=s.offline, allow_remote_code=s.allow_remote_code)
 
     def start_drawing(self) -> None:

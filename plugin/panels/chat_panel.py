@@ -68,7 +68,6 @@ class ChatPanel(QWidget):
             report_error(self.dock.iface, err)
             return
         s, opts = settings.load(), self.dock.run_options()
-        settings.apply_environment(s)
         model, detail = s.model_for("caption"), self.detail.currentData()
         max_side = s.max_side if s.fit_to_model else None
 
