@@ -6,7 +6,7 @@ import tempfile
 from typing import Optional
 
 import numpy as np
-from qgis.core import QgsRasterLayer, QgsVectorLayer
+from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
 
 from . import layers, styles
 from ..inference.actions import ActionResult
@@ -15,25 +15,39 @@ _OUT_DIR: Optional[str] = None
 
 
 def output_dir() -> str:
-    """Where result rasters of this QGIS session are written (rasters need a file)."""
+    """Where result rasters are written (rasters need a file): beside a saved project, so they
+    survive a reload, else a temporary folder for this QGIS session. Main thread only."""
     global _OUT_DIR
+    home = QgsProject.instance().homePath()
+    if home and os.path.isdir(home) and os.access(home, os.W_OK):
+        folder = os.path.join(home, "eolens-results")
+        os.makedirs(folder, exist_ok=True)
+        return folder
     if _OUT_DIR is None or not os.path.isdir(_OUT_DIR):
         _OUT_DIR = tempfile.mkdtemp(prefix="eolens-")
     return _OUT_DIR
 
 
-def raster_path(stem: str) -> str:
+def raster_path(stem: str, folder: str) -> str:
+    """A new, unused file name in ``folder`` (never an existing file)."""
+    import datetime as _dt
+
     safe = "".join(c if c.isalnum() else "_" for c in stem)[:40] or "result"
-    return tempfile.mktemp(prefix=f"{safe}-", suffix=".tif", dir=output_dir())
+    base = os.path.join(folder, f"{safe}-{_dt.datetime.now():%Y%m%d-%H%M%S}")
+    path, n = base + ".tif", 1
+    while os.path.exists(path):
+        path, n = f"{base}-{n}.tif", n + 1
+    return path
 
 
-def write_raster_for(result: ActionResult, stem: str) -> Optional[str]:
-    """Worker side: write the result raster to a fresh session file; returns the path."""
+def write_raster_for(result: ActionResult, stem: str, folder: str) -> Optional[str]:
+    """Worker side: write the result raster to a new file in ``folder`` (from ``output_dir()``,
+    taken on the main thread); returns the path."""
     if result.raster is None:
         return None
     from ..inference.export import write_raster
 
-    r, path = result.raster, raster_path(stem)
+    r, path = result.raster, raster_path(stem, folder)
     write_raster(r.array, r.transform, r.crs_wkt, path, nodata=r.nodata)
     return path
 

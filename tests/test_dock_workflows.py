@@ -311,3 +311,24 @@ def test_prompting_the_same_view_twice_encodes_it_once(gui, qtbot, tiny_models, 
     finally:
         hook.remove()
     assert iface.errors() == [] and len(calls) == 2
+
+
+def test_result_rasters_go_beside_a_saved_project(gui, qtbot, shared_data, tmp_path):
+    """A saved project keeps its result rasters in <project folder>/eolens-results."""
+    iface, plugin = gui
+    QgsProject.instance().setFileName(str(tmp_path / "analysis.qgz"))
+    try:
+        pair = shared_data / "change" / "naip_nd_2009_2020"
+        a = add_raster(pair / "m_4709963_se_14_1_20090818.tif")
+        b = add_raster(pair / "m_4709963_se_14_1_20200831.tif")
+        plugin.dock.area_combo.setCurrentIndex(1)
+        plugin.dock.change.layer_a.setLayer(a)
+        plugin.dock.change.layer_b.setLayer(b)
+        for _ in range(2):                      # a second run never overwrites the first
+            plugin.dock.change.compare_button.click()
+            wait_idle(qtbot, plugin.dock)
+    finally:
+        QgsProject.instance().setFileName("")
+    written = sorted((tmp_path / "eolens-results").glob("change_heat-*.tif"))
+    assert len(written) == 2 and iface.errors() == [], (iface.errors(), _role("change-heat").source())
+    assert _role("change-heat").source() in {str(p) for p in written}

@@ -100,6 +100,7 @@ class ChangePanel(QWidget):
         label_model = s.model_for("search") if self.label_box.isChecked() else None
         labels = [t.strip() for t in self.labels.text().split(",") if t.strip()] or None
 
+        folder = results.output_dir()
         def work(progress, cancel):
             path_a, path_b = require_file(src_a, tr("Change")), require_file(src_b, tr("Change"))
             pair = actions.coregister_pair(path_a, path_b, src_a.bounds, src_a.bounds_crs,
@@ -108,7 +109,7 @@ class ChangePanel(QWidget):
             result = actions.change(*pair, method=method, model=model, threshold=threshold,
                                     label_model=label_model, labels=labels, opts=opts,
                                     progress=progress, cancel=cancel)
-            return pair, result, results.write_raster_for(result, "change-heat")
+            return pair, result, results.write_raster_for(result, "change-heat", folder)
 
         self.dock.run(tr("Comparing {} and {}").format(a.name(), b.name()), work,
                       lambda out: self._compared(a.name(), b.name(), *out), layers=[a, b])

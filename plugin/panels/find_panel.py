@@ -113,11 +113,12 @@ class FindPanel(QWidget):
         model = s.model_for("segment")
         key, image, session = self._reuse(source, max_side)
 
+        folder = results.output_dir()
         def work(progress, cancel):
             img = image or capture_image(source, max_side)
             result = actions.segment(img, prompt, model, opts=opts, progress=progress, cancel=cancel,
                                      session=session)
-            return img, result, results.write_raster_for(result, f"mask-{prompt}")
+            return img, result, results.write_raster_for(result, f"mask-{prompt}", folder)
 
         def done(out):
             img, result, path = out
@@ -205,11 +206,12 @@ class FindPanel(QWidget):
         session = self.session if self.session_image is not None and self.session_image[0] == key else None
         image = self.session_image[1] if session is not None else None
 
+        folder = results.output_dir()
         def work(progress, cancel):
             img = image or capture_image(source, max_side)
             result = actions.segment_prompts(img, sam, points=points, labels=labels, boxes=boxes,
                                              opts=opts, progress=progress, cancel=cancel, session=session)
-            return img, result, results.write_raster_for(result, "mask-prompts")
+            return img, result, results.write_raster_for(result, "mask-prompts", folder)
 
         def done(out):
             img, result, path = out

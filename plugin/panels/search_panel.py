@@ -61,11 +61,12 @@ class SearchPanel(QWidget):
         model, opts = settings.load().model_for("search"), self.dock.run_options()
         top_k, tile = self.top_k.value(), self.tile.value()
 
+        folder = results.output_dir()
         def work(progress, cancel):
             result = actions.search(require_file(source, tr("Search")), query, model, bounds=source.bounds,
                                     bounds_crs=source.bounds_crs, tile=tile, top_k=top_k,
                                     bands=source.bands, opts=opts, progress=progress, cancel=cancel)
-            return result, results.write_raster_for(result, f"search-{query}")
+            return result, results.write_raster_for(result, f"search-{query}", folder)
 
         self.dock.run(tr("Searching for '{}'").format(query), work,
                       lambda out: self._found(query, *out), layers=[self.dock.layer()])
