@@ -464,6 +464,14 @@
       <translation>Minimale Polygonfläche (Karteneinheiten im Quadrat)</translation>
     </message>
     <message>
+      <source>CLIP model that names each change region (optional)</source>
+      <translation>CLIP-Modell, das jede Änderungsfläche benennt (optional)</translation>
+    </message>
+    <message>
+      <source>Region labels, comma separated (optional)</source>
+      <translation>Bezeichnungen der Flächen, durch Kommas getrennt (optional)</translation>
+    </message>
+    <message>
       <source>Detect objects (text → boxes)</source>
       <translation>Objekte erkennen (Text → Boxen)</translation>
     </message>

@@ -427,3 +427,17 @@ def test_change_vlm_writes_a_two_image_caption(provider, shared_data, tiny_model
     with rasterio.open(res["OUTPUT_RASTER"]) as ds, rasterio.open(a) as ref:
         assert ds.crs == ref.crs
     assert all(f["method"] == "vlm" for f in vector(res["OUTPUT"]).getFeatures())
+
+
+def test_change_regions_named_by_a_clip_model(provider, shared_data, tiny_models, out):
+    a, b = (str(p) for p in sorted((shared_data / NAIP).glob("*.tif")))
+    res, _ = run("eolens:change", {"INPUT": a, "INPUT_B": b, "MAX_SIDE": 256,
+                                    "LABEL_MODEL": str(tiny_models.path("openclip")),
+                                    "LABELS": "new buildings, water change",
+                                    "OUTPUT": out("labelled.gpkg")})
+    layer = vector(res["OUTPUT"])
+    assert {"label", "label_score"} <= set(layer.fields().names())
+    assert {f["label"] for f in layer.getFeatures()} <= {"new buildings", "water change"}
+    msg, _ = fails("eolens:change", {"INPUT": a, "INPUT_B": b, "LABEL_MODEL": "qwen3-vl-2b",
+                                     "OUTPUT": out("bad.gpkg")})
+    assert "cannot do this" in msg and not os.path.exists(out("bad.gpkg"))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber
+from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
+                       QgsProcessingParameterString)
 
 from ....inference.registry import DEFAULTS
 from ...translate import N_
@@ -39,6 +40,10 @@ class ChangeAlgorithm(EOLensAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             "MIN_AREA", tr("Minimum polygon area (square map units)"),
             QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
+        self.addParameter(QgsProcessingParameterString(
+            "LABEL_MODEL", tr("CLIP model that names each change region (optional)"), optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            "LABELS", tr("Region labels, comma separated (optional)"), optional=True))
 
     def method(self, parameters, context) -> str:
         return self.parameterAsEnumString(parameters, "METHOD", context) or "spectral"
@@ -54,13 +59,20 @@ class ChangeAlgorithm(EOLensAlgorithm):
         method = self.method(parameters, context)
         if method in METHOD_MODELS:
             check_model(self.model_name(parameters, context), METHOD_MODELS[method][1])
+        label_model = (self.parameterAsString(parameters, "LABEL_MODEL", context) or "").strip()
+        if label_model:
+            check_model(label_model, ("classify", "embed_image"))
 
     def read_specific(self, parameters, context) -> dict:
         threshold = parameters.get("THRESHOLD")
         return {"method": self.method(parameters, context),
                 "threshold": None if threshold in (None, "") else
                 self.parameterAsDouble(parameters, "THRESHOLD", context),
-                "min_area": self.parameterAsDouble(parameters, "MIN_AREA", context)}
+                "min_area": self.parameterAsDouble(parameters, "MIN_AREA", context),
+                "label_model": (self.parameterAsString(parameters, "LABEL_MODEL", context) or "").strip()
+                or None,
+                "labels": [t.strip() for t in (self.parameterAsString(parameters, "LABELS", context)
+                                               or "").split(",") if t.strip()] or None}
 
     def act(self, run: Run):
         from ....inference import actions
@@ -74,5 +86,6 @@ class ChangeAlgorithm(EOLensAlgorithm):
         v = run.values
         return actions.change(image_a, image_b, method=v["method"],
                               model=run.model if v["method"] != "spectral" else None,
-                              threshold=v["threshold"], min_area=v["min_area"], opts=run.opts,
+                              threshold=v["threshold"], min_area=v["min_area"],
+                              label_model=v["label_model"], labels=v["labels"], opts=run.opts,
                               progress=sub_progress(run.progress, 10, 100), cancel=run.cancel)
