@@ -551,8 +551,8 @@
       <translation>Gesuchte Objekte, z. B. Flugzeuge, Lagertanks, Gebäude</translation>
     </message>
     <message>
-      <source>Whole layer, tile by tile</source>
-      <translation>Gesamter Layer, Kachel für Kachel</translation>
+      <source>Whole layer, tile by tile (native resolution)</source>
+      <translation>Ganzer Layer, Kachel für Kachel (native Auflösung)</translation>
     </message>
     <message>
       <source>Find boxes</source>
@@ -621,6 +621,10 @@
     <message>
       <source>Finding {}</source>
       <translation>Suche nach {}</translation>
+    </message>
+    <message>
+      <source>Whole-layer segmentation</source>
+      <translation>Segmentierung über den ganzen Layer</translation>
     </message>
     <message>
       <source>Segmenting {}</source>

@@ -358,6 +358,46 @@ def detect_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=
                         warnings=warnings, meta=_meta(model, prompt=prompt))
 
 
+def segment_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=None,
+                  tile: int = 768, overlap: int = 128, bands: Optional[Sequence[int]] = None,
+                  max_side: Optional[int] = None, opts: RunOptions = RunOptions(),
+                  progress: Optional[ProgressFn] = None,
+                  cancel: Optional[CancelToken] = None) -> ActionResult:
+    """Text -> masks over a whole layer: tile by tile at native resolution (or ``max_side``),
+    mosaicked onto one grid, then polygonised once so objects cut by a seam come back whole."""
+    from .errors import TooLargeError
+    from .georef import mask_to_polygons
+    from .raster_read import DEFAULT_BUDGET
+    from .tiling import count_tiles, iter_tiles, mosaic_masks, tile_grid
+
+    _require(prompt, "what to segment (a prompt)")
+    progress, cancel = progress or noop_progress, ensure_token(cancel)
+    grid = tile_grid(path, bounds, bounds_crs, max_side=max_side)
+    if grid.width * grid.height * 4 > DEFAULT_BUDGET:
+        raise TooLargeError(f"A {grid.width} x {grid.height} mask of '{path}' is over the memory "
+                            "budget; segment a smaller area or turn on 'fit to model'.")
+    backend = load(model, "segment", opts, sub_progress(progress, 0, 10), cancel)
+    where = dict(tile=tile, overlap=overlap, max_side=max_side)
+    total, warnings = max(1, count_tiles(path, bounds, bounds_crs, **where)), []
+
+    def pieces():
+        for i, t in enumerate(iter_tiles(path, bounds, bounds_crs, bands=bands, cancel=cancel, **where)):
+            out = backend.run(Request("segment", t.rgb, prompt=prompt), None, cancel)
+            warnings.extend(out.warnings)
+            progress(10 + 85 * (i + 1) / total)
+            yield _rasterize_polygons(out.polygons, t) & t.valid.astype(np.uint8), t.meta["window"]
+
+    mask = mosaic_masks(pieces(), grid.width, grid.height) > 0
+    meta = _meta(model, prompt=prompt)
+    feats = [GeoFeature(p, {"label": prompt, "score": 1.0, "prompt": prompt, "model": model})
+             for p in mask_to_polygons(mask, grid.transform)]
+    result = ActionResult(text=f"{len(feats)} regions", features=feats, crs_wkt=grid.crs_wkt,
+                          warnings=warnings, meta=meta)
+    result.raster = RasterOut(mask.astype(np.uint8), grid.transform, grid.crs_wkt, None, "mask")
+    progress(100.0)
+    return result
+
+
 def write_outputs(result: ActionResult, vector_path: Optional[str] = None,
                   raster_path: Optional[str] = None, *, overwrite: bool = False, layer: str = "eolens"):
     """Write the result's features and raster; returns the export report of the vector (or None)."""

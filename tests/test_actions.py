@@ -92,3 +92,28 @@ def test_change_regions_are_labelled_by_clip(tiny_models, shared_data, no_networ
     for f in out.features:
         assert f.properties["label"] in labels and 0.0 <= f.properties["label_score"] <= 1.0
     assert out.raster.transform == a.transform and out.raster.array.shape == a.valid.shape
+
+
+POLY_ANSWER = ("</s><s><poly><loc_100><loc_100><loc_900><loc_100><loc_900><loc_900>"
+               "<loc_100><loc_900></poly></s>")
+
+
+def test_segment_tiled_mosaics_tile_masks_on_the_layer_grid(tiny_models, sample_dir, monkeypatch,
+                                                           no_network):
+    import rasterio
+
+    from eolens.inference.runtime import load_model
+
+    model = str(tiny_models.path("florence2"))
+    _fixed_answer(monkeypatch, load_model(model, device="cpu"), POLY_ANSWER)
+    path = str(sample_dir / "OSBS_029.tif")
+    out = actions.segment_tiled(path, "crowns", model, tile=200, overlap=0,
+                                opts=actions.RunOptions(device="cpu"))
+    with rasterio.open(path) as ds:
+        assert out.raster.transform == ds.transform and out.raster.array.shape == (ds.height, ds.width)
+        nodata = ~ds.dataset_mask().astype(bool)
+    assert len(out.features) >= 4                       # one square per tile, seams in between
+    mask = out.raster.array.astype(bool)
+    assert not mask[nodata].any()
+    assert mask[20:180, 20:180].mean() > 0.9 and not mask[:15, :15].any()   # tile (0,0): 0.1..0.9
+    assert mask[220:380, 220:380].mean() > 0.9                              # tile (1,1)

@@ -332,3 +332,21 @@ def test_result_rasters_go_beside_a_saved_project(gui, qtbot, shared_data, tmp_p
     written = sorted((tmp_path / "eolens-results").glob("change_heat-*.tif"))
     assert len(written) == 2 and iface.errors() == [], (iface.errors(), _role("change-heat").source())
     assert _role("change-heat").source() in {str(p) for p in written}
+
+
+def test_whole_layer_masks_tile_by_tile_at_native_resolution(gui, qtbot, tiny_models, sample_dir,
+                                                            monkeypatch):
+    iface, plugin = gui
+    model = _florence(tiny_models, monkeypatch, POLY_ANSWER)
+    layer = add_raster(sample_dir / "OSBS_029.tif")
+    _whole_layer(plugin, layer)
+    plugin.dock.find.tiled.setChecked(True)
+    plugin.dock.find.prompt.setText("crowns")
+    with plugin_settings(model_segment=model, max_side=64):       # tiling ignores fit-to-model
+        plugin.dock.find.masks_button.click()
+        wait_idle(qtbot, plugin.dock)
+    assert iface.errors() == []
+    raster = _role("mask-raster")
+    assert raster.width() == layer.width() and raster.height() == layer.height()
+    assert raster.extent().toString(6) == layer.extent().toString(6)
+    assert _role("mask-polygons").featureCount() >= 1

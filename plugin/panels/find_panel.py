@@ -35,7 +35,7 @@ class FindPanel(QWidget):
         self.prompt = QLineEdit(self)
         self.prompt.setPlaceholderText(tr("What to find, e.g. airplanes, storage tanks, buildings"))
         layout.addWidget(self.prompt)
-        self.tiled = QCheckBox(tr("Whole layer, tile by tile"), self)
+        self.tiled = QCheckBox(tr("Whole layer, tile by tile (native resolution)"), self)
         layout.addWidget(self.tiled)
         row = QHBoxLayout()
         self.boxes_button = QPushButton(tr("Find boxes"), self)
@@ -114,7 +114,14 @@ class FindPanel(QWidget):
         key, image, session = self._reuse(source, max_side)
 
         folder = results.output_dir()
+        tiled = self.tiled.isChecked()
+
         def work(progress, cancel):
+            if tiled:
+                path = require_file(source, tr("Whole-layer segmentation"))
+                result = actions.segment_tiled(path, prompt, model, bands=source.bands, opts=opts,
+                                               progress=progress, cancel=cancel)
+                return None, result, results.write_raster_for(result, f"mask-{prompt}", folder)
             img = image or capture_image(source, max_side)
             result = actions.segment(img, prompt, model, opts=opts, progress=progress, cancel=cancel,
                                      session=session)
