@@ -6,6 +6,7 @@ weights and builds the backend; callers only see ``Backend.run``.
 """
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from typing import Any, Optional
 
@@ -26,6 +27,9 @@ class Backend(ABC):
         self.spec = spec            # registry.ModelSpec it was loaded from
         self.device = device
         self.dtype = dtype
+        # One cached model may be asked from the dock and a Processing run at once; models keep
+        # per-call state (Qwen's rope deltas, caches), so calls on one backend take turns.
+        self.lock = threading.RLock()
 
     def run(self, request: Request, progress: Optional[ProgressFn] = None,
             cancel: Optional[CancelToken] = None) -> PixelResult:
@@ -36,9 +40,10 @@ class Backend(ABC):
                 f"it supports: {', '.join(sorted(self.tasks))}.")
         progress, cancel = progress or noop_progress, ensure_token(cancel)
         cancel.check()
-        inputs = self.preprocess(request)
-        raw = self.forward(request, inputs, progress, cancel)
-        return self.postprocess(request, raw)
+        with self.lock:
+            inputs = self.preprocess(request)
+            raw = self.forward(request, inputs, progress, cancel)
+            return self.postprocess(request, raw)
 
     @abstractmethod
     def preprocess(self, request: Request) -> Any: ...

@@ -141,7 +141,7 @@ class QwenVLBackend(Backend):
         inputs = self._tokenize(messages, encoded)
         criteria = _token_watch(inputs["input_ids"].shape[1], max_new_tokens,
                                 progress or noop_progress, ensure_token(cancel))
-        with torch.inference_mode():
+        with self.lock, torch.inference_mode():  # the model keeps rope deltas between calls
             out = self.model.generate(
                 **inputs, image_grid_thw=encoded.grid_thw.to(self.device),
                 mm_encoder_outputs={"image": encoded.features}, max_new_tokens=max_new_tokens,

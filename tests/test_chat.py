@@ -95,3 +95,44 @@ def test_cancel_inside_a_turn_leaves_history_unchanged(backend):
     with pytest.raises(Cancelled):
         chat.ask("Describe it.", progress=lambda p: cancel.cancel(), cancel=cancel)
     assert chat.history == []
+
+
+def test_two_threads_asking_one_backend_take_turns(tiny_models, shared_data, no_network):
+    """The dock and a Processing run may share one cached model: calls are serialised."""
+    import threading
+
+    import rasterio
+
+    from eolens.inference.chat import Conversation
+    from eolens.inference.runtime import load_model
+
+    backend = load_model(str(tiny_models.path("qwen3_vl")), device="cpu")
+    with rasterio.open(shared_data / "captions" / "ucm_captions" / "harbor91.tif") as ds:
+        image = ds.read([1, 2, 3]).transpose(1, 2, 0).copy()[:96, :96]
+    inside, overlaps = [0], []
+    real = backend.model.generate
+
+    def watched(*args, **kwargs):
+        inside[0] += 1
+        overlaps.append(inside[0])
+        try:
+            return real(*args, **kwargs)
+        finally:
+            inside[0] -= 1
+
+    backend.model.generate = watched
+    try:
+        answers = {}
+
+        def chat(key):
+            answers[key] = Conversation(backend, image, max_new_tokens=4).ask("What is here?").answer
+
+        threads = [threading.Thread(target=chat, args=(k,)) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        backend.model.generate = real
+    assert len(answers) == 3 and max(overlaps) == 1
+    assert len(set(answers.values())) == 1        # same question, same image: same greedy answer
