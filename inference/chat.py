@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .cancel import CancelToken, ProgressFn, ensure_token
-from .qwen_vl import user_turn
+from .qwen_vl import PrefixCache, user_turn
 from .results import PixelBox
 
 
@@ -32,6 +32,7 @@ class Conversation:
         self.max_new_tokens = max_new_tokens
         self.encoded = backend.encode([image] if image_b is None else [image, image_b])
         self.history: list[ChatTurn] = []
+        self.cache = PrefixCache()  # earlier turns are not re-run through the language model
 
     def ask(self, question: str, progress: ProgressFn | None = None,
             cancel: CancelToken | None = None, *, max_new_tokens: int | None = None) -> ChatTurn:
@@ -41,7 +42,7 @@ class Conversation:
         messages = self._messages() + [user_turn(question, self.encoded.count if first else 0)]
         answer = self.backend.generate(messages, self.encoded,
                                        max_new_tokens=max_new_tokens or self.max_new_tokens,
-                                       progress=progress, cancel=cancel)
+                                       progress=progress, cancel=cancel, cache=self.cache)
         boxes, warnings = self.backend.boxes(answer, self.encoded)
         turn = ChatTurn(question, answer, boxes, warnings)
         self.history.append(turn)
@@ -50,6 +51,7 @@ class Conversation:
     def reset(self) -> None:
         """Forget the turns; the image encoding is kept."""
         self.history.clear()
+        self.cache = PrefixCache()
 
     def _messages(self) -> list[dict]:
         messages: list[dict] = []

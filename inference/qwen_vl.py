@@ -45,6 +45,32 @@ class EncodedImages:
         return len(self.original_hw)
 
 
+class PrefixCache:
+    """The language model's key/value cache of one conversation so far.
+
+    A new turn's prompt is the previous prompt + answer + the new question; when its tokens
+    start with exactly the cached ones, only the new tokens are run. Anything else (a template
+    that re-renders history differently) falls back to a full pass, so answers never change.
+    """
+
+    def __init__(self) -> None:
+        self.ids = None          # (1, n) tokens whose keys/values are cached (n - 1 of them)
+        self.past = None
+        self.rope_deltas = None
+
+    def for_prompt(self, input_ids) -> dict:
+        if self.past is None or self.ids is None:
+            return {}
+        n = self.ids.shape[1]
+        if input_ids.shape[1] <= n or not bool((input_ids[:, :n].cpu() == self.ids).all()):
+            self.past = self.ids = None
+            return {}
+        return {"cache": self.past}
+
+    def keep(self, sequences, past, rope_deltas) -> None:
+        self.ids, self.past, self.rope_deltas = sequences.cpu(), past, rope_deltas
+
+
 def load(spec: Any, path: str, device: str, dtype: Any) -> QwenVLBackend:
     """Load a Qwen2.5-VL or Qwen3-VL checkpoint folder (safetensors) onto ``device``."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -134,21 +160,42 @@ class QwenVLBackend(Backend):
                              original_hw=[(int(im.shape[0]), int(im.shape[1])) for im in images])
 
     def generate(self, messages: list[dict], encoded: EncodedImages, *, max_new_tokens: int,
-                 progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> str:
-        """Greedy answer to ``messages`` (image placeholders filled from ``encoded``)."""
+                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                 cache: "PrefixCache | None" = None) -> str:
+        """Greedy answer to ``messages`` (image placeholders filled from ``encoded``).
+
+        With ``cache`` (one per conversation) the tokens of earlier turns, image included, are
+        not run through the language model again when the new prompt extends them exactly.
+        """
+        inputs = self._tokenize(messages, encoded)
+        new = self.generate_ids(inputs, encoded, max_new_tokens=max_new_tokens, progress=progress,
+                                cancel=cancel, cache=cache)
+        return self.processor.tokenizer.decode(new, skip_special_tokens=True).strip()
+
+    def generate_ids(self, inputs: dict, encoded: EncodedImages, *, max_new_tokens: int,
+                     progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                     cache: "PrefixCache | None" = None) -> Any:
+        """The new token ids for tokenised ``inputs`` (see :meth:`generate`)."""
         import torch
 
-        inputs = self._tokenize(messages, encoded)
-        criteria = _token_watch(inputs["input_ids"].shape[1], max_new_tokens,
-                                progress or noop_progress, ensure_token(cancel))
+        prompt_len = inputs["input_ids"].shape[1]
+        criteria = _token_watch(prompt_len, max_new_tokens, progress or noop_progress,
+                                ensure_token(cancel))
+        reuse = cache.for_prompt(inputs["input_ids"]) if cache is not None else {}
+        # with a reused cache the image tokens are already in it: no vision features to insert
+        vision = {} if reuse else {"mm_encoder_outputs": {"image": encoded.features}}
         with self.lock, torch.inference_mode():  # the model keeps rope deltas between calls
+            if reuse:
+                self.model.model.rope_deltas = cache.rope_deltas
             out = self.model.generate(
-                **inputs, image_grid_thw=encoded.grid_thw.to(self.device),
-                mm_encoder_outputs={"image": encoded.features}, max_new_tokens=max_new_tokens,
-                do_sample=False, temperature=None, top_p=None, top_k=None,
-                stopping_criteria=[criteria])
-        new = out[0, inputs["input_ids"].shape[1]:]
-        return self.processor.tokenizer.decode(new, skip_special_tokens=True).strip()
+                **inputs, **reuse, **vision, image_grid_thw=encoded.grid_thw.to(self.device),
+                max_new_tokens=max_new_tokens, do_sample=False, temperature=None, top_p=None,
+                top_k=None, stopping_criteria=[criteria], return_dict_in_generate=True,
+                use_cache=True)
+            if cache is not None:
+                past = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+                cache.keep(out.sequences, past, self.model.model.rope_deltas)
+        return out.sequences[0, prompt_len:]
 
     def boxes(self, text: str, encoded: EncodedImages) -> tuple[list[PixelBox], list[str]]:
         """Boxes in ``text``, in pixels of the last image (the 'after' image of a pair)."""

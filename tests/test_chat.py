@@ -136,3 +136,63 @@ def test_two_threads_asking_one_backend_take_turns(tiny_models, shared_data, no_
         backend.model.generate = real
     assert len(answers) == 3 and max(overlaps) == 1
     assert len(set(answers.values())) == 1        # same question, same image: same greedy answer
+
+
+@pytest.mark.parametrize("family", ["qwen3_vl", "qwen2_5_vl"])
+def test_a_turn_that_extends_the_cache_runs_only_its_new_tokens(tiny_models, shared_data, family,
+                                                               no_network):
+    """Turn 2 reuses turn 1's key/value cache (image included): the language model sees only the
+    new tokens, and the greedy answer equals a full pass over the whole prompt."""
+    import rasterio
+    import torch
+
+    from eolens.inference.qwen_vl import PrefixCache, user_turn
+    from eolens.inference.runtime import load_model
+
+    backend = load_model(str(tiny_models.path(family)), device="cpu")
+    with rasterio.open(shared_data / "captions" / "ucm_captions" / "harbor91.tif") as ds:
+        image = ds.read([1, 2, 3]).transpose(1, 2, 0).copy()[:96, :96]
+    encoded, cache = backend.encode([image]), PrefixCache()
+    turn1 = backend._tokenize([user_turn("What is here?", 1)], encoded)
+    backend.generate_ids(turn1, encoded, max_new_tokens=5, cache=cache)
+    proc = backend.processor
+    follow = proc.tokenizer("<|im_end|>\n<|im_start|>user\nHow many boats?<|im_end|>\n"
+                            "<|im_start|>assistant\n", return_tensors="pt")["input_ids"]
+    ids = torch.cat([cache.ids, follow], dim=1)
+    turn2 = {"input_ids": ids, "attention_mask": torch.ones_like(ids),
+             "mm_token_type_ids": torch.tensor(proc.create_mm_token_type_ids(ids), dtype=torch.int32)}
+    seen = []
+    hook = backend.model.register_forward_pre_hook(
+        lambda m, a, k: seen.append(k["input_ids"].shape[1]), with_kwargs=True)
+    try:
+        cached = backend.generate_ids(turn2, encoded, max_new_tokens=5, cache=cache)
+        first_cached = seen[0]
+        seen.clear()
+        full = backend.generate_ids(turn2, encoded, max_new_tokens=5)
+        first_full = seen[0]
+    finally:
+        hook.remove()
+    assert cached.tolist() == full.tolist()
+    assert first_full == ids.shape[1] and first_cached < follow.shape[1] + 2
+
+
+def test_a_conversation_answers_the_same_with_or_without_its_cache(tiny_models, shared_data,
+                                                                    no_network):
+    """When a chat template re-renders history differently the cache is dropped, never misused."""
+    import rasterio
+
+    from eolens.inference.chat import Conversation
+    from eolens.inference.runtime import load_model
+
+    backend = load_model(str(tiny_models.path("qwen3_vl")), device="cpu")
+    with rasterio.open(shared_data / "captions" / "ucm_captions" / "harbor91.tif") as ds:
+        image = ds.read([1, 2, 3]).transpose(1, 2, 0).copy()[:96, :96]
+    questions = ("What is here?", "How many boats?", "Where is the pier?")
+    cached = Conversation(backend, image, max_new_tokens=6)
+    with_cache = [cached.ask(q).answer for q in questions]
+    fresh = Conversation(backend, image, max_new_tokens=6)
+    without = []
+    for q in questions:
+        fresh.cache = type(fresh.cache)()
+        without.append(fresh.ask(q).answer)
+    assert with_cache == without
