@@ -1,7 +1,8 @@
 """Multi-turn chat about one image (or a before/after pair) that is encoded once.
 
 The vision tower runs in the constructor; every ``ask`` re-uses the cached image features
-(SamPredictor's set-image-once pattern), so a follow-up question costs only the text side.
+(SamPredictor's set-image-once pattern), and the language model's key/value cache of the earlier
+turns, so a follow-up question costs only its own new tokens.
 """
 from __future__ import annotations
 
