@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 SITE := $(VENV)/lib/python3.11/site-packages
-APT_PKGS := python3-venv qgis python3-qgis python3-gdal qgis-providers python3-rasterio libgeos-dev xvfb x11-apps imagemagick qttools5-dev-tools pyqt5-dev-tools
+APT_PKGS := python3-venv python3-dev gcc qgis python3-qgis python3-gdal qgis-providers python3-rasterio libgeos-dev xvfb x11-apps imagemagick qttools5-dev-tools pyqt5-dev-tools
 STAMP := $(VENV)/.installed
 QGIS_PROFILE := build/qgis-profile
 QGIS_PLUGINS := $(QGIS_PROFILE)/profiles/default/python/plugins
@@ -20,7 +20,8 @@ setup: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@if ! /usr/bin/python3 -c "import qgis.core, rasterio, ensurepip" 2>/dev/null || ! command -v xvfb-run >/dev/null \
-	   || ! command -v lrelease >/dev/null || ! command -v geos-config >/dev/null; then \
+	   || ! command -v lrelease >/dev/null || ! command -v geos-config >/dev/null \
+	   || ! test -f /usr/include/python3.11/Python.h || ! command -v gcc >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS); fi
 	@test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(PIP) install -q -c constraints.txt -r requirements-dev.txt
