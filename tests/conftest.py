@@ -61,6 +61,16 @@ def sample_dir() -> Path:
     return REPO / "resources" / "sample"
 
 
+@pytest.fixture(scope="session")
+def levir_cc_pair(shared_data):
+    """The real LEVIR-CC before/after pair as two RGB arrays (academic data: tests only)."""
+    import numpy as np
+    from PIL import Image
+
+    folder = shared_data / "change" / "levir_cc_train_000016"
+    return [np.asarray(Image.open(folder / d / "train_000016.png").convert("RGB")) for d in "AB"]
+
+
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a network socket fails the test."""

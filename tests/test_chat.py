@@ -17,11 +17,16 @@ def backend(request, tiny_models):
 
 
 @pytest.fixture(scope="module")
-def pair(shared_data):
-    from PIL import Image
+def pair(levir_cc_pair):
+    return levir_cc_pair
 
-    folder = shared_data / "change" / "levir_cc_train_000016"
-    return [np.asarray(Image.open(folder / d / "train_000016.png").convert("RGB")) for d in "AB"]
+
+@pytest.fixture(scope="module")
+def harbor(shared_data):
+    import rasterio
+
+    with rasterio.open(shared_data / "captions" / "ucm_captions" / "harbor91.tif") as ds:
+        return ds.read([1, 2, 3]).transpose(1, 2, 0).copy()[:96, :96]
 
 
 @pytest.fixture
@@ -97,18 +102,15 @@ def test_cancel_inside_a_turn_leaves_history_unchanged(backend):
     assert chat.history == []
 
 
-def test_two_threads_asking_one_backend_take_turns(tiny_models, shared_data, no_network):
+def test_two_threads_asking_one_backend_take_turns(tiny_models, harbor, no_network):
     """The dock and a Processing run may share one cached model: calls are serialised."""
     import threading
-
-    import rasterio
 
     from eolens.inference.chat import Conversation
     from eolens.inference.runtime import load_model
 
     backend = load_model(str(tiny_models.path("qwen3_vl")), device="cpu")
-    with rasterio.open(shared_data / "captions" / "ucm_captions" / "harbor91.tif") as ds:
-        image = ds.read([1, 2, 3]).transpose(1, 2, 0).copy()[:96, :96]
+    image = harbor
     inside, overlaps = [0], []
     real = backend.model.generate
 
@@ -139,19 +141,17 @@ def test_two_threads_asking_one_backend_take_turns(tiny_models, shared_data, no_
 
 
 @pytest.mark.parametrize("family", ["qwen3_vl", "qwen2_5_vl"])
-def test_a_turn_that_extends_the_cache_runs_only_its_new_tokens(tiny_models, shared_data, family,
+def test_a_turn_that_extends_the_cache_runs_only_its_new_tokens(tiny_models, harbor, family,
                                                                no_network):
     """Turn 2 reuses turn 1's key/value cache (image included): the language model sees only the
     new tokens, and the greedy answer equals a full pass over the whole prompt."""
-    import rasterio
     import torch
 
     from eolens.inference.qwen_vl import PrefixCache, user_turn
     from eolens.inference.runtime import load_model
 
     backend = load_model(str(tiny_models.path(family)), device="cpu")
-    with rasterio.open(shared_data / "captions" / "ucm_captions" / "harbor91.tif") as ds:
-        image = ds.read([1, 2, 3]).transpose(1, 2, 0).copy()[:96, :96]
+    image = harbor
     encoded, cache = backend.encode([image]), PrefixCache()
     turn1 = backend._tokenize([user_turn("What is here?", 1)], encoded)
     backend.generate_ids(turn1, encoded, max_new_tokens=5, cache=cache)
@@ -176,17 +176,14 @@ def test_a_turn_that_extends_the_cache_runs_only_its_new_tokens(tiny_models, sha
     assert first_full == ids.shape[1] and first_cached < follow.shape[1] + 2
 
 
-def test_a_conversation_answers_the_same_with_or_without_its_cache(tiny_models, shared_data,
+def test_a_conversation_answers_the_same_with_or_without_its_cache(tiny_models, harbor,
                                                                     no_network):
     """When a chat template re-renders history differently the cache is dropped, never misused."""
-    import rasterio
-
     from eolens.inference.chat import Conversation
     from eolens.inference.runtime import load_model
 
     backend = load_model(str(tiny_models.path("qwen3_vl")), device="cpu")
-    with rasterio.open(shared_data / "captions" / "ucm_captions" / "harbor91.tif") as ds:
-        image = ds.read([1, 2, 3]).transpose(1, 2, 0).copy()[:96, :96]
+    image = harbor
     questions = ("What is here?", "How many boats?", "Where is the pier?")
     cached = Conversation(backend, image, max_new_tokens=6)
     with_cache = [cached.ask(q).answer for q in questions]

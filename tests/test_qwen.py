@@ -19,11 +19,8 @@ def backend(request, tiny_models):
 
 
 @pytest.fixture(scope="module")
-def pair(shared_data):
-    from PIL import Image
-
-    folder = shared_data / "change" / "levir_cc_train_000016"
-    return [np.asarray(Image.open(folder / d / "train_000016.png").convert("RGB")) for d in "AB"]
+def pair(levir_cc_pair):
+    return levir_cc_pair
 
 
 def _chip(h=100, w=150):
