@@ -1,0 +1,325 @@
+"""Label every feature of a vector layer from the raster under it: a CLIP class, a VLM answer
+or a caption per feature.
+
+Features arrive as plain data (:class:`FeatureIn`: fid, WKB, attributes) in their own CRS. Each
+one's bounding box is reprojected (densified) into the raster's CRS, grown by the buffer, and
+read natively from the file as one chip with a scene-wide stretch (``raster_read``). CLIP chips
+are encoded in batches, a VLM sees one chip per call. Rows are appended to the output
+(GeoPackage or Shapefile, in the features' CRS) one chunk per transaction, so memory stays
+bounded and a re-run with the same output skips the features already there (``src_fid``).
+A feature outside the raster, on nodata or without geometry gets an empty label and a reason.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress, sub_progress
+from .errors import InputError, NoDataError, NoOverlapError
+
+MODES = ("classify", "ask", "caption")
+MODE_TASKS = {"classify": "classify", "ask": "chat", "caption": "caption"}
+MIN_CHIP_PX = 16          # a point or a sliver still gets a chip this many pixels wide
+_CHUNK = 32               # features per output transaction (and per CLIP batch)
+_EDGE_POINTS = 11         # densification of each bbox edge when the CRS differs
+SRC_FID = "src_fid"
+
+
+@dataclass(frozen=True)
+class FeatureIn:
+    fid: int
+    wkb: bytes | None
+    attributes: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """What to ask of every chip, and how to cut it."""
+
+    mode: str
+    model: str
+    prompt: str = ""
+    classes: tuple[str, ...] = ()
+    buffer: float = 0.0             # map units of the raster CRS, or a fraction when below
+    buffer_fraction: bool = False   # True: ``buffer`` x the feature's width / height per side
+    max_side: int | None = 512
+    bands: tuple[int, ...] | None = None
+    batch_size: int = _CHUNK
+    detail: str = "brief"           # caption mode
+
+    def prompt_text(self) -> str:
+        return {"classify": ", ".join(self.classes), "ask": self.prompt}.get(self.mode, "caption")
+
+
+@dataclass
+class LabelSummary:
+    path: str
+    total: int = 0
+    labelled: int = 0
+    skipped: int = 0        # already in the output from an earlier run
+    unlabelled: int = 0     # outside the raster, nodata, no geometry
+    warnings: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        return (f"{self.labelled} features labelled, {self.unlabelled} could not be labelled, "
+                f"{self.skipped} already done, of {self.total}.")
+
+
+# --- parameters -------------------------------------------------------------------------
+
+def parse_buffer(text: Any) -> tuple[float, bool]:
+    """``"5"`` -> 5 map units; ``"20%"`` -> 0.2 of the feature's size on each side."""
+    raw = str(text if text is not None else "").strip()
+    if not raw:
+        return 0.0, False
+    frac = raw.endswith("%")
+    try:
+        value = float(raw[:-1] if frac else raw)
+    except ValueError:
+        raise InputError(f"BUFFER '{raw}' is not a number of map units (5) or a percentage (20%).") from None
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"BUFFER must be zero or more, not '{raw}'.")
+    return (value / 100.0, True) if frac else (value, False)
+
+
+def parse_classes(text: Any) -> tuple[str, ...]:
+    items = text if isinstance(text, (list, tuple)) else str(text or "").split(",")
+    return tuple(dict.fromkeys(s.strip() for s in items if str(s).strip()))
+
+
+def check_spec(spec: LabelSpec) -> None:
+    if spec.mode not in MODES:
+        raise InputError(f"MODE must be one of {', '.join(MODES)}, not '{spec.mode}'.")
+    if spec.mode == "classify" and len(spec.classes) < 2:
+        raise InputError("MODE classify needs at least two CLASSES, comma separated.")
+    if spec.mode == "ask" and not spec.prompt.strip():
+        raise InputError("MODE ask needs a question (PROMPT).")
+
+
+# --- geometry -----------------------------------------------------------------------------
+
+def feature_bounds(features: Sequence[FeatureIn], features_crs, raster_crs) -> tuple[np.ndarray, set]:
+    """(N, 4) bounds of each feature in the raster CRS (NaN: no geometry), and the geometry
+    families present (``Polygon``, ``Point``, ...)."""
+    from shapely import wkb as shapely_wkb
+
+    bounds = np.full((len(features), 4), np.nan)
+    families: set[str] = set()
+    for i, f in enumerate(features):
+        if not f.wkb:
+            continue
+        geom = shapely_wkb.loads(bytes(f.wkb))
+        if geom.is_empty:
+            continue
+        families.add(geom.geom_type.replace("Multi", ""))
+        bounds[i] = geom.bounds
+    return _reproject_bounds(bounds, features_crs, raster_crs), families
+
+
+def _reproject_bounds(bounds: np.ndarray, src, dst) -> np.ndarray:
+    """Boxes into ``dst``: every edge densified, transformed in one call per 10k boxes."""
+    from .raster_read import parse_crs
+
+    src_crs, dst_crs = parse_crs(src, "features") if src else dst, parse_crs(dst, "raster")
+    if src_crs == dst_crs:
+        return bounds
+    from rasterio.warp import transform
+
+    t = np.linspace(0.0, 1.0, _EDGE_POINTS)
+    out = np.full_like(bounds, np.nan)
+    ok = np.flatnonzero(np.isfinite(bounds).all(axis=1))
+    for start in range(0, ok.size, 10000):
+        idx = ok[start:start + 10000]
+        x0, y0, x1, y1 = (bounds[idx, k][:, None] for k in range(4))
+        xs = np.hstack([x0 + (x1 - x0) * t, np.broadcast_to(x1, (idx.size, t.size)),
+                        x1 - (x1 - x0) * t, np.broadcast_to(x0, (idx.size, t.size))])
+        ys = np.hstack([np.broadcast_to(y0, (idx.size, t.size)), y0 + (y1 - y0) * t,
+                        np.broadcast_to(y1, (idx.size, t.size)), y1 - (y1 - y0) * t])
+        tx, ty = transform(src_crs, dst_crs, xs.ravel().tolist(), ys.ravel().tolist())
+        tx, ty = np.asarray(tx).reshape(xs.shape), np.asarray(ty).reshape(ys.shape)
+        with np.errstate(invalid="ignore"):
+            out[idx] = np.column_stack((tx.min(1), ty.min(1), tx.max(1), ty.max(1)))
+    out[~np.isfinite(out).all(axis=1)] = np.nan  # outside the raster CRS's valid area
+    return out
+
+
+def chip_bounds(box: np.ndarray, spec: LabelSpec, pixel: float) -> tuple[float, ...]:
+    """The feature box grown by the buffer and to at least MIN_CHIP_PX pixels."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    if spec.buffer_fraction:
+        dx, dy = spec.buffer * (x1 - x0), spec.buffer * (y1 - y0)
+    else:
+        dx = dy = spec.buffer
+    x0, y0, x1, y1 = x0 - dx, y0 - dy, x1 + dx, y1 + dy
+    half = MIN_CHIP_PX * pixel / 2.0
+    cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    return (min(x0, cx - half), min(y0, cy - half), max(x1, cx + half), max(y1, cy + half))
+
+
+# --- chips ----------------------------------------------------------------------------------
+
+class ChipReader:
+    """One open raster; :meth:`read` cuts a chip under map bounds (raster CRS) natively."""
+
+    def __init__(self, path: str, bands: Sequence[int] | None, max_side: int | None) -> None:
+        self.path, self.bands, self.max_side = os.fspath(path), bands, max_side or None
+
+    def __enter__(self) -> ChipReader:
+        from .raster_read import open_raster, require_crs, select_bands
+        from .tiling import _grid, _scene_limits
+
+        self._ctx = open_raster(self.path)
+        self.ds = ds = self._ctx.__enter__()
+        require_crs(ds, self.path)
+        self.idx = select_bands(ds, list(self.bands) if self.bands else None, self.path)
+        self.crs_wkt = ds.crs.to_wkt()
+        self.pixel = float(max(abs(ds.res[0]), abs(ds.res[1])))
+        self.limits = _scene_limits(ds, self.path, _grid(ds, self.path, None, None, None), self.idx)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._ctx.__exit__(*exc)
+
+    def read(self, bounds: Sequence[float]):
+        from .raster_read import (DEFAULT_BUDGET, bounds_window, check_budget, fit_shape,
+                                  read_window, to_geoimage, window_grid_transform)
+
+        ds = self.ds
+        window = bounds_window(ds, self.path, tuple(bounds), None)
+        shape = fit_shape(window, self.max_side)
+        check_budget(self.path, shape, len(self.idx), ds.dtypes[self.idx[0] - 1], DEFAULT_BUDGET)
+        raw, valid = read_window(ds, self.path, window, shape, self.idx)
+        return to_geoimage(raw, valid, window_grid_transform(ds, window, shape), self.crs_wkt,
+                           self.path, limits=self.limits)
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, NoOverlapError):
+        return "outside the raster"
+    if isinstance(err, NoDataError):
+        return "only nodata pixels under the feature"
+    return str(err)
+
+
+# --- models -------------------------------------------------------------------------------
+
+class _Labeller:
+    """The loaded model and how one chunk of chips becomes field values."""
+
+    def __init__(self, spec: LabelSpec, backend) -> None:
+        self.spec, self.backend = spec, backend
+        if spec.mode == "classify":
+            self.text_emb = backend.embed_phrases(list(spec.classes))
+
+    def __call__(self, images: list, cancel: CancelToken) -> list[dict]:
+        if self.spec.mode == "classify":
+            return self._classify(images, cancel)
+        from .results import Request
+
+        out = []
+        for image in images:
+            cancel.check()
+            if self.spec.mode == "ask":
+                req = Request("chat", image.rgb, prompt=self.spec.prompt)
+            else:
+                req = Request("caption", image.rgb, options={"detail": self.spec.detail})
+            out.append({"answer": self.backend.run(req, None, cancel).text})
+        return out
+
+    def _classify(self, images: list, cancel: CancelToken) -> list[dict]:
+        if not images:
+            return []
+        emb = self.backend.encode_images([i.rgb for i in images], self.spec.batch_size, cancel)
+        probs = np.asarray(self.backend.class_scores(emb @ self.text_emb.T), np.float64)
+        probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)  # SigLIP: sigmoids
+        classes = self.spec.classes
+        return [{"label": classes[int(p.argmax())], "score": float(p.max()),
+                 "scores": json.dumps({c: round(float(v), 6) for c, v in zip(classes, p)})}
+                for p in probs]
+
+
+def result_fields(mode: str) -> list[tuple[str, str]]:
+    """The fields label adds, in order, with their kinds."""
+    values = [("label", "str"), ("score", "real"), ("scores", "str")] if mode == "classify" \
+        else [("answer", "str")]
+    return [(SRC_FID, "int")] + values + [("model", "str"), ("prompt", "str"), ("reason", "str")]
+
+
+# --- the one entry point ------------------------------------------------------------------
+
+def label_features(path: str, features: Sequence[FeatureIn], spec: LabelSpec, output: str, *,
+                   features_crs: str, fields: Sequence[tuple[str, str]] | None = None,
+                   layer: str | None = None, opts=None, backend=None,
+                   progress: ProgressFn | None = None,
+                   cancel: CancelToken | None = None) -> LabelSummary:
+    """Label ``features`` from the raster at ``path`` into ``output`` (created or resumed).
+
+    ``fields`` are the input's (name, kind) pairs (kinds as in export: int, real, str, bool,
+    date, datetime); inferred from the first feature when None. ``backend`` skips loading.
+    """
+    from .actions import RunOptions, load
+
+    check_spec(spec)
+    progress, cancel = progress or noop_progress, ensure_token(cancel)
+    fields = list(fields) if fields is not None else _infer_fields(features)
+    summary = LabelSummary(os.path.abspath(output), total=len(features))
+    with ChipReader(path, spec.bands, spec.max_side) as reader:
+        boxes, families = feature_bounds(features, features_crs, reader.crs_wkt)
+        if backend is None:
+            backend = load(spec.model, MODE_TASKS[spec.mode], opts or RunOptions(),
+                           sub_progress(progress, 0, 10), cancel)
+        labeller = _Labeller(spec, backend)
+        from .label_writer import LabelWriter
+
+        with LabelWriter(output, features_crs, fields, result_fields(spec.mode), families,
+                         layer=layer, identity=(spec.model, spec.prompt_text())) as writer:
+            todo = [i for i, f in enumerate(features) if f.fid not in writer.done]
+            summary.skipped = len(features) - len(todo)
+            summary.warnings += writer.warnings
+            for start in range(0, len(todo), max(1, spec.batch_size)):
+                cancel.check()
+                chunk = todo[start:start + max(1, spec.batch_size)]
+                rows = _label_chunk(reader, labeller, features, boxes, chunk, spec, cancel)
+                writer.write(rows)
+                summary.unlabelled += sum(1 for _, attrs in rows if attrs.get("reason"))
+                summary.labelled += sum(1 for _, attrs in rows if not attrs.get("reason"))
+                progress(10 + 90 * (summary.skipped + start + len(chunk)) / max(1, len(features)))
+    progress(100.0)
+    return summary
+
+
+def _label_chunk(reader: ChipReader, labeller: _Labeller, features, boxes, chunk, spec,
+                 cancel) -> list[tuple[FeatureIn, dict]]:
+    base = {"model": spec.model, "prompt": spec.prompt_text()}
+    empty = {"label": "", "score": None, "scores": None} if spec.mode == "classify" \
+        else {"answer": ""}
+    rows, images, where = [], [], []
+    for i in chunk:
+        attrs = {SRC_FID: int(features[i].fid), **base, "reason": None}
+        if not np.isfinite(boxes[i]).all():
+            attrs.update(empty, reason="no geometry (or outside the raster's CRS)")
+        else:
+            try:
+                images.append(reader.read(chip_bounds(boxes[i], spec, reader.pixel)))
+                where.append(len(rows))
+            except InputError as err:
+                attrs.update(empty, reason=_reason(err))
+        rows.append((features[i], attrs))
+    for k, values in zip(where, labeller(images, cancel)):
+        rows[k][1].update(values)
+    return rows
+
+
+def _infer_fields(features: Sequence[FeatureIn]) -> list[tuple[str, str]]:
+    from .export import _kind
+
+    if not features:
+        return []
+    keys = list(features[0].attributes)
+    return [(k, _kind([f.attributes.get(k) for f in features[:100]])) for k in keys]
