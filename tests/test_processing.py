@@ -28,6 +28,7 @@ from qgis.core import (
 NAIP = "change/naip_nd_2009_2020"
 ALG_IDS = ["eolens:ask", "eolens:caption", "eolens:change", "eolens:detect", "eolens:search",
            "eolens:segment"]
+ARCHIVE_IDS = ["eolens:index", "eolens:search_index"]  # no INPUT layer: tests/test_archive_index.py
 
 
 class Feedback(QgsProcessingFeedback):
@@ -128,7 +129,7 @@ def out(tmp_path):
 def test_provider_registers_the_design_algorithms(provider):
     assert provider.id() == "eolens" and provider.name() == "EO Lens"
     assert not provider.icon().isNull()
-    assert sorted(a.id() for a in provider.algorithms()) == ALG_IDS
+    assert sorted(a.id() for a in provider.algorithms()) == sorted(ALG_IDS + ARCHIVE_IDS)
     common = {"INPUT", "EXTENT", "MODEL", "DEVICE", "BANDS", "OFFLINE", "OUTPUT"}
     reg = QgsApplication.processingRegistry()
     for alg_id in ALG_IDS:
