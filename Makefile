@@ -4,13 +4,15 @@ PLUGIN := eolens
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-SITE := $(VENV)/lib/python3.11/site-packages
-APT_PKGS := python3-venv python3-dev gcc qgis python3-qgis python3-gdal qgis-providers python3-rasterio libgeos-dev xvfb x11-apps imagemagick qttools5-dev-tools pyqt5-dev-tools
+# whatever python3 the distribution ships (3.11 on Debian 12, 3.13 on Debian 13)
+SITE = $(firstword $(wildcard $(VENV)/lib/python3*/site-packages))
+# rasterio and shapely from the distribution: they link the GDAL and GEOS that QGIS loads (README)
+APT_PKGS := python3-venv python3-pip qgis python3-qgis python3-gdal qgis-providers python3-rasterio python3-shapely xvfb x11-apps imagemagick qttools5-dev-tools pyqt5-dev-tools
 STAMP := $(VENV)/.installed
 QGIS_PROFILE := build/qgis-profile
 QGIS_PLUGINS := $(QGIS_PROFILE)/profiles/default/python/plugins
 USER_PLUGINS := $(HOME)/.local/share/QGIS/QGIS3/profiles/default/python/plugins
-RUNTIME := metadata.txt __init__.py plugin inference resources i18n LICENSE
+RUNTIME := metadata.txt __init__.py plugin inference resources i18n LICENSE CHANGELOG.md requirements.txt constraints.txt
 DIR ?= build/tiny-models
 export HF_HUB_OFFLINE ?= 1
 
@@ -19,12 +21,13 @@ export HF_HUB_OFFLINE ?= 1
 setup: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
-	@if ! /usr/bin/python3 -c "import qgis.core, rasterio, ensurepip" 2>/dev/null || ! command -v xvfb-run >/dev/null \
-	   || ! command -v lrelease >/dev/null || ! command -v geos-config >/dev/null \
-	   || ! test -f /usr/include/python3.11/Python.h || ! command -v gcc >/dev/null; then \
+	@if ! /usr/bin/python3 -c "import qgis.core, rasterio, shapely, ensurepip, pip" 2>/dev/null \
+	   || ! command -v xvfb-run >/dev/null || ! command -v lrelease >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS); fi
 	@test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
-	$(PIP) install -q -c constraints.txt -r requirements-dev.txt
+	@mkdir -p build/pkgroot && { test -e build/pkgroot/$(PLUGIN) || ln -s $(CURDIR) build/pkgroot/$(PLUGIN); }
+	PYTHONPATH=build/pkgroot /usr/bin/python3 -m $(PLUGIN).plugin.installer --write-constraints build/constraints.txt
+	$(PIP) install -q -c build/constraints.txt -r requirements-dev.txt
 	$(PY) tools/check_env.py
 	@touch $(STAMP)
 
@@ -48,7 +51,9 @@ build/$(PLUGIN).zip: $(shell git ls-files $(RUNTIME) 2>/dev/null)
 	@rm -rf build/package && mkdir -p build/package/$(PLUGIN)
 	git ls-files $(RUNTIME) | grep -v -E '(^|/)tests?/' | while read f; do \
 	  mkdir -p build/package/$(PLUGIN)/$$(dirname $$f); cp $$f build/package/$(PLUGIN)/$$f; done
-	-lrelease -silent build/package/$(PLUGIN)/i18n/*.ts 2>/dev/null; rm -f build/package/$(PLUGIN)/i18n/*.ts
+	@command -v lrelease >/dev/null || { echo "lrelease is missing (apt install qttools5-dev-tools): no translations" >&2; exit 1; }
+	lrelease -silent build/package/$(PLUGIN)/i18n/*.ts && rm -f build/package/$(PLUGIN)/i18n/*.ts
+	@ls build/package/$(PLUGIN)/i18n/*.qm >/dev/null
 	cd build/package && rm -f ../$(PLUGIN).zip && /usr/bin/python3 -m zipfile -c ../$(PLUGIN).zip $(PLUGIN)
 	@echo "wrote build/$(PLUGIN).zip"
 

@@ -5,7 +5,6 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-import shapely
 from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
@@ -15,6 +14,7 @@ from rasterio.windows import Window
 from .dates import acquisition_date
 from .errors import NoDataError, NoOverlapError
 from .geoimage import GeoImage
+from .geom import Polygon, box, union_all
 from .georef import apply_affine
 from .raster_read import (
     DEFAULT_BUDGET,
@@ -42,19 +42,19 @@ def _ring(transform: Affine, width: float, height: float) -> np.ndarray:
     return apply_affine(np.vstack(edges), transform)
 
 
-def footprint_in(ds, dst_crs) -> shapely.Polygon:
+def footprint_in(ds, dst_crs) -> Polygon:
     """The raster's outline (densified) in ``dst_crs``."""
     xy = _ring(ds.transform, ds.width, ds.height)
     if ds.crs != dst_crs:
         xs, ys = transform_points(ds.crs, dst_crs, xy[:, 0], xy[:, 1])
         xy = np.column_stack((xs, ys))
-    return shapely.Polygon(xy).buffer(0)
+    return Polygon(xy).buffer(0)
 
 
 def _overlap(a, b, path_a: str, path_b: str, bounds, bounds_crs) -> Bounds:
     area = footprint_in(a, a.crs).intersection(footprint_in(b, a.crs))
     if bounds is not None:
-        area = area.intersection(shapely.union_all([shapely.box(*bx) for bx in
+        area = area.intersection(union_all([box(*bx) for bx in
                                                     boxes_in_crs(bounds, bounds_crs, a.crs)]))
     if area.is_empty or area.area <= 0:
         where = " within the extent" if bounds is not None else ""
@@ -66,7 +66,7 @@ def _warp_onto(b, path_b: str, bands: list[int], dst_transform: Affine, dst_shap
                dst_crs, budget: int) -> tuple[np.ndarray, np.ndarray]:
     """B's bands resampled (bilinear, nodata-aware) onto the destination grid."""
     h, w = dst_shape
-    dst_bounds = shapely.Polygon(_ring(dst_transform, w, h)).bounds
+    dst_bounds = Polygon(_ring(dst_transform, w, h)).bounds
     w0 = bounds_window(b, path_b, dst_bounds, dst_crs)
     c0, r0 = max(0, w0.col_off - _PAD), max(0, w0.row_off - _PAD)
     c1 = min(b.width, w0.col_off + w0.width + _PAD)

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import shapely
 from affine import Affine
-from shapely.geometry import Polygon
+from shapely.geometry import Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
 from .geoimage import GeoImage
+from .geom import transform_xy
 from .results import PixelBox, PixelResult
 
 
@@ -44,7 +44,7 @@ def box_to_polygon(box: PixelBox, transform: Affine) -> Polygon:
 
 def map_to_pixel(geom: BaseGeometry, transform: Affine) -> BaseGeometry:
     """Inverse of the georeferencing: map geometry -> (col, row) pixel-corner coordinates."""
-    return shapely.transform(geom, lambda xy: apply_affine(xy, ~transform))
+    return transform_xy(geom, lambda xy: apply_affine(xy, ~transform))
 
 
 def mask_to_polygons(mask: np.ndarray, transform: Affine, simplify: float = 0.0,
@@ -55,7 +55,7 @@ def mask_to_polygons(mask: np.ndarray, transform: Affine, simplify: float = 0.0,
     m = np.ascontiguousarray(np.asarray(mask, bool)).astype(np.uint8)
     if not m.any():
         return []
-    polys = [shapely.geometry.shape(g) for g, _ in shapes(m, mask=m.astype(bool), transform=transform)]
+    polys = [shape(g) for g, _ in shapes(m, mask=m.astype(bool), transform=transform)]
     if simplify > 0:
         polys = [p.simplify(simplify, preserve_topology=True) for p in polys]
     return [orient(p, 1.0) for p in polys if not p.is_empty and p.area >= min_area]

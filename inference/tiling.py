@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Union
 
 import numpy as np
-import shapely
 from affine import Affine
 from rasterio.windows import Window
 
@@ -22,6 +21,7 @@ from .dates import acquisition_date
 from .errors import InputError, NoDataError
 from .geoimage import GeoImage
 from .georef import GeoFeature
+from .geom import SpatialIndex, union_all
 from .raster_read import (
     DEFAULT_BUDGET,
     Bounds,
@@ -184,7 +184,7 @@ def nms_map(features: list[GeoFeature], iou: float = 0.5, score_key: str = "scor
     order = sorted(range(len(features)),
                    key=lambda i: -float(features[i].properties.get(score_key) or 0.0))
     geoms = np.array([f.geometry for f in features], dtype=object)
-    tree = shapely.STRtree(geoms)
+    tree = SpatialIndex(list(geoms))
     done: set[int] = set()
     kept = []
     for i in order:
@@ -195,7 +195,7 @@ def nms_map(features: list[GeoFeature], iou: float = 0.5, score_key: str = "scor
                  if j not in done and features[j].properties.get("label") == label] or [i]
         done.update(group)
         geom = features[i].geometry
-        union = shapely.union_all(geoms[group])
+        union = union_all(geoms[group])
         if union.area > geom.area * (1 + 1e-6):
             geom = union.simplify(0)
         kept.append(GeoFeature(geom, {**features[i].properties, "merged": len(group)}))

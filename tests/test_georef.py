@@ -4,7 +4,7 @@ from __future__ import annotations
 import georef_fixtures as fx
 import numpy as np
 import pytest
-import shapely
+from shapely.geometry import box as sbox
 from affine import Affine
 from eolens.inference.geoimage import GeoImage
 from eolens.inference.georef import (
@@ -56,7 +56,7 @@ def test_rotated_and_south_up_rasters_round_trip(tmp_path, make):
 def test_rotated_box_is_a_rotated_quadrilateral_not_a_bbox(tmp_path):
     img = capture_native(fx.rotated(tmp_path, 30.0))
     poly = box_to_polygon(PixelBox(0, 0, 10, 10), img.transform)
-    assert poly.area < 0.9 * shapely.box(*poly.bounds).area
+    assert poly.area < 0.9 * sbox(*poly.bounds).area
     (ax, ay), (bx, by) = np.asarray(poly.exterior.coords)[:2]
     assert abs(np.degrees(np.arctan2(by - ay, bx - ax)) % 90 - 30) < 1e-6  # edges at 30° (mod 90)
 
@@ -130,10 +130,10 @@ def test_result_to_features_all_kinds():
     assert [f.properties["label"] for f in feats[:2]] == ["ship", "tri"]
     assert all(f.properties["prompt"] == "ships" and f.properties["model"] == "tiny" for f in feats)
     assert feats[0].properties["score"] == 0.7
-    assert feats[0].geometry.equals(shapely.box(1002, 8992, 1006, 8996))
+    assert feats[0].geometry.equals(sbox(1002, 8992, 1006, 8996))
     mask_feat = feats[2]
     assert mask_feat.properties["score"] == pytest.approx(0.9)
     assert mask_feat.geometry.area == pytest.approx(10 * 15 * 4)  # nodata columns dropped
     inst = feats[3]
     assert inst.properties["instance"] == 0
-    assert inst.geometry.equals(shapely.box(1040, 8984, 1048, 8992))  # scaled to the image grid
+    assert inst.geometry.equals(sbox(1040, 8984, 1048, 8992))  # scaled to the image grid

@@ -17,7 +17,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${QGIS_PROCESS_BIN:-/usr/bin/qgis_process.bin}"
 PKGROOT="$REPO/build/pkgroot"
 PROFILE="${EOLENS_QGIS_PROFILE:-$REPO/build/qgis-process-profile}"
-SITE="$REPO/.venv/lib/python3.11/site-packages"
+SITE="$(ls -d "$REPO"/.venv/lib/python3*/site-packages 2>/dev/null | head -1)"
 
 if [[ ! -x "$BIN" ]]; then
   echo "qgis_process not found at $BIN (apt-get install qgis, or set QGIS_PROCESS_BIN)" >&2
