@@ -1,45 +1,51 @@
-"""Check the Python dependencies without importing them (torch is slow and may be broken)."""
+"""Check EO Lens's Python dependencies without importing them (torch is slow and may be broken).
+
+Two kinds: packages the installer puts into EO Lens's private folder with pip, and packages that
+must come from the same place as QGIS (the distribution, OSGeo4W or the macOS bundle) because they
+link QGIS's own GDAL and GEOS: rasterio and shapely.
+"""
 from __future__ import annotations
 
 import importlib.util
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-# import name -> pip requirement
-REQUIRED: dict[str, str] = {
+from . import packages_path
+
+# import name -> pip requirement, installed by plugin/installer.py into the private folder
+PIP: dict[str, str] = {
     "torch": "torch",
     "torchvision": "torchvision",
-    "transformers": "transformers>=5",
+    "transformers": "transformers",
     "open_clip": "open_clip_torch",
     "safetensors": "safetensors",
     "huggingface_hub": "huggingface_hub",
-    "rasterio": "rasterio",
-    "shapely": "shapely>=2",
 }
+# import name -> Debian/Ubuntu package; must link the GDAL/GEOS QGIS has loaded
+SYSTEM: dict[str, str] = {"rasterio": "python3-rasterio", "shapely": "python3-shapely"}
 
 
 @dataclass
 class DependencyReport:
-    missing: list[str]        # pip requirements that are absent
-    problems: list[str]       # present but unusable (e.g. numpy 2 beside a numpy-1 GDAL)
+    missing: list[str]                  # pip requirements that are absent
+    problems: list[str]                 # present but unusable (e.g. numpy 2 beside a numpy-1 GDAL)
+    system: list[str] = field(default_factory=list)  # distribution packages that are absent
 
     @property
     def ok(self) -> bool:
-        return not self.missing and not self.problems
+        return not self.missing and not self.problems and not self.system
 
 
 def check() -> DependencyReport:
-    missing = [req for mod, req in REQUIRED.items() if importlib.util.find_spec(mod) is None]
-    problems = []
-    import numpy  # already loaded by QGIS itself
-
-    if int(numpy.__version__.split(".")[0]) >= 2:
-        problems.append(f"numpy {numpy.__version__} is installed, but QGIS's GDAL is built for numpy 1.x")
-    if "shapely>=2" not in missing:
-        problems += _geos_clash()
-    problems += _too_old("jinja2", (3, 1, 6), "chat templates")
-    return DependencyReport(missing, problems)
+    packages_path.activate()
+    missing = [req for mod, req in PIP.items() if importlib.util.find_spec(mod) is None]
+    system = [pkg for mod, pkg in SYSTEM.items() if importlib.util.find_spec(mod) is None]
+    if sys.platform.startswith("linux") and importlib.util.find_spec("pip") is None and missing:
+        system.append("python3-pip")
+    problems = _geos_clash() if "python3-shapely" not in system else []
+    problems += _too_old("jinja2", (3, 1, 0), "chat templates") if not missing else []
+    return DependencyReport(missing, problems, system)
 
 
 def _too_old(dist: str, minimum: tuple, why: str) -> list[str]:
@@ -51,37 +57,70 @@ def _too_old(dist: str, minimum: tuple, why: str) -> list[str]:
         return [f"{dist} is missing ({why} need {'.'.join(map(str, minimum))} or newer)"]
     parts = tuple(int(p) for p in have.split(".")[:3] if p.isdigit())
     if parts < minimum:
-        return [f"{dist} {have} is too old for {why}; install {dist}>={'.'.join(map(str, minimum))}"]
+        return [f"{dist} {have} is too old for {why}; run the EO Lens installer again"]
     return []
 
 
 def _geos_clash() -> list[str]:
-    """A shapely wheel with its own GEOS beside QGIS's GEOS crashes geometry operations."""
+    """On Linux a pip shapely wheel carries its own GEOS, whose calls bind to QGIS's GEOS there."""
+    if not sys.platform.startswith("linux"):
+        return []  # per-library symbol namespaces (Windows DLLs, macOS two-level): no clash
     try:
         import shapely
         from qgis.core import Qgis
     except ImportError:
         return []
-    ours = tuple(shapely.geos_version[:2])
+    ours = tuple(shapely_geos_version()[:2])
     qgis = (Qgis.geosVersionMajor(), Qgis.geosVersionMinor())
-    if ours == qgis:
+    wheel = os.path.isdir(os.path.join(os.path.dirname(os.path.dirname(shapely.__file__)), "shapely.libs"))
+    if ours == qgis and not wheel:
         return []
-    return [f"shapely uses GEOS {ours[0]}.{ours[1]} but QGIS uses GEOS {qgis[0]}.{qgis[1]}; "
-            "reinstall shapely built against QGIS's GEOS: pip install --no-binary shapely shapely"]
+    return [f"shapely {shapely.__version__} ({os.path.dirname(shapely.__file__)}) brings its own GEOS "
+            f"{ours[0]}.{ours[1]}, but QGIS uses GEOS {qgis[0]}.{qgis[1]}: remove it and use the "
+            f"distribution's shapely: {apt_command(['python3-shapely'])}"]
+
+
+def shapely_geos_version() -> tuple:
+    import shapely
+
+    if hasattr(shapely, "geos_version"):  # shapely 2
+        return tuple(shapely.geos_version)
+    from shapely.geos import geos_version  # shapely 1.8
+
+    return tuple(geos_version)
+
+
+def apt_command(packages: list[str]) -> str:
+    return "sudo apt install " + " ".join(packages)
 
 
 def python_executable() -> str:
-    """The interpreter QGIS embeds (sys.executable is the QGIS binary on Windows/macOS)."""
-    if os.path.basename(sys.executable).lower().startswith("python"):
-        return sys.executable
+    return packages_path.python_executable()
+
+
+def install_command(report: DependencyReport, torch: str = "") -> str:
+    """The headless installer, exactly as it runs from a shell (PEP 668 safe: --target)."""
+    plugins = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    name = os.path.basename(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    flag = f" --torch {torch}" if torch else ""
+    run = (f'"{python_executable()}" -m {name}.plugin.installer '
+           f'--target "{packages_path.packages_dir()}"{flag}')
     if sys.platform == "win32":
-        return os.path.join(sys.exec_prefix, "python.exe")
-    return os.path.join(sys.exec_prefix, "bin", f"python{sys.version_info.major}")
+        return f'set "PYTHONPATH={plugins}" && {run}'
+    return f'PYTHONPATH="{plugins}" {run}'
 
 
-def install_command(report: DependencyReport) -> str:
-    reqs = list(report.missing) + ["numpy<2"]
-    quoted = " ".join(f'"{r}"' if any(c in r for c in "<>=") else r for r in reqs)
-    # Linux QGIS links the system GEOS: build shapely against it instead of taking a wheel's own
-    source_build = "--no-binary shapely " if sys.platform.startswith("linux") else ""
-    return f'"{python_executable()}" -m pip install --user {source_build}{quoted}'
+
+def dependency_message(report: DependencyReport) -> str:
+    """Plain words for the message bar and Processing: what is missing and the one way to fix it."""
+    parts = []
+    if report.missing:
+        parts.append("EO Lens needs Python packages that QGIS's Python does not have: "
+                     + ", ".join(report.missing) + ".")
+    parts += report.problems
+    if report.system:
+        parts.append("Install from your distribution: " + apt_command(report.system) + ".")
+    if report.missing:
+        parts.append("Install them from the EO Lens panel (Raster > EO Lens), or in a shell: "
+                     + install_command(report))
+    return " ".join(parts)

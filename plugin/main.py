@@ -4,12 +4,12 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from qgis.core import QgsApplication
+from qgis.core import Qgis, QgsApplication
 from qgis.PyQt.QtCore import QCoreApplication, QLocale, QSettings, Qt, QTranslator
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QMessageBox
+from qgis.PyQt.QtWidgets import QAction, QPushButton
 
-from . import deps
+from . import deps, network, packages_path
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MENU = "&EO Lens"
@@ -27,8 +27,10 @@ class EOLensPlugin:
         self.dock = None
         self.provider = None
         self.translator: Optional[QTranslator] = None
-        self.deps_box: Optional[QMessageBox] = None
+        self.installer = None
         self._install_translator()
+        packages_path.activate()  # EO Lens's private packages, after QGIS's own paths
+        network.apply_qgis_proxy()
 
     # Processing: qgis_process calls only this, never initGui (qgis-notes.md)
     def initProcessing(self) -> None:  # noqa: N802
@@ -48,7 +50,7 @@ class EOLensPlugin:
         self._add_action(QIcon(), tr("EO Lens settings…"), self.open_settings, toolbar=False)
         report = deps.check()
         if not report.ok:
-            self.show_dependency_dialog(report)
+            self._offer_install(report)
 
     def _add_action(self, icon, text, slot, checkable=False, toolbar=True) -> QAction:
         action = QAction(icon, text, self.iface.mainWindow())
@@ -60,30 +62,49 @@ class EOLensPlugin:
         self.actions.append(action)
         return action
 
+    def _ready(self) -> bool:
+        """True when the dependencies are usable; else the installer dialog opens instead."""
+        report = deps.check()
+        if report.ok:
+            return True
+        self.show_dependency_dialog(report)
+        return False
+
     def toggle_dock(self, checked: bool = True) -> None:
+        if checked and self.dock is None and not self._ready():
+            self.actions[0].setChecked(False)
+            return
         if self.dock is None:
             from .dock import EOLensDock
 
             self.dock = EOLensDock(self.iface, self.iface.mainWindow())
-            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
             self.dock.visibilityChanged.connect(self.actions[0].setChecked)
         self.dock.setVisible(bool(checked))
 
     def open_settings(self) -> None:
+        if not self._ready():
+            return
         from .settings_dialog import SettingsDialog
 
-        SettingsDialog(self.iface.mainWindow()).exec_()
+        SettingsDialog(self.iface.mainWindow()).exec()
 
     def show_dependency_dialog(self, report: deps.DependencyReport) -> None:
-        lines = [tr("EO Lens needs Python packages that are missing or unusable in QGIS's Python:")]
-        lines += [f"  • {m}" for m in report.missing] + [f"  • {p}" for p in report.problems]
-        lines += ["", tr("Install them with this command, then restart QGIS:"), "",
-                  deps.install_command(report)]
-        self.deps_box = QMessageBox(QMessageBox.Warning, "EO Lens", "\n".join(lines),
-                                    QMessageBox.Ok, self.iface.mainWindow())
-        self.deps_box.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.deps_box.setModal(False)
-        self.deps_box.show()
+        from .installer_dialog import InstallerDialog
+
+        if self.installer is None or not self.installer.isVisible():
+            self.installer = InstallerDialog(report, self.iface.mainWindow())
+        self.installer.show()
+        self.installer.raise_()
+
+    def _offer_install(self, report: deps.DependencyReport) -> None:
+        """A message bar line with an Install button: nothing pops up at every QGIS start."""
+        bar = self.iface.messageBar()
+        item = bar.createMessage("EO Lens", deps.dependency_message(report).split(" Install them")[0])
+        button = QPushButton(tr("Install…"))
+        button.clicked.connect(lambda: self.show_dependency_dialog(deps.check()))
+        item.layout().addWidget(button)
+        bar.pushWidget(item, Qgis.MessageLevel.Warning)
 
     def unload(self) -> None:
         from . import tasks

@@ -86,6 +86,15 @@ def check_model(model: str, accepted: tuple[str, ...] = ()) -> None:
                         "or a local model folder.").format(model, ", ".join(sorted(REGISTRY))))
 
 
+def check_dependencies() -> None:
+    """Missing torch/transformers/...: a named error with the installer command, before anything runs."""
+    from ... import deps
+
+    report = deps.check()
+    if not report.ok:
+        raise InputError(deps.dependency_message(report))
+
+
 def raw_destination(value: Any) -> str:
     """The path a destination parameter was given, without asking the framework to make one."""
     if isinstance(value, QgsProcessingOutputLayerDefinition):
@@ -213,6 +222,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
 
     def validate(self, parameters, context) -> None:
         """Cheap checks that need no model and no pixels; raise EOLensError."""
+        check_dependencies()
         prompt = (self.parameterAsString(parameters, "PROMPT", context) or "").strip()
         if self.PROMPT == "required" and not prompt:
             raise InputError(tr("Please enter a prompt (PROMPT)."))

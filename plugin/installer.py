@@ -1,0 +1,468 @@
+"""Install EO Lens's Python packages into a private folder, with the analyst's consent.
+
+Pure standard library at module level (no qgis, no Qt), so it also runs headless:
+
+    "$QGIS_PYTHON" -m eolens.plugin.installer --target DIR [--torch cpu|cuda] [--dry-run]
+
+How it stays safe beside QGIS's own Python:
+- pip runs with QGIS's interpreter and ``--target`` (allowed under PEP 668, never touches QGIS's
+  site-packages) into a staging folder beside the target; the staging folder replaces the target
+  only after a verification in a fresh interpreter passed. A failed or cancelled run leaves the
+  target exactly as it was.
+- numpy is pinned to the version QGIS's Python already has; packages the distribution must own
+  (numpy, GDAL, rasterio, shapely, PyQt) are removed from the staging folder, so the private folder
+  can never shadow them (one GDAL, one GEOS, one numpy in the process).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess  # nosec B404: runs pip with QGIS's own interpreter, argument lists only
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from . import packages_path
+
+PLUGIN_DIR = Path(__file__).resolve().parents[1]
+REQUIREMENTS = PLUGIN_DIR / "requirements.txt"
+CONSTRAINTS = PLUGIN_DIR / "constraints.txt"
+# Owned by the distribution / QGIS: never installed into (and pruned from) the private folder.
+PROTECTED = ("numpy", "gdal", "rasterio", "shapely", "affine", "pyqt5", "pyqt6", "pyqt5-sip",
+             "pyqt6-sip", "sip", "qgis")
+# Modules the verification imports; each must load from the new folder or QGIS's Python.
+VERIFY_IMPORTS = ("torch", "torchvision", "transformers", "open_clip", "safetensors",
+                  "huggingface_hub", "jinja2")
+TORCH_INDEX = {"cpu": "https://download.pytorch.org/whl/cpu",
+               "cuda-win": "https://download.pytorch.org/whl/cu128"}
+# Rough sizes for the consent dialog (torch dominates), measured on Linux x86_64 / Python 3.11.
+SIZES_MB = {"cpu": (250, 1100), "cuda": (2900, 5600)}  # (download, disk)
+
+
+@dataclass
+class Plan:
+    """What one install will do: shown to the analyst before anything runs."""
+
+    python: str
+    target: Path
+    torch: str
+    requirements: list[str]
+    pip_args: list[str]
+    proxy: Optional[str] = None
+    download_mb: int = 0
+    disk_mb: int = 0
+
+    def commands(self) -> list[list[str]]:
+        return [self.pip_args]
+
+    def describe(self) -> str:
+        lines = [f"into {self.target}", f"with {self.python}",
+                 f"torch build: {self.torch.upper()}",
+                 f"about {self.download_mb:,} MB to download, {self.disk_mb:,} MB on disk", ""]
+        lines += [f"  {r}" for r in self.requirements]
+        return "\n".join(lines)
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    message: str
+    log: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    disk_mb: float = 0.0
+
+
+class InstallCancelled(Exception):
+    pass
+
+
+def default_torch() -> str:
+    """CUDA when an NVIDIA driver is visible, else CPU (macOS wheels are CPU/MPS builds)."""
+    return "cuda" if detected_gpu() else "cpu"
+
+
+def detected_gpu() -> Optional[str]:
+    """The NVIDIA GPU name from ``nvidia-smi``, or None."""
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run([exe, "--query-gpu=name", "--format=csv,noheader"],  # nosec B603
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    names = [line.strip() for line in out.stdout.splitlines() if line.strip()]
+    return ", ".join(names) if out.returncode == 0 and names else None
+
+
+def read_requirements(path: Path = REQUIREMENTS) -> list[str]:
+    """Requirement lines of a requirements file (comments, options and protected packages dropped)."""
+    reqs = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        if _dist_name(line) in PROTECTED:
+            continue
+        reqs.append(line)
+    return reqs
+
+
+def _dist_name(requirement: str) -> str:
+    name = re.split(r"[\s<>=!~;\[@]", requirement, maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def torch_requirements(reqs: Sequence[str], torch: str, platform: str = sys.platform) -> tuple[list[str], list[str]]:
+    """(requirements, extra pip options) for the chosen torch build on this platform."""
+    if torch not in ("cpu", "cuda"):
+        raise ValueError(f"torch build must be 'cpu' or 'cuda', not {torch!r}")
+    linux, windows = platform.startswith("linux"), platform == "win32"
+    # PyPI's Linux wheels are CUDA builds and its Windows/macOS wheels CPU builds.
+    if torch == "cpu" and linux:
+        return _local_tag(reqs, "cpu"), ["--extra-index-url", TORCH_INDEX["cpu"]]
+    if torch == "cuda" and windows:
+        return _local_tag(reqs, "cu128"), ["--extra-index-url", TORCH_INDEX["cuda-win"]]
+    return list(reqs), []
+
+
+def _local_tag(reqs: Sequence[str], tag: str) -> list[str]:
+    out = []
+    for r in reqs:
+        if _dist_name(r) in ("torch", "torchvision") and "==" in r and "+" not in r:
+            r = f"{r}+{tag}"
+        out.append(r)
+    return out
+
+
+def numpy_pin(python: str) -> Optional[str]:
+    """``numpy==X`` for the numpy QGIS's interpreter already has (None if it has none)."""
+    code = "import numpy; print(numpy.__version__)"
+    try:
+        out = subprocess.run([python, "-c", code], capture_output=True, text=True,  # nosec B603
+                             timeout=120, env=_clean_env())
+    except (OSError, subprocess.SubprocessError):
+        return None
+    version = out.stdout.strip()
+    return f"numpy=={version}" if out.returncode == 0 and version else None
+
+
+def make_plan(target: Path, torch: str = "", python: str = "", proxy: Optional[str] = None,
+              requirements: Optional[Sequence[str]] = None, platform: str = sys.platform) -> Plan:
+    python = python or packages_path.python_executable()
+    torch = torch or default_torch()
+    reqs, extra = torch_requirements(requirements or read_requirements(), torch, platform)
+    staging = _staging_dir(Path(target))
+    args = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
+            "--no-warn-script-location", "--upgrade", "--target", str(staging),
+            "--constraint", str(_constraints_file(python, staging))]
+    args += extra + (["--proxy", proxy] if proxy else []) + list(reqs)
+    download, disk = SIZES_MB[torch]
+    return Plan(python, Path(target), torch, list(reqs), args, proxy, download, disk)
+
+
+def _staging_dir(target: Path) -> Path:
+    return target.parent / f".{target.name}.staging"
+
+
+def _constraints_file(python: str, staging: Path) -> Path:
+    return staging.parent / f"{staging.name}-constraints.txt"
+
+
+def constraints_text(python: str) -> str:
+    """The shipped constraints, with numpy pinned to the one QGIS's ``python`` already has."""
+    lines = [ln for ln in CONSTRAINTS.read_text(encoding="utf-8").splitlines()
+             if _dist_name(ln.split("#", 1)[0].strip() or "#") != "numpy"]
+    pin = numpy_pin(python)
+    return "\n".join(lines + ([pin] if pin else [])) + "\n"
+
+
+def _write_constraints(plan: Plan) -> None:
+    path = Path(plan.pip_args[plan.pip_args.index("--constraint") + 1])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(constraints_text(plan.python), encoding="utf-8")
+
+
+def _clean_env(proxy: Optional[str] = None) -> dict:
+    """The environment for pip and the verifier: no venv or PYTHONPATH leaking in."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PIP_TARGET", "PIP_USER")}
+    env["PYTHONNOUSERSITE"] = "1"
+    if proxy:
+        env.update(packages_path.proxy_environment(proxy))
+    return env
+
+
+def run(plan: Plan, log: Callable[[str], None] = print,
+        progress: Callable[[float], None] = lambda p: None,
+        is_cancelled: Callable[[], bool] = lambda: False) -> Outcome:
+    """Install ``plan``; the target changes only if pip and the verification both succeed."""
+    start = time.monotonic()
+    staging = _staging_dir(plan.target)
+    lines: list[str] = []
+
+    def say(text: str) -> None:
+        lines.append(text)
+        log(text)
+
+    try:
+        _remove(staging)
+        _write_constraints(plan)
+        say("$ " + " ".join(_quote(a) for a in plan.pip_args))
+        _run_pip(plan, say, progress, is_cancelled)
+        pruned = prune_protected(staging)
+        if pruned:
+            say("kept QGIS's own " + ", ".join(pruned) + " (removed from the new folder)")
+        progress(92)
+        say("verifying the new packages with " + plan.python)
+        verify(plan.python, staging, plan.proxy)
+        progress(97)
+        _swap_into_place(staging, plan.target)
+        write_marker(plan)
+        progress(100)
+        size = _folder_mb(plan.target)
+        msg = f"Installed into {plan.target} ({size:,.0f} MB). Restart QGIS to use EO Lens."
+        say(msg)
+        return Outcome(True, msg, lines, time.monotonic() - start, size)
+    except InstallCancelled:
+        msg = "Installation cancelled; nothing was changed."
+        say(msg)
+        return Outcome(False, msg, lines, time.monotonic() - start)
+    except InstallError as exc:
+        say(str(exc))
+        return Outcome(False, str(exc), lines, time.monotonic() - start)
+    finally:
+        _remove(staging)
+        _remove(Path(plan.pip_args[plan.pip_args.index("--constraint") + 1]))
+
+
+class InstallError(Exception):
+    pass
+
+
+def _run_pip(plan: Plan, say, progress, is_cancelled) -> None:
+    env = _clean_env(plan.proxy)
+    kwargs = {"start_new_session": True} if os.name == "posix" else \
+        {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+    try:
+        proc = subprocess.Popen(plan.pip_args, stdout=subprocess.PIPE,  # nosec B603
+                                stderr=subprocess.STDOUT, text=True, bufsize=1, env=env, **kwargs)
+    except OSError as exc:
+        raise InstallError(f"Could not start pip with {plan.python}: {exc.strerror or exc}.") from exc
+    tail: list[str] = []
+    seen = 0
+    for line in _lines(proc, is_cancelled):
+        line = line.rstrip()
+        if not line:
+            continue
+        tail = (tail + [line])[-30:]
+        if line.startswith(("Collecting", "Downloading", "Installing", "Successfully", "ERROR")):
+            say(line)
+        seen += line.startswith("Collecting")
+        progress(min(85.0, 2.0 * seen) if not line.startswith("Installing") else 88.0)
+    if proc.wait() != 0:
+        raise InstallError(pip_failure(tail))
+
+
+def _lines(proc: subprocess.Popen, is_cancelled):
+    """pip's output line by line; kills pip's whole process group on cancel (within ~0.2 s)."""
+    import queue
+    import threading
+
+    q: "queue.Queue[Optional[str]]" = queue.Queue()
+
+    def pump() -> None:
+        for line in proc.stdout:
+            q.put(line)
+        q.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    while True:
+        if is_cancelled():
+            _kill(proc)
+            raise InstallCancelled()
+        try:
+            line = q.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if line is None:
+            return
+        yield line
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except OSError:
+        pass
+    proc.wait(timeout=10)
+
+
+def pip_failure(tail: Sequence[str]) -> str:
+    """pip's error in plain words, with its own last lines."""
+    text = "\n".join(tail)
+    if "No matching distribution found" in text or "Could not find a version" in text:
+        why = "pip could not find a package version that fits this Python and platform"
+    elif re.search(r"ProxyError|Cannot connect to proxy|407", text):
+        why = "pip could not get through the proxy (check Settings > Options > Network)"
+    elif re.search(r"NewConnectionError|Temporary failure in name resolution|Network is unreachable", text):
+        why = "pip could not reach the package index (no internet connection?)"
+    elif "No space left on device" in text:
+        why = "the disk is full"
+    elif "ResolutionImpossible" in text or "conflicting dependencies" in text:
+        why = "the requirements conflict with each other"
+    else:
+        why = "pip failed"
+    last = [ln for ln in tail if ln.startswith("ERROR")][-3:] or list(tail)[-3:]
+    return f"Installation failed: {why}. Nothing was changed.\n" + "\n".join(last)
+
+
+def prune_protected(folder: Path) -> list[str]:
+    """Remove the distributions QGIS's Python owns from ``folder``; returns their names."""
+    removed = []
+    for info in sorted(folder.glob("*.dist-info")):
+        name = _dist_name(info.name[: -len(".dist-info")].rsplit("-", 1)[0])
+        if name not in PROTECTED:
+            continue
+        for rel in _record_paths(info):
+            path = folder / rel
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+        _remove(info)
+        removed.append(name)
+    for child in folder.iterdir():  # empty package folders and their .libs
+        if child.is_dir() and not any(p.is_file() for p in child.rglob("*")):
+            _remove(child)
+    return removed
+
+
+def _record_paths(info: Path) -> list[str]:
+    record = info / "RECORD"
+    if not record.exists():
+        return []
+    paths = [line.split(",", 1)[0] for line in record.read_text(encoding="utf-8").splitlines()]
+    return [p for p in paths if p and not p.startswith("..")]
+
+
+VERIFY_CODE = r"""
+import json, sys
+folder, expect_numpy = sys.argv[1], sys.argv[2]
+sys.path.insert(__import__("eolens_paths").insert_index(sys.path), folder)
+report = {"errors": []}
+import numpy
+report["numpy"] = [numpy.__version__, numpy.__file__]
+if numpy.__file__.startswith(folder):
+    report["errors"].append("numpy was taken from the new folder")
+if expect_numpy and numpy.__version__ != expect_numpy:
+    report["errors"].append("numpy is %s, QGIS's is %s" % (numpy.__version__, expect_numpy))
+for name in sys.argv[3:]:
+    try:
+        mod = __import__(name)
+        report[name] = [getattr(mod, "__version__", "?"), getattr(mod, "__file__", "")]
+    except Exception as exc:
+        report["errors"].append("%s: %s: %s" % (name, type(exc).__name__, exc))
+print("EOLENS-VERIFY " + json.dumps(report))
+"""
+
+
+def verify(python: str, folder: Path, proxy: Optional[str] = None) -> dict:
+    """Import the new packages in a fresh interpreter, the way the plugin will; raise on failure."""
+    pin = numpy_pin(python)
+    helper_dir = Path(tempfile.mkdtemp(prefix="eolens-verify-"))
+    try:
+        shutil.copy(Path(packages_path.__file__), helper_dir / "eolens_paths.py")
+        env = _clean_env(proxy)
+        env["PYTHONPATH"] = str(helper_dir)
+        cmd = [python, "-c", VERIFY_CODE, str(folder), pin.split("==")[1] if pin else "",
+               *VERIFY_IMPORTS]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)  # nosec B603
+    except subprocess.TimeoutExpired as exc:
+        raise InstallError("Verification failed: importing the new packages took over 10 minutes.") from exc
+    finally:
+        _remove(helper_dir)
+    found = [ln for ln in out.stdout.splitlines() if ln.startswith("EOLENS-VERIFY ")]
+    if not found:
+        tail = (out.stderr or out.stdout).strip().splitlines()[-5:]
+        raise InstallError("Verification failed: the new packages crash QGIS's Python. "
+                           "Nothing was changed.\n" + "\n".join(tail))
+    report = json.loads(found[-1].split(" ", 1)[1])
+    if report["errors"]:
+        raise InstallError("Verification failed, nothing was changed: " + "; ".join(report["errors"]))
+    return report
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    """Replace ``target`` by ``staging`` with two renames; the old folder survives until the end."""
+    old = target.parent / f".{target.name}.old"
+    _remove(old)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        os.replace(target, old)
+    try:
+        os.replace(staging, target)
+    except OSError:
+        if old.exists():
+            os.replace(old, target)
+        raise
+    _remove(old)
+
+
+def write_marker(plan: Plan) -> None:
+    info = {"torch": plan.torch, "requirements": plan.requirements, "python": plan.python,
+            "installed": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    (plan.target / "eolens-packages.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _folder_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def _quote(arg: str) -> str:
+    return f'"{arg}"' if re.search(r"[\s<>=|&;()]", arg) else arg
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m eolens.plugin.installer",
+                                 description="Install EO Lens's Python packages into a private folder.")
+    ap.add_argument("--target", default="", help="folder (default: $EOLENS_PACKAGES or the QGIS profile's)")
+    ap.add_argument("--torch", choices=("cpu", "cuda"), default="",
+                    help="torch build (default: cuda when nvidia-smi sees a GPU, else cpu)")
+    ap.add_argument("--python", default="", help="QGIS's Python interpreter (default: this one)")
+    ap.add_argument("--proxy", default=os.environ.get("HTTPS_PROXY", ""), help="http(s) proxy URL")
+    ap.add_argument("--dry-run", action="store_true", help="print the pip command lines only")
+    ap.add_argument("--write-constraints", metavar="FILE", help="write the pip constraints and exit")
+    args = ap.parse_args(argv)
+    if args.write_constraints:
+        Path(args.write_constraints).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.write_constraints).write_text(constraints_text(args.python or sys.executable))
+        return 0
+    target = Path(args.target or packages_path.packages_dir()).expanduser().resolve()
+    plan = make_plan(target, args.torch, args.python or sys.executable, args.proxy or None)
+    if args.dry_run:
+        print(plan.describe())
+        for cmd in plan.commands():
+            print(" ".join(_quote(a) for a in cmd))
+        return 0
+    outcome = run(plan, log=lambda s: print(s, flush=True))
+    return 0 if outcome.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
