@@ -412,3 +412,92 @@ def report_text(m: dict) -> str:
         for r, row in m["confusion"].items():
             lines.append(f"    {r}: " + ", ".join(f"{p}={n}" for p, n in row.items()))
     return "\n".join(lines)
+
+
+# --- layers -> one evaluation ------------------------------------------------------------
+
+@dataclass
+class VectorInput:
+    """Features as plain data, already in the common CRS."""
+
+    wkbs: list
+    fids: list[int]
+    crs_wkt: str
+    classes: list | None = None
+    scores: list[float] | None = None
+
+
+@dataclass
+class RasterInput:
+    path: str
+    band: int = 1
+
+
+def _geoms(v: VectorInput, extent) -> tuple[list, list[int]]:
+    """Shapely geometries of ``v`` (those intersecting ``extent`` when given) and their rows."""
+    from shapely import wkb
+
+    area = _box(extent) if extent is not None else None
+    geoms, rows = [], []
+    for i, data in enumerate(v.wkbs):
+        g = wkb.loads(bytes(data)) if data else None
+        if g is None or g.is_empty or (area is not None and not g.intersects(area)):
+            continue
+        geoms.append(g)
+        rows.append(i)
+    return geoms, rows
+
+
+def evaluate_layers(predicted, reference, *, iou: float = 0.5, extent=None):
+    """(Evaluation, tagged GeoFeatures, CRS WKT) for any pair of vector / mask raster inputs.
+
+    Two vectors: objects matched by IoU. A raster on either side: pixels, on the reference's
+    grid (or the predicted raster's, against a vector reference). ``extent`` (xmin, ymin,
+    xmax, ymax) is in the common CRS, which the caller has put the vectors in.
+    """
+    from .georef import GeoFeature
+
+    if isinstance(predicted, VectorInput) and isinstance(reference, VectorInput):
+        pg, pr = _geoms(predicted, extent)
+        rg, rr = _geoms(reference, extent)
+        pick = (lambda vals, rows: [vals[i] for i in rows] if vals is not None else None)
+        result = evaluate_objects(pg, rg, iou=iou, pred_scores=pick(predicted.scores, pr),
+                                  pred_classes=pick(predicted.classes, pr),
+                                  ref_classes=pick(reference.classes, rr))
+        feats = _object_features("predicted", pg, pr, predicted, result.predicted, (rr, reference))
+        feats += _object_features("reference", rg, rr, reference, result.reference, (pr, predicted))
+        return result, feats, reference.crs_wkt
+    if isinstance(reference, RasterInput):
+        grid = read_mask(reference.path, reference.band, extent)
+        if isinstance(predicted, RasterInput):
+            warped = warp_mask(predicted.path, grid, predicted.band)
+            pred, valid = warped.mask, grid.valid & warped.valid
+        else:
+            pred, valid = rasterize(_geoms(predicted, extent)[0], grid.transform, grid.mask.shape), grid.valid
+        ref = grid.mask
+    else:
+        grid = read_mask(predicted.path, predicted.band, extent)
+        pred, valid = grid.mask, grid.valid
+        ref = rasterize(_geoms(reference, extent)[0], grid.transform, grid.mask.shape)
+    result = evaluate_masks(pred, ref, valid, pixel_area(grid.transform))
+    feats = [GeoFeature(p, {"source": "pixels", "status": s})
+             for p, s in tag_regions(pred & valid, ref & valid, valid, grid.transform)]
+    return result, feats, grid.crs_wkt
+
+
+def _object_features(source: str, geoms, rows, v: VectorInput, tags: list[Tag], other) -> list:
+    """One feature per object: TP / FP / FN, the IoU of its match and the partner's fid."""
+    from .georef import GeoFeature
+
+    other_rows, other_v = other
+    out = []
+    for g, row, tag in zip(geoms, rows, tags):
+        partner = int(other_v.fids[other_rows[tag.match]]) if tag.match >= 0 else None
+        props = {"source": source, "status": tag.status, "iou": tag.iou,
+                 "src_fid": int(v.fids[row]), "match_fid": partner}
+        if v.classes is not None:
+            props["class"] = None if v.classes[row] is None else str(v.classes[row])
+        if v.scores is not None:
+            props["score"] = float(v.scores[row])
+        out.append(GeoFeature(g, props))
+    return out

@@ -261,7 +261,7 @@ def label_features(path: str, features: Sequence[FeatureIn], spec: LabelSpec, ou
     """Label ``features`` from the raster at ``path`` into ``output`` (created or resumed).
 
     ``fields`` are the input's (name, kind) pairs (kinds as in export: int, real, str, bool,
-    date, datetime); inferred from the first feature when None. ``backend`` skips loading.
+    date, datetime); inferred from the values when None. ``backend`` skips loading.
     """
     from .actions import RunOptions, load
 
@@ -322,4 +322,4 @@ def _infer_fields(features: Sequence[FeatureIn]) -> list[tuple[str, str]]:
     if not features:
         return []
     keys = list(features[0].attributes)
-    return [(k, _kind([f.attributes.get(k) for f in features[:100]])) for k in keys]
+    return [(k, _kind([f.attributes.get(k) for f in features])) for k in keys]

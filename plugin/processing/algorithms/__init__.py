@@ -3,7 +3,9 @@ from .ask import AskAlgorithm
 from .caption import CaptionAlgorithm
 from .change import ChangeAlgorithm
 from .detect import DetectAlgorithm
+from .evaluate import EvaluateAlgorithm
 from .index import IndexAlgorithm
+from .label import LabelAlgorithm
 from .search import SearchAlgorithm
 from .search_index import SearchIndexAlgorithm
 from .segment import SegmentAlgorithm
@@ -11,5 +13,6 @@ from .segment import SegmentAlgorithm
 ALGORITHMS = (CaptionAlgorithm, AskAlgorithm, DetectAlgorithm, SegmentAlgorithm, ChangeAlgorithm,
               SearchAlgorithm)
 ALGORITHMS += (IndexAlgorithm, SearchIndexAlgorithm)
+ALGORITHMS += (LabelAlgorithm, EvaluateAlgorithm)
 
 __all__ = ["ALGORITHMS"]

@@ -1,0 +1,60 @@
+"""Main-thread copy of vector features as plain data (fid, WKB, attributes) for a worker."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsFeatureRequest,
+                       QgsProject, QgsRectangle)
+from qgis.PyQt.QtCore import QDate, QDateTime, QTime, Qt, QVariant
+
+from ..inference.label import FeatureIn
+
+
+@dataclass
+class VectorSnapshot:
+    features: list[FeatureIn]
+    crs_wkt: str                 # the CRS of the WKB
+    name: str
+
+
+def _value(v):
+    """A plain Python value: NULL -> None, dates -> ISO text, numbers and text as they are."""
+    if isinstance(v, QVariant):
+        v = None if v.isNull() else v.value()
+    if isinstance(v, (QDateTime, QDate, QTime)):
+        return v.toString(Qt.DateFormat.ISODate) if v.isValid() else None
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return v.item() if hasattr(v, "item") else str(v)
+
+
+def copy_features(source, name: str = "", *, to_crs: Optional[QgsCoordinateReferenceSystem] = None,
+                  extent: Optional[QgsRectangle] = None,
+                  extent_crs: Optional[QgsCoordinateReferenceSystem] = None) -> VectorSnapshot:
+    """Every feature of ``source`` (a QgsFeatureSource or vector layer), optionally reprojected
+    to ``to_crs`` and limited to those intersecting ``extent``."""
+    src_crs = source.sourceCrs()
+    request = QgsFeatureRequest()
+    if extent is not None and not extent.isEmpty():
+        rect = extent
+        if extent_crs is not None and extent_crs.isValid() and extent_crs != src_crs:
+            rect = QgsCoordinateTransform(extent_crs, src_crs, QgsProject.instance()) \
+                .transformBoundingBox(extent)
+        request.setFilterRect(rect)
+    xform = None
+    if to_crs is not None and to_crs.isValid() and to_crs != src_crs:
+        xform = QgsCoordinateTransform(src_crs, to_crs, QgsProject.instance())
+    names = source.fields().names()
+    out = []
+    for feat in source.getFeatures(request):
+        geom = feat.geometry()
+        wkb = None
+        if geom is not None and not geom.isNull():
+            if xform is not None:
+                geom.transform(xform)
+            wkb = bytes(geom.asWkb())
+        attrs = {n: _value(feat[n]) for n in names}
+        out.append(FeatureIn(int(feat.id()), wkb, attrs))
+    crs = to_crs if xform is not None else src_crs
+    return VectorSnapshot(out, crs.toWkt(), name)
