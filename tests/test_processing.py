@@ -29,6 +29,7 @@ NAIP = "change/naip_nd_2009_2020"
 ALG_IDS = ["eolens:ask", "eolens:caption", "eolens:change", "eolens:detect", "eolens:search",
            "eolens:segment"]
 ARCHIVE_IDS = ["eolens:index", "eolens:search_index"]  # no INPUT layer: tests/test_archive_index.py
+FEATURE_IDS = ["eolens:evaluate", "eolens:label"]  # tests/test_evaluate.py, tests/test_label.py
 
 
 class Feedback(QgsProcessingFeedback):
@@ -129,7 +130,7 @@ def out(tmp_path):
 def test_provider_registers_the_design_algorithms(provider):
     assert provider.id() == "eolens" and provider.name() == "EO Lens"
     assert not provider.icon().isNull()
-    assert sorted(a.id() for a in provider.algorithms()) == sorted(ALG_IDS + ARCHIVE_IDS)
+    assert sorted(a.id() for a in provider.algorithms()) == sorted(ALG_IDS + ARCHIVE_IDS + FEATURE_IDS)
     common = {"INPUT", "EXTENT", "MODEL", "DEVICE", "BANDS", "OFFLINE", "OUTPUT"}
     reg = QgsApplication.processingRegistry()
     for alg_id in ALG_IDS:
@@ -164,7 +165,8 @@ def test_loading_the_provider_does_not_import_torch():
     res = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=180,
                          env=env)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stdout.strip().splitlines()[-1] == "6 False False"
+    n = len(ALG_IDS + ARCHIVE_IDS + FEATURE_IDS)
+    assert res.stdout.strip().splitlines()[-1] == f"{n} False False"
 
 
 # --- each algorithm on real imagery --------------------------------------------------------
