@@ -39,7 +39,7 @@ def map_settings(layer: QgsMapLayer, extent: QgsRectangle, crs: QgsCoordinateRef
     ms.setTransformContext(QgsProject.instance().transformContext())
     ms.setOutputSize(QSize(*size))
     ms.setOutputDpi(96)
-    ms.setBackgroundColor(QColor(Qt.transparent))
+    ms.setBackgroundColor(QColor(Qt.GlobalColor.transparent))
     ms.setFlag(QgsMapSettings.Antialiasing, False)  # no blended edges in the valid mask
     ms.setExtent(extent)
     return ms
@@ -47,7 +47,7 @@ def map_settings(layer: QgsMapLayer, extent: QgsRectangle, crs: QgsCoordinateRef
 
 def image_to_rgba(img: QImage) -> np.ndarray:
     """(H, W, 4) uint8 copy of a QImage, un-premultiplied."""
-    img = img.convertToFormat(QImage.Format_RGBA8888)
+    img = img.convertToFormat(QImage.Format.Format_RGBA8888)
     h, w = img.height(), img.width()
     ptr = img.constBits()
     ptr.setsize(img.bytesPerLine() * h)
@@ -57,8 +57,8 @@ def image_to_rgba(img: QImage) -> np.ndarray:
 
 def _render(ms: QgsMapSettings) -> QImage:
     size = ms.outputSize()
-    img = QImage(size, QImage.Format_ARGB32_Premultiplied)
-    img.fill(Qt.transparent)
+    img = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
+    img.fill(Qt.GlobalColor.transparent)
     painter = QPainter(img)
     try:
         job = QgsMapRendererCustomPainterJob(ms, painter)
@@ -90,6 +90,6 @@ def render_capture(layer: QgsMapLayer, extent: QgsRectangle, crs: QgsCoordinateR
     rgb = np.where(valid[..., None], rgba[..., :3], 0).astype(np.uint8)
     source = layer.source().split("|")[0]
     return GeoImage(rgb=rgb, transform=transform,
-                    crs_wkt=crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL),
+                    crs_wkt=crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT_PREFERRED_GDAL),
                     valid=valid, date=acquisition_date(source, layer.name()), source=layer.id(),
                     meta={"mode": "rendered", "ground_res": ground_res, "layer_name": layer.name()})

@@ -43,7 +43,7 @@ class EOLensDock(QgsDockWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel(tr("Layer")))
         self.layer_combo = QgsMapLayerComboBox(self)
-        self.layer_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.layer_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         row.addWidget(self.layer_combo, 1)
         row.addWidget(QLabel(tr("Bands")))
         self.bands_edit = QLineEdit(self)
@@ -156,7 +156,7 @@ class EOLensDock(QgsDockWidget):
     def open_settings(self) -> None:
         from .settings_dialog import SettingsDialog
 
-        SettingsDialog(self).exec_()
+        SettingsDialog(self).exec()
 
     # -- running work ----------------------------------------------------------
     def run(self, description: str, work: Callable, on_done: Callable[[Any], None],

@@ -20,7 +20,7 @@ def describe(err: BaseException) -> str:
     return f"Unexpected error ({type(err).__name__}: {err}). Details are in the EO Lens log panel."
 
 
-def log(text: str, level=Qgis.Info) -> None:
+def log(text: str, level=Qgis.MessageLevel.Info) -> None:
     QgsMessageLog.logMessage(text, LOG_TAG, level)
 
 
@@ -29,14 +29,14 @@ def report_error(iface, err: BaseException, tb: str = "") -> str:
     if isinstance(err, Cancelled):
         return ""
     text = describe(err)
-    log(tb or "".join(traceback.format_exception(type(err), err, err.__traceback__)), Qgis.Warning)
+    log(tb or "".join(traceback.format_exception(type(err), err, err.__traceback__)), Qgis.MessageLevel.Warning)
     bar = iface.messageBar() if iface is not None else None
     if bar is not None:
-        bar.pushMessage(LOG_TAG, text, level=Qgis.Critical, duration=0)
+        bar.pushMessage(LOG_TAG, text, level=Qgis.MessageLevel.Critical, duration=0)
     return text
 
 
-def report_info(iface, text: str, level=Qgis.Success, duration: int = 5) -> None:
+def report_info(iface, text: str, level=Qgis.MessageLevel.Success, duration: int = 5) -> None:
     bar = iface.messageBar() if iface is not None else None
     if bar is not None:
         bar.pushMessage(LOG_TAG, text, level=level, duration=duration)

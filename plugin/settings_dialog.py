@@ -75,14 +75,14 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self._build_registry_table())
         layout.addLayout(self._build_model_buttons())
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel, self)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 
     def _folder_widget(self, value: str) -> QgsFileWidget:
         widget = QgsFileWidget(self)
-        widget.setStorageMode(QgsFileWidget.GetDirectory)
+        widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         widget.setFilePath(value)
         return widget
 
@@ -100,8 +100,8 @@ class SettingsDialog(QDialog):
                       spec.licence, tr("yes") if cached else tr("no")]
             for col, value in enumerate(values):
                 self.table.setItem(row, col, QTableWidgetItem(value))
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.setSelectionBehavior(QTableWidget.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         return self.table
 
     def _build_model_buttons(self) -> QHBoxLayout:

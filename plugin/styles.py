@@ -40,7 +40,7 @@ def heat_raster(layer: QgsRasterLayer, lo: float, hi: float, ramp: str = "Magma"
         hi = lo + 1e-6
     shader_fn = QgsColorRampShader(lo, hi)
     shader_fn.setSourceColorRamp(QgsStyle.defaultStyle().colorRamp(ramp))
-    shader_fn.setColorRampType(QgsColorRampShader.Interpolated)
+    shader_fn.setColorRampType(QgsColorRampShader.Type.Interpolated)
     shader_fn.classifyColorRamp(5, -1)
     shader = QgsRasterShader()
     shader.setRasterShaderFunction(shader_fn)

@@ -26,7 +26,7 @@ class EOLensTask(QgsTask):
                  on_error: Callable[[BaseException, str], None],
                  on_cancel: Optional[Callable[[], None]] = None,
                  layers: Iterable[QgsMapLayer] = ()) -> None:
-        super().__init__(description, QgsTask.CanCancel)
+        super().__init__(description, QgsTask.Flag.CanCancel)
         self._work, self._on_done, self._on_error = work, on_done, on_error
         self._on_cancel = on_cancel
         self.token = CancelToken(probe=self.isCanceled)

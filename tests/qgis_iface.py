@@ -59,7 +59,7 @@ class FakeIface:
                 del self.menus[name]
 
     def addDockWidget(self, area, dock):  # noqa: N802
-        self.window.addDockWidget(area or Qt.RightDockWidgetArea, dock)
+        self.window.addDockWidget(area or Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.docks.append(dock)
 
     def removeDockWidget(self, dock):  # noqa: N802

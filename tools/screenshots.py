@@ -167,7 +167,7 @@ def drive() -> None:
 
     def scroll_to(view, text) -> None:
         """Scroll a QTextBrowser so that the last line containing ``text`` is at the top."""
-        cursor = view.document().find(text, view.document().characterCount(), QTextDocument.FindBackward)
+        cursor = view.document().find(text, view.document().characterCount(), QTextDocument.FindFlag.FindBackward)
         if not cursor.isNull():
             bar = view.verticalScrollBar()
             bar.setValue(bar.value() + view.cursorRect(cursor).top() - 4)
@@ -243,7 +243,7 @@ def drive() -> None:
                 dock_widget.hide()
         plugin.toggle_dock(True)
         dock = plugin.dock
-        mw.resizeDocks([dock], [460], Qt.Horizontal)
+        mw.resizeDocks([dock], [460], Qt.Orientation.Horizontal)
         yield 2.0
 
         osbs, rgb = layer("OSBS_029"), layer("rasterio_RGB.byte")

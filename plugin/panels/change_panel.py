@@ -63,7 +63,7 @@ class ChangePanel(QWidget):
 
     def _layer_combo(self) -> QgsMapLayerComboBox:
         combo = QgsMapLayerComboBox(self)
-        combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         return combo
 
     def _with_date(self, combo, label) -> QHBoxLayout:

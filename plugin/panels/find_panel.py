@@ -181,8 +181,8 @@ class FindPanel(QWidget):
         self.labels.append(1 if include else 0)
         marker = QgsVertexMarker(self.dock.iface.mapCanvas())
         marker.setCenter(point)
-        marker.setColor(Qt.green if include else Qt.red)
-        marker.setIconType(QgsVertexMarker.ICON_CROSS if include else QgsVertexMarker.ICON_X)
+        marker.setColor(Qt.GlobalColor.green if include else Qt.GlobalColor.red)
+        marker.setIconType(QgsVertexMarker.IconType.ICON_CROSS if include else QgsVertexMarker.IconType.ICON_X)
         self.markers.append(marker)
 
     def add_box(self, rect: QgsRectangle) -> None:
@@ -190,7 +190,7 @@ class FindPanel(QWidget):
         self.boxes.append((r.xMinimum(), r.yMinimum(), r.xMaximum(), r.yMaximum()))
 
     def _clicked(self, point, button) -> None:
-        self.add_point(point, include=button != Qt.RightButton)
+        self.add_point(point, include=button != Qt.MouseButton.RightButton)
 
     def _dragged(self, rect) -> None:
         if not rect.isEmpty():

@@ -80,15 +80,15 @@ class SearchPanel(QWidget):
         self.ranked.clear()
         for feat in result.features:
             item = QListWidgetItem(f"#{feat.properties['rank']}  {feat.properties['score']:.3f}")
-            item.setData(Qt.UserRole, feat.geometry.bounds)
-            item.setData(Qt.UserRole + 1, result.crs_wkt)
+            item.setData(Qt.ItemDataRole.UserRole, feat.geometry.bounds)
+            item.setData(Qt.ItemDataRole.UserRole + 1, result.crs_wkt)
             self.ranked.addItem(item)
 
     def zoom_to(self, item: QListWidgetItem) -> None:
-        xmin, ymin, xmax, ymax = item.data(Qt.UserRole)
+        xmin, ymin, xmax, ymax = item.data(Qt.ItemDataRole.UserRole)
         rect = QgsRectangle(xmin, ymin, xmax, ymax)
         canvas = self.dock.iface.mapCanvas()
-        xform = QgsCoordinateTransform(layers.crs_from_wkt(item.data(Qt.UserRole + 1)),
+        xform = QgsCoordinateTransform(layers.crs_from_wkt(item.data(Qt.ItemDataRole.UserRole + 1)),
                                        canvas.mapSettings().destinationCrs(), QgsProject.instance())
         rect = xform.transformBoundingBox(rect)
         rect.scale(1.5)

@@ -184,7 +184,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         if self.USES_MAX_SIDE:
             self._advanced(QgsProcessingParameterNumber(
                 "MAX_SIDE", tr("Longest side of the capture in pixels (0 = native resolution)"),
-                QgsProcessingParameterNumber.Integer, 1024, minValue=0))
+                QgsProcessingParameterNumber.Type.Integer, 1024, minValue=0))
         self.addParameter(QgsProcessingParameterEnum(
             "DEVICE", tr("Device"), options=list(DEVICES), defaultValue="auto",
             usesStaticStrings=True))
@@ -210,7 +210,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
             self.addOutput(QgsProcessingOutputString("TEXT", tr("Text")))
 
     def _advanced(self, param: QgsProcessingParameterDefinition) -> None:
-        param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        param.setFlags(param.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(param)
 
     # -- validation (main thread) ----------------------------------------------------------

@@ -36,10 +36,10 @@ class ChangeAlgorithm(EOLensAlgorithm):
             usesStaticStrings=True))
         self.addParameter(QgsProcessingParameterNumber(
             "THRESHOLD", tr("Change threshold (empty = automatic)"),
-            QgsProcessingParameterNumber.Double, None, optional=True))
+            QgsProcessingParameterNumber.Type.Double, None, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             "MIN_AREA", tr("Minimum polygon area (square map units)"),
-            QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
+            QgsProcessingParameterNumber.Type.Double, 0.0, minValue=0.0))
         self.addParameter(QgsProcessingParameterString(
             "LABEL_MODEL", tr("CLIP model that names each change region (optional)"), optional=True))
         self.addParameter(QgsProcessingParameterString(

@@ -26,15 +26,15 @@ class SearchAlgorithm(EOLensAlgorithm):
 
     def add_specific_parameters(self) -> None:
         self.addParameter(QgsProcessingParameterNumber(
-            "TILE_SIZE", tr("Tile size (pixels)"), QgsProcessingParameterNumber.Integer, 224,
+            "TILE_SIZE", tr("Tile size (pixels)"), QgsProcessingParameterNumber.Type.Integer, 224,
             minValue=16))
         overlap = QgsProcessingParameterNumber(
-            "OVERLAP", tr("Tile overlap (pixels)"), QgsProcessingParameterNumber.Integer, 0,
+            "OVERLAP", tr("Tile overlap (pixels)"), QgsProcessingParameterNumber.Type.Integer, 0,
             minValue=0)
-        overlap.setFlags(overlap.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        overlap.setFlags(overlap.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(overlap)
         self.addParameter(QgsProcessingParameterNumber(
-            "TOP_K", tr("Number of top tiles"), QgsProcessingParameterNumber.Integer, 10,
+            "TOP_K", tr("Number of top tiles"), QgsProcessingParameterNumber.Type.Integer, 10,
             minValue=1))
 
     def read_specific(self, parameters, context) -> dict:

@@ -25,7 +25,7 @@ class SegmentAlgorithm(EOLensAlgorithm):
     def add_specific_parameters(self) -> None:
         param = QgsProcessingParameterString(
             "SAM_MODEL", tr("SAM model to refine boxes into masks (optional)"), optional=True)
-        param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        param.setFlags(param.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(param)
 
     def validate_specific(self, parameters, context) -> None:
