@@ -16,6 +16,7 @@ from .backend import Backend
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress
 from .errors import InputError, ModelError
 from .geoimage import GeoImage
+from .weights import FOLDER_REVISION
 from .results import PixelPolygon, PixelResult, Request
 from .thresholds import noise_floor
 
@@ -97,8 +98,9 @@ def load_dinov2(spec: Any, path: Any, device: str, dtype: Any) -> Dinov2Backend:
     from transformers import AutoImageProcessor, AutoModel
 
     try:
-        model = AutoModel.from_pretrained(str(path), dtype=dtype, trust_remote_code=False)
-        processor = AutoImageProcessor.from_pretrained(str(path))
+        model = AutoModel.from_pretrained(str(path), revision=FOLDER_REVISION, dtype=dtype,
+                                          trust_remote_code=False)
+        processor = AutoImageProcessor.from_pretrained(str(path), revision=FOLDER_REVISION)
     except (OSError, ValueError, KeyError) as err:
         raise ModelError(f"Cannot load a DINOv2 model from '{path}': {err}") from err
     if not getattr(model.config, "model_type", "").startswith("dinov2"):

@@ -369,7 +369,7 @@ def _create_openclip(path: Path, spec: Any, ckpt: Path):
 
 def _load_weights(model, ckpt: Path, arch: str) -> list[str]:
     """Load ``ckpt`` with weights_only; returns warnings about ignored keys."""
-    import pickle
+    import pickle  # nosec B403: only to catch the refusal of weights_only loads
 
     import open_clip
 
@@ -438,12 +438,14 @@ def load_hfclip(spec: Any, path: Any, device: str, dtype: Any) -> HfClipBackend:
     """Build an :class:`HfClipBackend` from a transformers CLIP/SigLIP folder."""
     from transformers import AutoModel, AutoProcessor
 
-    from .runtime import weights_kwargs
+    from .weights import FOLDER_REVISION, weights_kwargs
 
     try:
-        model = AutoModel.from_pretrained(str(path), dtype=dtype, trust_remote_code=False,
+        model = AutoModel.from_pretrained(str(path), revision=FOLDER_REVISION, dtype=dtype,
+                                          trust_remote_code=False,
                                           **weights_kwargs(path))
-        processor = AutoProcessor.from_pretrained(str(path), trust_remote_code=False)
+        processor = AutoProcessor.from_pretrained(str(path), revision=FOLDER_REVISION,
+                                                  trust_remote_code=False)
     except (OSError, ValueError, KeyError) as err:
         raise ModelError(f"Cannot load a CLIP/SigLIP model from '{path}': {err}") from err
     if not hasattr(model, "get_image_features") or not hasattr(model, "get_text_features"):

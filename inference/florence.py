@@ -128,14 +128,16 @@ def load(spec: Any, path: Path, device: str, dtype: Any) -> FlorenceBackend:
     """Native Florence2ForConditionalGeneration + its processor from a local folder."""
     from transformers import AutoProcessor, Florence2ForConditionalGeneration
 
-    from .runtime import weights_kwargs
+    from .weights import FOLDER_REVISION, weights_kwargs
 
     if spec.trust_remote_code:
         raise ModelError(f"'{spec.name}' is in the original microsoft layout, which needs remote "
                          f"code; use the converted florence-community/Florence-2-* models.")
     model = Florence2ForConditionalGeneration.from_pretrained(
-        str(path), dtype=dtype, local_files_only=True, **weights_kwargs(path))
-    processor = AutoProcessor.from_pretrained(str(path), local_files_only=True)
+        str(path), revision=FOLDER_REVISION, dtype=dtype, local_files_only=True,
+        **weights_kwargs(path))
+    processor = AutoProcessor.from_pretrained(str(path), revision=FOLDER_REVISION,
+                                              local_files_only=True)
     return FlorenceBackend(model.to(device).eval(), processor, spec, device, dtype)
 
 

@@ -15,6 +15,8 @@ import numpy as np
 
 from .results import PixelBox, PixelPolygon, PixelResult
 
+SEGMENTATION_TASK = "<REFERRING_EXPRESSION_SEGMENTATION>"  # its output is polygons, not boxes
+
 BINS = 1000
 _TOKEN = re.compile(r"<loc_(\d+)>|<poly>|</poly>|<sep>|</?[a-z_]+>|[^<]+|<")
 _NOISE = ("<s>", "</s>", "<pad>", "<unk>")
@@ -143,7 +145,7 @@ def parse(task_token: str, text: str, width: int, height: int, label: str = "") 
         if not result.text:
             result.warnings.append("The model returned an empty caption.")
         return result
-    wants_polygons = task_token == "<REFERRING_EXPRESSION_SEGMENTATION>" or "<poly>" in text
+    wants_polygons = task_token == SEGMENTATION_TASK or "<poly>" in text
     if wants_polygons:
         result.polygons, result.warnings = parse_polygons(text, width, height)
     else:

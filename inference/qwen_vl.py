@@ -16,6 +16,7 @@ from .backend import Backend
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress
 from .errors import InputError, ModelError
 from .qwen_parse import Version, parse_boxes
+from .weights import FOLDER_REVISION
 from .results import PixelBox, PixelResult, Request
 
 TASKS = frozenset({"caption", "chat", "ground", "change_caption"})
@@ -75,9 +76,10 @@ def load(spec: Any, path: str, device: str, dtype: Any) -> QwenVLBackend:
     """Load a Qwen2.5-VL or Qwen3-VL checkpoint folder (safetensors) onto ``device``."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    model = AutoModelForImageTextToText.from_pretrained(str(path), dtype=dtype,
+    model = AutoModelForImageTextToText.from_pretrained(str(path), revision=FOLDER_REVISION,
+                                                        dtype=dtype,
                                                         use_safetensors=True)
-    processor = AutoProcessor.from_pretrained(str(path))
+    processor = AutoProcessor.from_pretrained(str(path), revision=FOLDER_REVISION)
     return QwenVLBackend(model.to(device).eval(), processor, spec, device, dtype)
 
 

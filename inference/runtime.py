@@ -18,6 +18,7 @@ from .backend import Backend
 from .cancel import CancelToken, ProgressFn
 from .devices import free_device_memory, pick_device
 from .torch_guard import prepare_torch_import
+from .weights import FOLDER_REVISION, safe_torch_load, weights_kwargs  # noqa: F401 (re-exported)
 from .errors import (EOLensError, ModelError, ModelNotAvailableError, OutOfMemoryError,
                      UnsafeModelError)
 from .registry import FAMILY_LOADERS, MODEL_TYPE_FAMILY, REGISTRY, ModelSpec
@@ -181,26 +182,6 @@ def check_remote_code(spec: ModelSpec, allow_remote_code: bool) -> None:
             f"and (2) remote code is enabled in the settings. Pinned: "
             f"{'yes' if hub.is_pinned(spec.revision) else 'no'}; enabled: "
             f"{'yes' if allow_remote_code else 'no'}.")
-
-
-def safe_torch_load(path: str | Path, map_location: str = "cpu") -> Any:
-    """``torch.load`` that never unpickles code: tensors and plain containers only."""
-    import pickle
-
-    import torch
-
-    try:
-        return torch.load(str(path), map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise UnsafeModelError(
-            f"Refused to load '{path}': the checkpoint contains Python objects beyond plain weights, "
-            f"which could run code. Use a .safetensors file or a trusted plain state_dict.") from err
-
-
-def weights_kwargs(path: str | Path) -> dict:
-    """``from_pretrained`` kwargs: safetensors when the folder has them (no pickle at all)."""
-    folder = Path(path)
-    return {"use_safetensors": True} if any(folder.glob("*.safetensors")) else {}
 
 
 def is_oom(err: BaseException) -> bool:

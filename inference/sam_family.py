@@ -16,6 +16,7 @@ import numpy as np
 from .backend import Backend
 from .cancel import CancelToken, ProgressFn
 from .errors import InputError
+from .weights import FOLDER_REVISION
 from .results import PixelBox, PixelResult, Request
 
 Point = tuple[float, float]
@@ -269,8 +270,10 @@ class GroundingDinoBackend(Backend):
 def _load(model_cls: str, processor_cls: str, backend_cls, spec, path, device: str, dtype):
     import transformers
 
-    model = getattr(transformers, model_cls).from_pretrained(str(path), dtype=dtype)
-    processor = getattr(transformers, processor_cls).from_pretrained(str(path))
+    model = getattr(transformers, model_cls).from_pretrained(
+        str(path), revision=FOLDER_REVISION, dtype=dtype)
+    processor = getattr(transformers, processor_cls).from_pretrained(
+        str(path), revision=FOLDER_REVISION)
     return backend_cls(model.to(device).eval(), processor, spec, device, dtype)
 
 

@@ -47,8 +47,7 @@ def apply_qgis_proxy(settings=None) -> Optional[str]:
     os.environ.update(proxy_environment(url, no_proxy))
     hub = sys.modules.get("huggingface_hub")
     if hub is not None:  # its client read the environment when it was made
-        try:
-            hub.close_session()
-        except Exception:  # older hub versions: the next session reads the environment anyway
-            pass
+        close = getattr(hub, "close_session", None)  # older hubs read the environment per request
+        if close is not None:
+            close()
     return url

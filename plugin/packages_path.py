@@ -18,12 +18,21 @@ SHADOW_GUARD = ("numpy", "osgeo", "rasterio", "shapely", "PyQt5", "PyQt6", "qgis
 
 
 def python_executable() -> str:
-    """The interpreter QGIS embeds (sys.executable is the QGIS binary on Windows/macOS)."""
-    if os.path.basename(sys.executable).lower().startswith("python"):
-        return sys.executable
+    """The interpreter QGIS embeds: sys.executable is the QGIS binary on Windows/macOS, and in an
+    embedded Linux Python it is whatever ``python3`` comes first on PATH (a pyenv shim, say)."""
+    exe = sys.executable or ""
+    inside = any(os.path.abspath(exe).startswith(os.path.abspath(p) + os.sep)
+                 for p in {sys.prefix, sys.exec_prefix})
+    if os.path.basename(exe).lower().startswith("python") and inside:
+        return exe
     if sys.platform == "win32":
         return os.path.join(sys.exec_prefix, "python.exe")
-    return os.path.join(sys.exec_prefix, "bin", f"python{sys.version_info.major}")
+    major, minor = sys.version_info[:2]
+    for name in (f"python{major}.{minor}", f"python{major}"):
+        candidate = os.path.join(sys.exec_prefix, "bin", name)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return exe
 
 
 def version_folder() -> str:
@@ -81,7 +90,7 @@ def activate(folder: Optional[Path] = None) -> Optional[Path]:
     return folder
 
 
-def proxy_url(host: str, port: str = "", user: str = "", password: str = "",
+def proxy_url(host: str, port: str = "", user: str = "", password: Optional[str] = None,
               scheme: str = "http") -> Optional[str]:
     """``scheme://user:pass@host:port`` (credentials URL-quoted), or None without a host."""
     host = (host or "").strip()

@@ -16,9 +16,12 @@ if rasterio.__gdal_version__ != gdal.__version__:
     problems.append(f"two GDALs: rasterio {rasterio.__gdal_version__} vs osgeo {gdal.__version__}")
 if int(affine.__version__.split(".")[0]) >= 3:
     problems.append(f"affine {affine.__version__}: rasterio's reproject needs affine<3")
-if ogr.GetGEOSVersionMajor() and tuple(shapely.geos_version[:2]) != (ogr.GetGEOSVersionMajor(), ogr.GetGEOSVersionMinor()):
-    problems.append(f"shapely GEOS {shapely.geos_version} differs from the system GEOS: "
-                    "install shapely with --no-binary shapely (requirements.txt does)")
+if not shapely.__file__.startswith("/usr/lib/python3/"):
+    problems.append(f"shapely from {shapely.__file__}: use Debian's python3-shapely (one GEOS)")
+geos = getattr(shapely, "geos_version", None) or __import__("shapely.geos").geos.geos_version
+if ogr.GetGEOSVersionMajor() and tuple(geos[:2]) != (ogr.GetGEOSVersionMajor(), ogr.GetGEOSVersionMinor()):
+    problems.append(f"shapely GEOS {geos} differs from the system GEOS")
 if problems:
     sys.exit("environment check failed:\n  " + "\n  ".join(problems))
-print(f"environment ok: numpy {numpy.__version__}, GDAL {gdal.__version__}, rasterio {rasterio.__version__}")
+print(f"environment ok: numpy {numpy.__version__}, GDAL {gdal.__version__}, rasterio {rasterio.__version__}, "
+      f"shapely {shapely.__version__}")

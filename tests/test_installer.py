@@ -1,0 +1,195 @@
+"""The consented dependency installer: plan, failure, cancel, proxy, and the headless command line."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from eolens.plugin import deps, installer, network, packages_path
+
+SYSTEM_PY = "/usr/bin/python3"
+PKGROOT = REPO / "build" / "pkgroot"
+
+
+def _digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def _previous_install(tmp_path: Path) -> Path:
+    target = tmp_path / "pk"
+    (target / "oldpkg").mkdir(parents=True)
+    (target / "oldpkg" / "__init__.py").write_text("VERSION = 1\n")
+    return target
+
+
+def test_plan_installs_into_the_private_folder_without_user_or_protected_packages(tmp_path):
+    plan = installer.make_plan(tmp_path / "pk", "cuda", SYSTEM_PY, platform="linux")
+    args = plan.pip_args
+    assert args[:4] == [SYSTEM_PY, "-m", "pip", "install"]
+    assert "--user" not in args and "--break-system-packages" not in args
+    staging = Path(args[args.index("--target") + 1])
+    assert staging.parent == tmp_path and staging != plan.target  # staged beside the target
+    names = {installer._dist_name(r) for r in plan.requirements}
+    assert {"torch", "transformers", "open-clip-torch"} <= names
+    assert not names & set(installer.PROTECTED)  # never numpy, rasterio, shapely, GDAL
+    cpu = installer.make_plan(tmp_path / "pk", "cpu", SYSTEM_PY, platform="linux")
+    assert "torch==2.14.1+cpu" in cpu.requirements and installer.TORCH_INDEX["cpu"] in cpu.pip_args
+    assert cpu.disk_mb < plan.disk_mb
+
+
+def test_constraints_pin_numpy_to_qgis_own():
+    import numpy
+
+    text = installer.constraints_text(SYSTEM_PY)
+    pins = [ln for ln in text.splitlines() if ln.startswith("numpy")]
+    system = subprocess.run([SYSTEM_PY, "-c", "import numpy; print(numpy.__version__)"],
+                            capture_output=True, text=True, env=installer._clean_env()).stdout.strip()
+    assert pins == [f"numpy=={system}"] and system == numpy.__version__
+
+
+def test_prune_removes_what_qgis_owns(tmp_path):
+    folder = tmp_path / "f"
+    for dist, top in (("numpy-1.26.4", "numpy"), ("shapely-2.2.0", "shapely"), ("jinja2-3.1.6", "jinja2")):
+        (folder / top).mkdir(parents=True)
+        (folder / top / "__init__.py").write_text("")
+        info = folder / f"{dist}.dist-info"
+        info.mkdir()
+        (info / "RECORD").write_text(f"{top}/__init__.py,,\n{info.name}/RECORD,,\n")
+    assert sorted(installer.prune_protected(folder)) == ["numpy", "shapely"]
+    assert sorted(p.name for p in folder.iterdir()) == ["jinja2", "jinja2-3.1.6.dist-info"]
+
+
+def test_failed_install_keeps_the_previous_folder_and_says_why(tmp_path):
+    target = _previous_install(tmp_path)
+    before = _digest(target)
+    plan = installer.make_plan(target, "cuda", SYSTEM_PY, requirements=["eolens-no-such-package==9.9.9"])
+    outcome = installer.run(plan, log=lambda s: None)
+    assert not outcome.ok
+    assert "could not find a package version" in outcome.message and "Nothing was changed" in outcome.message
+    assert _digest(target) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pk"]  # no staging or constraints left
+
+
+@pytest.mark.slow
+def test_cancel_stops_pip_within_two_seconds_and_changes_nothing(tmp_path):
+    target = _previous_install(tmp_path)
+    before = _digest(target)
+    plan = installer.make_plan(target, "cuda", SYSTEM_PY, requirements=["torch==2.14.1"])
+    started: list[float] = []
+    cancel_at: list[float] = []
+
+    def log(line: str) -> None:
+        if line.startswith("Collecting") and not started:
+            started.append(time.monotonic())
+
+    def cancelled() -> bool:
+        if started and time.monotonic() - started[0] > 1.0 and not cancel_at:
+            cancel_at.append(time.monotonic())
+        return bool(cancel_at)
+
+    outcome = installer.run(plan, log=log, is_cancelled=cancelled)
+    assert cancel_at, "pip never started"
+    assert time.monotonic() - cancel_at[0] < 2.0
+    assert not outcome.ok and "cancelled" in outcome.message
+    assert _digest(target) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pk"]
+    out = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert out.stdout.strip() == ""  # no pip left running
+
+
+def test_dry_run_prints_the_exact_pip_command(tmp_path):
+    env = dict(installer._clean_env(), PYTHONPATH=str(PKGROOT))
+    out = subprocess.run([SYSTEM_PY, "-m", "eolens.plugin.installer", "--target", str(tmp_path / "pk"),
+                          "--torch", "cuda", "--dry-run"], capture_output=True, text=True, env=env,
+                         cwd=str(tmp_path), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"--target {tmp_path / '.pk.staging'}" in out.stdout
+    assert "-m pip install" in out.stdout and "--user" not in out.stdout
+    assert not (tmp_path / "pk").exists()  # a dry run installs nothing
+
+
+def test_manual_command_is_the_headless_installer_and_pep668_safe(monkeypatch, tmp_path):
+    monkeypatch.setenv("EOLENS_PACKAGES", str(tmp_path / "pk"))
+    cmd = deps.install_command(deps.DependencyReport(["torch"], []), torch="cuda")
+    assert "--user" not in cmd and "--no-binary" not in cmd
+    assert cmd.startswith("PYTHONPATH=") and "-m eolens.plugin.installer" in cmd
+    assert f'--target "{tmp_path / "pk"}"' in cmd
+    out = subprocess.run(["bash", "-c", cmd + " --dry-run"], capture_output=True, text=True,
+                         env=installer._clean_env(), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "externally-managed-environment" not in out.stdout + out.stderr
+
+
+def test_packages_folder_goes_after_qgis_paths_and_before_site_packages(tmp_path, monkeypatch):
+    folder = tmp_path / "pk"
+    folder.mkdir()
+    path = ["/usr/share/qgis/python", "/home/a/.local/share/QGIS/QGIS3/profiles/default/python",
+            "/usr/lib/python3.11", "/usr/lib/python3/dist-packages"]
+    monkeypatch.setattr(sys, "path", list(path))
+    assert packages_path.activate(folder) == folder
+    assert sys.path.index(str(folder)) == 3
+    packages_path.activate(folder)
+    assert sys.path.count(str(folder)) == 1
+    (folder / "numpy").mkdir()  # a hand-made install that holds its own numpy: never first
+    monkeypatch.setattr(sys, "path", list(path))
+    packages_path.activate(folder)
+    assert sys.path[-1] == str(folder)
+
+
+def test_environment_variable_overrides_the_profile_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("EOLENS_PACKAGES", str(tmp_path / "x"))
+    assert packages_path.packages_dir() == tmp_path / "x"
+    monkeypatch.delenv("EOLENS_PACKAGES")
+    want = f"py{sys.version_info.major}.{sys.version_info.minor}"
+    assert packages_path.packages_dir().parts[-3:] == ("python", "eolens-packages", want)
+
+
+def test_qgis_proxy_reaches_pip_and_the_hub_download_client(monkeypatch):
+    from qgis.core import QgsSettings
+
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    s = QgsSettings()
+    keys = {"proxy/proxyEnabled": "true", "proxy/proxyType": "HttpProxy",
+            "proxy/proxyHost": "proxy.agency.example", "proxy/proxyPort": "3128",
+            "proxy/proxyUser": "ana", "proxy/proxyPassword": "p@ss word",
+            "proxy/noProxyUrls": ["http://intranet.example/maps"]}
+    old = {k: s.value(k) for k in keys}
+    try:
+        for k, v in keys.items():
+            s.setValue(k, v)
+        url = network.apply_qgis_proxy()
+        assert url == "http://ana:p%40ss%20word@proxy.agency.example:3128"
+        assert os.environ["HTTPS_PROXY"] == url and os.environ["NO_PROXY"] == "intranet.example"
+        from huggingface_hub.utils import get_session
+
+        transport = get_session()._mounts
+        mounts = {str(k.pattern): v for k, v in transport.items()}
+        proxy = mounts["https://"]._pool._proxy_url
+        assert proxy.host == b"proxy.agency.example" and proxy.port == 3128
+        assert any("intranet.example" in k and v is None for k, v in mounts.items())  # no proxy
+        plan = installer.make_plan(Path("/tmp/x"), "cuda", SYSTEM_PY, proxy=url)
+        assert plan.pip_args[plan.pip_args.index("--proxy") + 1] == url
+        assert installer._clean_env(url)["HTTPS_PROXY"] == url
+    finally:
+        for k, v in old.items():
+            s.remove(k) if v is None else s.setValue(k, v)
+        import huggingface_hub
+
+        huggingface_hub.close_session()
+
+
+def test_pip_errors_are_plain_words():
+    assert "proxy" in installer.pip_failure(["ERROR: ProxyError('Cannot connect to proxy.')"])
+    assert "disk is full" in installer.pip_failure(["OSError: [Errno 28] No space left on device"])
+    assert "could not reach" in installer.pip_failure(["NewConnectionError: Network is unreachable"])
