@@ -282,10 +282,13 @@ def _serial_parts(todo, settings: IndexSettings, progress: ProgressFn, cancel: C
     if not todo:
         return
     backend = load_backend(settings, None, cancel)
+    span = 100.0 / len(todo)
     for i, (rec, kind) in enumerate(todo):
         cancel.check()
-        span = 100.0 / len(todo)
-        tile_progress = (lambda p, i=i: progress(span * (i + p / 100.0)))  # noqa: E731
+
+        def tile_progress(p: float, i: int = i) -> None:
+            progress(span * (i + p / 100.0))
+
         try:
             part: Any = embed_file(backend, rec, settings, tile_progress, cancel)
         except Cancelled:

@@ -9,6 +9,8 @@ the true cosine and only the ranking can be approximate. The graph is kept insid
 """
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
@@ -20,7 +22,10 @@ from .index_store import IndexStore
 
 APPROX_MIN_TILES = 200_000   # exact search of 200k 512-d vectors is ~20 ms on a laptop core
 CANDIDATES = 8               # graph candidates per requested hit, re-scored exactly
+CACHE_BYTES = 1 << 30        # exact search keeps up to 1 GiB of vectors loaded between queries
 _ANN_NAME = "usearch-hnsw-f16"
+_CACHE: dict = {}
+_CACHE_LOCK = threading.Lock()
 WGS84 = "EPSG:4326"
 
 
@@ -114,6 +119,22 @@ def approx_search(ann: AnnIndex, vectors_of, query: np.ndarray, k: int
 
 # --- against an index file --------------------------------------------------------------------
 
+def _cached(key: tuple, load):
+    """The last index's vectors (or graph) stay loaded: the next query of it skips the read.
+
+    Keyed by the file's mtime and size and its tile stamp, so any change to the index reloads."""
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE.clear()
+            _CACHE[key] = load()
+        return _CACHE[key]
+
+
+def _matrix(store: IndexStore) -> tuple[np.ndarray, np.ndarray]:
+    ids, vecs = zip(*store.iter_vectors())
+    return np.concatenate(ids), np.concatenate(vecs)
+
+
 def _ann_for(store: IndexStore) -> AnnIndex:
     stamp = store.stamp()
     saved = store.load_ann(_ANN_NAME)
@@ -150,9 +171,15 @@ def query_index(index_path: str, query: np.ndarray, top_k: int = 10, *,
         if query.shape[0] != dim:
             raise InputError(f"The query has {query.shape[0]} values but the index '{store.path}' "
                              f"holds {dim}-d embeddings; use the index's model.")
-        if choose_method(store.count(), method) == "approx":
-            ids, scores = approx_search(_ann_for(store), store.vectors, query, top_k)
-        else:
+        st = os.stat(store.path)
+        key, n = (store.path, st.st_mtime_ns, st.st_size, store.stamp()), store.count()
+        if choose_method(n, method) == "approx":
+            ann = _cached(key + ("approx",), lambda: _ann_for(store))
+            ids, scores = approx_search(ann, store.vectors, query, top_k)
+        elif n * dim * 4 <= CACHE_BYTES:
+            ids, scores = exact_search([_cached(key + ("exact",), lambda: _matrix(store))],
+                                       query, top_k)
+        else:  # too big to keep: stream it
             ids, scores = exact_search(store.iter_vectors(), query, top_k)
         rows = {t["fid"]: t for t in store.tiles(ids)}
     return [_hit(rank + 1, float(s), rows[int(i)]) for rank, (i, s) in enumerate(zip(ids, scores))]
@@ -195,16 +222,17 @@ def search_text(index_path: str, prompt: str, top_k: int = 10, *, model: Optiona
     return query_index(index_path, backend.embed_phrases([prompt])[0], top_k, method=method)
 
 
-def search_example(index_path: str, raster: str, bounds=None, bounds_crs=None, top_k: int = 10,
+def search_example(index_path: str, raster, bounds=None, bounds_crs=None, top_k: int = 10,
                    *, bands: Optional[Sequence[int]] = None, model: Optional[str] = None,
                    device: str = "auto", offline: Optional[bool] = None, method: str = "auto",
                    progress: Optional[ProgressFn] = None,
                    cancel: Optional[CancelToken] = None) -> list[Hit]:
-    """"More like this": the region ``bounds`` of ``raster`` embedded and matched."""
+    """"More like this": the region ``bounds`` of ``raster`` (a path, or a GeoImage already
+    captured) embedded and matched."""
     from .raster_read import capture_native
 
-    image = capture_native(raster, bounds, bounds_crs, bands=list(bands) if bands else None,
-                           max_side=2048)
+    image = raster if not isinstance(raster, str) else capture_native(
+        raster, bounds, bounds_crs, bands=list(bands) if bands else None, max_side=2048)
     backend = index_backend(index_path, model, device=device, offline=offline,
                             progress=progress, cancel=cancel)
     return query_index(index_path, backend.encode_images([image.rgb], 1, cancel)[0], top_k,
@@ -217,7 +245,8 @@ def search_index(index_path: str, *, prompt: str = "", example: Optional[dict] =
                  cancel: Optional[CancelToken] = None):
     """Text or example -> ActionResult of ranked EPSG:4326 footprints (rank, score, source).
 
-    ``example``: ``{"path", "bounds", "bounds_crs", "bands"}`` of the region to match.
+    ``example``: ``{"path", "bounds", "bounds_crs", "bands"}`` of the region to match, or
+    ``{"image": GeoImage, "path": name}`` for pixels captured already (a rendered layer).
     """
     from rasterio.crs import CRS
 
@@ -230,7 +259,8 @@ def search_index(index_path: str, *, prompt: str = "", example: Optional[dict] =
     common = dict(model=model, device=device, offline=offline,
                   progress=sub_progress(progress, 0, 80), cancel=cancel)
     if example:
-        hits = search_example(index_path, example["path"], example.get("bounds"),
+        source = example.get("image") if example.get("image") is not None else example["path"]
+        hits = search_example(index_path, source, example.get("bounds"),
                               example.get("bounds_crs"), top_k, bands=example.get("bands"),
                               **common)
         what = f"tiles like {example['path']}"
