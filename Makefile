@@ -14,6 +14,7 @@ QGIS_PLUGINS := $(QGIS_PROFILE)/profiles/default/python/plugins
 USER_PLUGINS := $(HOME)/.local/share/QGIS/QGIS3/profiles/default/python/plugins
 RUNTIME := metadata.txt __init__.py plugin inference resources i18n LICENSE CHANGELOG.md requirements.txt constraints.txt
 DIR ?= build/tiny-models
+LRELEASE ?= lrelease
 export HF_HUB_OFFLINE ?= 1
 
 .PHONY: setup test run package deploy bench tiny-models lint i18n clean
@@ -51,8 +52,8 @@ build/$(PLUGIN).zip: $(shell git ls-files $(RUNTIME) 2>/dev/null)
 	@rm -rf build/package && mkdir -p build/package/$(PLUGIN)
 	git ls-files $(RUNTIME) | grep -v -E '(^|/)tests?/' | while read f; do \
 	  mkdir -p build/package/$(PLUGIN)/$$(dirname $$f); cp $$f build/package/$(PLUGIN)/$$f; done
-	@command -v lrelease >/dev/null || { echo "lrelease is missing (apt install qttools5-dev-tools): no translations" >&2; exit 1; }
-	lrelease -silent build/package/$(PLUGIN)/i18n/*.ts && rm -f build/package/$(PLUGIN)/i18n/*.ts
+	@command -v $(LRELEASE) >/dev/null || { echo "lrelease is missing (apt install qttools5-dev-tools): refusing to package without translations" >&2; exit 1; }
+	$(LRELEASE) -silent build/package/$(PLUGIN)/i18n/*.ts && rm -f build/package/$(PLUGIN)/i18n/*.ts
 	@ls build/package/$(PLUGIN)/i18n/*.qm >/dev/null
 	cd build/package && rm -f ../$(PLUGIN).zip && /usr/bin/python3 -m zipfile -c ../$(PLUGIN).zip $(PLUGIN)
 	@echo "wrote build/$(PLUGIN).zip"

@@ -53,10 +53,10 @@ class InstallerDialog(QDialog):
         self.target = packages_path.packages_dir()
         self.proxy = network.qgis_proxy()[0]
         self.gpu = installer.detected_gpu()
+        self.plan_view = QPlainTextEdit(readOnly=True)
         layout = QVBoxLayout(self)
         layout.addWidget(self._intro())
         layout.addLayout(self._torch_choice())
-        self.plan_view = QPlainTextEdit(readOnly=True)
         layout.addWidget(self.plan_view)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)

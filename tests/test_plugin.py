@@ -54,34 +54,74 @@ def test_dependency_report_names_missing_packages(monkeypatch):
 
     real = deps.importlib.util.find_spec
     monkeypatch.setattr(deps.importlib.util, "find_spec",
-                        lambda name: None if name == "open_clip" else real(name))
+                        lambda name: None if name in ("open_clip", "shapely") else real(name))
     report = deps.check()
-    assert report.missing == ["open_clip_torch"]
-    cmd = deps.install_command(report)
-    assert "-m pip install" in cmd and "open_clip_torch" in cmd and '"numpy<2"' in cmd
+    assert report.missing == ["open_clip_torch"] and report.system == ["python3-shapely"]
+    text = deps.dependency_message(report)
+    assert "open_clip_torch" in text and "sudo apt install python3-shapely" in text
+    assert "-m eolens.plugin.installer --target" in text and "--user" not in text
 
 
-def test_missing_dependencies_show_a_dialog(iface, monkeypatch):
+def _no_torch(monkeypatch):
     from eolens.plugin import deps
 
-    monkeypatch.setattr(deps, "check", lambda: deps.DependencyReport(["torch"], []))
+    real = deps.importlib.util.find_spec
+    monkeypatch.setattr(deps.importlib.util, "find_spec",
+                        lambda name: None if name in ("torch", "transformers", "open_clip") else real(name))
+
+
+def test_without_dependencies_every_entry_point_offers_the_installer(iface, monkeypatch, qtbot):
+    import sys
+
+    from qgis import processing  # noqa: F401 (registers the native algorithms)
+    from qgis.core import QgsProcessingContext
+
+    _no_torch(monkeypatch)
+    errors = []
+    monkeypatch.setattr(sys, "excepthook", lambda *exc: errors.append(exc))
     plugin = _load(iface)
     try:
-        assert plugin.deps_box is not None
-        assert "torch" in plugin.deps_box.text() and "pip install" in plugin.deps_box.text()
+        assert iface.bar.currentItem() is not None and "torch" in iface.bar.currentItem().text()
+        plugin.toggle_dock(True)                     # the panel: the installer instead of a traceback
+        assert plugin.dock is None and plugin.installer is not None and plugin.installer.isVisible()
+        assert not plugin.actions[0].isChecked()
+        plan = plugin.installer.plan_view.toPlainText()
+        assert f"into {plugin.installer.target}" in plan and "--target" in plan
+        plugin.installer.close()
+        plugin.open_settings()                       # settings: the same dialog, no exception
+        assert plugin.installer.isVisible()
+        plugin.installer.close()
+        alg = QgsApplication.processingRegistry().algorithmById("eolens:caption")
+        ok, msg = alg.checkParameterValues({"INPUT": "x.tif"}, QgsProcessingContext())
+        assert not ok and "torch" in msg and "eolens.plugin.installer" in msg
     finally:
         plugin.unload()
+    assert errors == []
+
+
+def test_installer_dialog_installs_nothing_before_the_click(iface, monkeypatch, qtbot, tmp_path):
+    from eolens.plugin import deps, installer
+    from eolens.plugin.installer_dialog import InstallerDialog
+
+    monkeypatch.setenv("EOLENS_PACKAGES", str(tmp_path / "pk"))
+    monkeypatch.setattr(installer, "run", lambda *a, **k: pytest.fail("ran without a click"))
+    dialog = InstallerDialog(deps.DependencyReport(["torch"], []), iface.mainWindow())
+    qtbot.addWidget(dialog)
+    dialog.cpu.setChecked(True)
+    assert "torch==2.14.1+cpu" in dialog.plan_view.toPlainText()
+    dialog.cuda.setChecked(True)
+    assert "  torch==2.14.1\n" in dialog.plan_view.toPlainText()
+    assert "MB to download" in dialog.plan_view.toPlainText()
+    assert not (tmp_path / "pk").exists()
 
 
 def test_a_shapely_with_another_geos_is_reported(monkeypatch):
-    import shapely
-
     from eolens.plugin import deps
 
     assert deps.check().problems == []          # this environment shares one GEOS
-    monkeypatch.setattr(shapely, "geos_version", (3, 99, 0))
+    monkeypatch.setattr(deps, "shapely_geos_version", lambda: (3, 99, 0))
     problems = deps.check().problems
-    assert len(problems) == 1 and "GEOS 3.99" in problems[0] and "--no-binary shapely" in problems[0]
+    assert len(problems) == 1 and "GEOS 3.99" in problems[0] and "python3-shapely" in problems[0]
 
 
 def test_triton_is_kept_out_when_mesa_llvm_is_loaded(tmp_path, monkeypatch):
