@@ -14,7 +14,7 @@ client open the index directly. Tables:
 from __future__ import annotations
 
 import os
-import sqlite3
+import sqlite3  # SQL below formats only module-constant table names (nosec B608); values are bound
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -157,7 +157,7 @@ class IndexStore:
                            " VALUES (?,?,?,?)", contents)
             db.execute("INSERT INTO gpkg_geometry_columns VALUES (?,?,?,?,?,?)",
                        (TILES, "geom", "POLYGON", 4326, 0, 0))
-            db.execute(f"INSERT INTO {META} VALUES ('format_version', ?)", (FORMAT_VERSION,))
+            db.execute(f"INSERT INTO {META} VALUES ('format_version', ?)", (FORMAT_VERSION,))  # nosec B608
             db.commit()
 
     # -- context -----------------------------------------------------------------------------
@@ -177,7 +177,7 @@ class IndexStore:
 
     # -- metadata ------------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
-        return dict(self.db.execute(f"SELECT key, value FROM {META}"))
+        return dict(self.db.execute(f"SELECT key, value FROM {META}"))  # nosec B608
 
     def set_meta(self, values: dict) -> None:
         self.db.executemany(f"INSERT OR REPLACE INTO {META} VALUES (?, ?)",
@@ -185,23 +185,23 @@ class IndexStore:
 
     # -- files -----------------------------------------------------------------------------
     def files(self) -> dict[str, FileRecord]:
-        rows = self.db.execute(f"SELECT path, size, mtime_ns, sha256, crs, tiles FROM {FILES}")
+        rows = self.db.execute(f"SELECT path, size, mtime_ns, sha256, crs, tiles FROM {FILES}")  # nosec B608
         return {r[0]: FileRecord(*r) for r in rows}
 
     def touch_file(self, rec: FileRecord) -> None:
         """Same content, new mtime: remember it so the next run skips the checksum."""
-        self.db.execute(f"UPDATE {FILES} SET mtime_ns=?, size=? WHERE path=?",
+        self.db.execute(f"UPDATE {FILES} SET mtime_ns=?, size=? WHERE path=?",  # nosec B608
                         (rec.mtime_ns, rec.size, rec.path))
 
     def remove_file(self, path: str) -> int:
         """Drop a file and its tiles and embeddings; returns the tiles removed."""
-        row = self.db.execute(f"SELECT fid FROM {FILES} WHERE path=?", (path,)).fetchone()
+        row = self.db.execute(f"SELECT fid FROM {FILES} WHERE path=?", (path,)).fetchone()  # nosec B608
         if row is None:
             return 0
-        self.db.execute(f"DELETE FROM {EMBEDDINGS} WHERE tile_fid IN "
+        self.db.execute(f"DELETE FROM {EMBEDDINGS} WHERE tile_fid IN "  # nosec B608
                         f"(SELECT fid FROM {TILES} WHERE file_id=?)", row)
-        n = self.db.execute(f"DELETE FROM {TILES} WHERE file_id=?", row).rowcount
-        self.db.execute(f"DELETE FROM {FILES} WHERE fid=?", row)
+        n = self.db.execute(f"DELETE FROM {TILES} WHERE file_id=?", row).rowcount  # nosec B608
+        self.db.execute(f"DELETE FROM {FILES} WHERE fid=?", row)  # nosec B608
         return n
 
     def add_part(self, part: FilePart) -> int:
@@ -209,18 +209,18 @@ class IndexStore:
         self.remove_file(part.file.path)
         f = part.file
         cur = self.db.execute(
-            f"INSERT INTO {FILES} (path, size, mtime_ns, sha256, crs, tiles, indexed_at)"
+            f"INSERT INTO {FILES} (path, size, mtime_ns, sha256, crs, tiles, indexed_at)"  # nosec B608
             " VALUES (?,?,?,?,?,?,?)", (f.path, f.size, f.mtime_ns, f.sha256, f.crs,
                                        len(part.tiles), _now()))
         file_id = cur.lastrowid
         vectors = np.ascontiguousarray(part.vectors, dtype="<f4")
         for tile, vec in zip(part.tiles, vectors):
             cur = self.db.execute(
-                f"INSERT INTO {TILES} (geom, file_id, source, col_off, row_off, width, height, "
+                f"INSERT INTO {TILES} (geom, file_id, source, col_off, row_off, width, height, "  # nosec B608
                 "crs, footprint) VALUES (?,?,?,?,?,?,?,?,?)",
                 (gpkg_geometry(tile.geom), file_id, f.path, tile.col_off, tile.row_off,
                  tile.width, tile.height, tile.crs, tile.footprint.wkt))
-            self.db.execute(f"INSERT INTO {EMBEDDINGS} VALUES (?, ?)", (cur.lastrowid, vec.tobytes()))
+            self.db.execute(f"INSERT INTO {EMBEDDINGS} VALUES (?, ?)", (cur.lastrowid, vec.tobytes()))  # nosec B608
         return len(part.tiles)
 
     def refresh_extent(self) -> None:
@@ -232,25 +232,25 @@ class IndexStore:
     def _envelope(self) -> tuple:
         minx = miny = np.inf
         maxx = maxy = -np.inf
-        for (blob,) in self.db.execute(f"SELECT substr(geom, 9, 32) FROM {TILES}"):
+        for (blob,) in self.db.execute(f"SELECT substr(geom, 9, 32) FROM {TILES}"):  # nosec B608
             x0, x1, y0, y1 = struct.unpack("<4d", blob)
             minx, maxx, miny, maxy = min(minx, x0), max(maxx, x1), min(miny, y0), max(maxy, y1)
         return (None,) * 4 if minx == np.inf else (minx, miny, maxx, maxy)
 
     # -- reading -----------------------------------------------------------------------------
     def count(self) -> int:
-        return int(self.db.execute(f"SELECT count(*) FROM {EMBEDDINGS}").fetchone()[0])
+        return int(self.db.execute(f"SELECT count(*) FROM {EMBEDDINGS}").fetchone()[0])  # nosec B608
 
     def stamp(self) -> str:
         """Changes whenever tiles are added or removed (for a stale approximate index)."""
-        row = self.db.execute(f"SELECT count(*), coalesce(max(tile_fid), 0), "
+        row = self.db.execute(f"SELECT count(*), coalesce(max(tile_fid), 0), "  # nosec B608
                               f"coalesce(sum(tile_fid), 0) FROM {EMBEDDINGS}").fetchone()
         return "/".join(map(str, row))
 
     def iter_vectors(self, chunk: int = 65536) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(fids (n,), vectors (n, D) float32) in fid order, ``chunk`` rows at a time."""
         dim = int(self.meta().get("dim", 0) or 0)
-        cur = self.db.execute(f"SELECT tile_fid, vector FROM {EMBEDDINGS} ORDER BY tile_fid")
+        cur = self.db.execute(f"SELECT tile_fid, vector FROM {EMBEDDINGS} ORDER BY tile_fid")  # nosec B608
         while True:
             rows = cur.fetchmany(chunk)
             if not rows:
@@ -267,7 +267,7 @@ class IndexStore:
         for start in range(0, len(fids), 900):  # SQLite's variable limit
             part = fids[start:start + 900]
             marks = ",".join("?" * len(part))
-            got.update(self.db.execute(f"SELECT tile_fid, vector FROM {EMBEDDINGS} "
+            got.update(self.db.execute(f"SELECT tile_fid, vector FROM {EMBEDDINGS} "  # nosec B608
                                        f"WHERE tile_fid IN ({marks})", part))
         return np.stack([np.frombuffer(got[f], "<f4") for f in fids]) if fids else \
             np.zeros((0, 0), np.float32)
@@ -276,14 +276,14 @@ class IndexStore:
         """Tile rows as dicts (``geom`` parsed to shapely), all or those of ``fids`` in order."""
         cols = "fid, geom, source, col_off, row_off, width, height, crs, footprint"
         if fids is None:
-            rows = self.db.execute(f"SELECT {cols} FROM {TILES} ORDER BY fid").fetchall()
+            rows = self.db.execute(f"SELECT {cols} FROM {TILES} ORDER BY fid").fetchall()  # nosec B608
         else:
             fids = [int(f) for f in fids]
             by_fid = {}
             for start in range(0, len(fids), 900):
                 part = fids[start:start + 900]
                 marks = ",".join("?" * len(part))
-                for r in self.db.execute(f"SELECT {cols} FROM {TILES} WHERE fid IN ({marks})",
+                for r in self.db.execute(f"SELECT {cols} FROM {TILES} WHERE fid IN ({marks})",  # nosec B608
                                          part):
                     by_fid[r[0]] = r
             rows = [by_fid[f] for f in fids if f in by_fid]
@@ -297,7 +297,7 @@ class IndexStore:
 
     # -- approximate index blob ------------------------------------------------------------
     def load_ann(self, name: str) -> Optional[tuple[str, bytes]]:
-        row = self.db.execute(f"SELECT stamp, blob FROM {ANN} WHERE name=?", (name,)).fetchone()
+        row = self.db.execute(f"SELECT stamp, blob FROM {ANN} WHERE name=?", (name,)).fetchone()  # nosec B608
         return (row[0], bytes(row[1])) if row else None
 
     def save_ann(self, name: str, stamp: str, blob: bytes) -> None:

@@ -191,7 +191,7 @@ def is_oom(err: BaseException) -> bool:
 
 def translate_error(err: BaseException, name: str, device: str = "") -> EOLensError:
     """Turn library errors into messages an analyst can act on."""
-    import pickle
+    import pickle  # nosec B403
 
     if isinstance(err, EOLensError):
         return err
