@@ -81,7 +81,7 @@ def _label_bench():
         pipeline = time.process_time() - start
     bare = (bare + _bare_s(backend.model, batches)) / 2  # either side: shared CPUs drift
     assert summary.labelled == len(feats), summary
-    yield "label_clip_chips_per_s", len(feats) / pipeline, "chips/s"
+    yield "label_clip_chips_per_cpu_s", len(feats) / pipeline, "chips/CPU-s"
     yield "label_clip_chips_per_s_vs_bare", bare / pipeline, "ratio"
 
 
