@@ -320,11 +320,13 @@ def _dask_parts(todo, settings: IndexSettings, address: str, workers: int, cance
     try:
         futures = {client.submit(_worker_embed, rec, settings, pure=False): (rec, kind)
                    for rec, kind in todo}
-        for future in as_completed(futures):
+        for future in as_completed(list(futures)):
             if cancel.is_set():
                 client.cancel(list(futures))
                 cancel.check()
-            yield futures[future], future.result()
+            key, part = futures.pop(future), future.result()
+            future.release()  # the worker drops its copy: memory stays bounded by in-flight files
+            yield key, part
     finally:
         client.close()
         if cluster is not None:
