@@ -292,6 +292,126 @@
   <context>
     <name>EOLensProcessing</name>
     <message>
+      <source>Precision</source>
+      <translation>Genauigkeit (Precision)</translation>
+    </message>
+    <message>
+      <source>Recall</source>
+      <translation>Trefferquote (Recall)</translation>
+    </message>
+    <message>
+      <source>F1 score</source>
+      <translation>F1-Wert</translation>
+    </message>
+    <message>
+      <source>Evaluate against a reference (P / R / F1 / IoU / AP)</source>
+      <translation>Mit einer Referenz vergleichen (P / R / F1 / IoU / AP)</translation>
+    </message>
+    <message>
+      <source>Scores PREDICTED (a vector layer or a mask raster) against REFERENCE (vector or raster), both reprojected onto the reference's CRS (onto a raster's grid when one side is a raster). Two vector layers are matched object by object, one to one, at IoU &gt;= IOU: precision, recall, F1, mean IoU of the matches and AP (by the predicted 'score' field when there is one); with FIELD_PREDICTED and FIELD_REFERENCE, objects match within their class and per-class figures and a confusion matrix are added. With a raster, pixels are compared (non-zero = positive, nodata ignored). OUTPUT holds the features (or pixel regions) tagged TP / FP / FN with the matched IoU; OUTPUT_TEXT a .json report (precision, recall, f1, iou, ap, tp, fp, fn, ...) or a .txt.</source>
+      <translation>Bewertet PREDICTED (ein Vektorlayer oder ein Maskenraster) gegen REFERENCE (Vektor oder Raster), beide in das KBS der Referenz umprojiziert (auf das Raster-Gitter, wenn eine Seite ein Raster ist). Zwei Vektorlayer werden Objekt für Objekt eins zu eins bei IoU &gt;= IOU zugeordnet: Precision, Recall, F1, mittlere IoU der Zuordnungen und AP (nach dem Feld 'score' der Vorhersage, falls vorhanden); mit FIELD_PREDICTED und FIELD_REFERENCE werden Objekte nur innerhalb ihrer Klasse zugeordnet und Werte je Klasse sowie eine Konfusionsmatrix ergänzt. Mit einem Raster werden Pixel verglichen (ungleich null = positiv, NoData wird ignoriert). OUTPUT enthält die Objekte (oder Pixelbereiche), markiert als TP / FP / FN mit der IoU der Zuordnung; OUTPUT_TEXT einen .json-Bericht (precision, recall, f1, iou, ap, tp, fp, fn, ...) oder eine .txt-Datei.</translation>
+    </message>
+    <message>
+      <source>Tagged features (TP / FP / FN)</source>
+      <translation>Markierte Objekte (TP / FP / FN)</translation>
+    </message>
+    <message>
+      <source>Report (.json / .txt)</source>
+      <translation>Bericht (.json / .txt)</translation>
+    </message>
+    <message>
+      <source>Predicted (vector layer or mask raster)</source>
+      <translation>Vorhersage (Vektorlayer oder Maskenraster)</translation>
+    </message>
+    <message>
+      <source>Reference (vector layer or raster)</source>
+      <translation>Referenz (Vektorlayer oder Raster)</translation>
+    </message>
+    <message>
+      <source>IoU threshold for matching objects</source>
+      <translation>IoU-Schwelle für die Zuordnung von Objekten</translation>
+    </message>
+    <message>
+      <source>Class field of the predicted layer (optional)</source>
+      <translation>Klassenfeld der Vorhersage (optional)</translation>
+    </message>
+    <message>
+      <source>Class field of the reference layer (optional)</source>
+      <translation>Klassenfeld der Referenz (optional)</translation>
+    </message>
+    <message>
+      <source>Extent (default: everything)</source>
+      <translation>Ausdehnung (Standard: alles)</translation>
+    </message>
+    <message>
+      <source>Give both FIELD_PREDICTED and FIELD_REFERENCE, or neither.</source>
+      <translation>Geben Sie FIELD_PREDICTED und FIELD_REFERENCE beide an oder keines von beiden.</translation>
+    </message>
+    <message>
+      <source>{0}: choose a vector layer or a raster layer.</source>
+      <translation>{0}: Wählen Sie einen Vektor- oder Rasterlayer.</translation>
+    </message>
+    <message>
+      <source>{0}: layer '{1}' has no CRS.</source>
+      <translation>{0}: Layer '{1}' hat kein KBS.</translation>
+    </message>
+    <message>
+      <source>{0}: layer '{1}' has no field '{2}'.</source>
+      <translation>{0}: Layer '{1}' hat kein Feld '{2}'.</translation>
+    </message>
+    <message>
+      <source>Features labelled</source>
+      <translation>Beschriftete Objekte</translation>
+    </message>
+    <message>
+      <source>Features already labelled (skipped)</source>
+      <translation>Bereits beschriftete Objekte (übersprungen)</translation>
+    </message>
+    <message>
+      <source>Features that could not be labelled</source>
+      <translation>Objekte, die nicht beschriftet werden konnten</translation>
+    </message>
+    <message>
+      <source>Label features (CLIP class / VLM answer per feature)</source>
+      <translation>Objekte beschriften (CLIP-Klasse / VLM-Antwort je Objekt)</translation>
+    </message>
+    <message>
+      <source>For every feature of FEATURES (selected features only when ticked), reads the raster under it (its bounding box grown by BUFFER: map units of the raster's CRS, or a percentage such as 20%) and asks the model. MODE classify picks one of CLASSES (comma separated) with a CLIP model and writes label, score and all class scores; ask answers PROMPT with a chat model; caption describes each chip. OUTPUT is a copy of the features (in their own CRS) with the new fields; features outside the raster or on nodata get an empty label and a reason. Re-running with the same OUTPUT skips the features already labelled, so a cancelled run can be continued. EXTENT limits the run to the features that intersect it.</source>
+      <translation>Liest für jedes Objekt von FEATURES (nur die gewählten, wenn angehakt) das Raster darunter (sein umschließendes Rechteck, um BUFFER vergrößert: Karteneinheiten des Raster-KBS oder ein Prozentsatz wie 20%) und fragt das Modell. MODE classify wählt mit einem CLIP-Modell eine der CLASSES (durch Kommas getrennt) und schreibt label, score und alle Klassenwerte; ask beantwortet PROMPT mit einem Chat-Modell; caption beschreibt jeden Ausschnitt. OUTPUT ist eine Kopie der Objekte (in ihrem eigenen KBS) mit den neuen Feldern; Objekte außerhalb des Rasters oder auf NoData erhalten ein leeres Label und einen Grund. Ein erneuter Lauf mit demselben OUTPUT überspringt die bereits beschrifteten Objekte, sodass ein abgebrochener Lauf fortgesetzt werden kann. EXTENT beschränkt den Lauf auf die Objekte, die sie schneiden.</translation>
+    </message>
+    <message>
+      <source>Question (MODE ask)</source>
+      <translation>Frage (MODE ask)</translation>
+    </message>
+    <message>
+      <source>Labelled features</source>
+      <translation>Beschriftete Objekte (Ausgabe)</translation>
+    </message>
+    <message>
+      <source>Features to label</source>
+      <translation>Zu beschriftende Objekte</translation>
+    </message>
+    <message>
+      <source>Mode</source>
+      <translation>Modus</translation>
+    </message>
+    <message>
+      <source>Classes, comma separated (MODE classify)</source>
+      <translation>Klassen, durch Kommas getrennt (MODE classify)</translation>
+    </message>
+    <message>
+      <source>Context around each feature (map units, or a percentage like 20%)</source>
+      <translation>Umgebung um jedes Objekt (Karteneinheiten oder ein Prozentsatz wie 20%)</translation>
+    </message>
+    <message>
+      <source>FEATURES: choose a vector layer.</source>
+      <translation>FEATURES: Wählen Sie einen Vektorlayer.</translation>
+    </message>
+    <message>
+      <source>Label features</source>
+      <translation>Objekte beschriften</translation>
+    </message>
+    <message>
       <source>Ask about image region</source>
       <translation>Frage zum Bildbereich stellen</translation>
     </message>
