@@ -460,7 +460,9 @@ def evaluate_layers(predicted, reference, *, iou: float = 0.5, extent=None):
     if isinstance(predicted, VectorInput) and isinstance(reference, VectorInput):
         pg, pr = _geoms(predicted, extent)
         rg, rr = _geoms(reference, extent)
-        pick = (lambda vals, rows: [vals[i] for i in rows] if vals is not None else None)
+        def pick(vals, rows):
+            return [vals[i] for i in rows] if vals is not None else None
+
         result = evaluate_objects(pg, rg, iou=iou, pred_scores=pick(predicted.scores, pr),
                                   pred_classes=pick(predicted.classes, pr),
                                   ref_classes=pick(reference.classes, rr))

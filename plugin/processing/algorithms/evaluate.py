@@ -15,7 +15,7 @@ from ...translate import N_
 from .base import EOLensAlgorithm, Run, tr
 
 SCORE_FIELD = "score"  # a predicted layer's confidence, used for AP when present
-NUMBERS = ("PRECISION", "RECALL", "F1")
+NUMBERS = {"PRECISION": N_("Precision"), "RECALL": N_("Recall"), "F1": N_("F1 score")}
 
 
 class EvaluateAlgorithm(EOLensAlgorithm):
@@ -42,14 +42,14 @@ class EvaluateAlgorithm(EOLensAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             "IOU", tr("IoU threshold for matching objects"), QgsProcessingParameterNumber.Double,
             0.5, minValue=0.01, maxValue=1.0))
-        for name, label in (("FIELD_PREDICTED", "Class field of the predicted layer (optional)"),
-                            ("FIELD_REFERENCE", "Class field of the reference layer (optional)")):
+        for name, label in (("FIELD_PREDICTED", N_("Class field of the predicted layer (optional)")),
+                            ("FIELD_REFERENCE", N_("Class field of the reference layer (optional)"))):
             self.addParameter(QgsProcessingParameterString(name, tr(label), optional=True))
         self.addParameter(QgsProcessingParameterExtent(
             "EXTENT", tr("Extent (default: everything)"), optional=True))
         self.add_outputs()
-        for name in NUMBERS:
-            self.addOutput(QgsProcessingOutputNumber(name, tr(name.capitalize())))
+        for name, label in NUMBERS.items():
+            self.addOutput(QgsProcessingOutputNumber(name, tr(label)))
 
     # -- main thread: layers -> plain data ------------------------------------------------------
     def _layer(self, parameters, context, name: str):

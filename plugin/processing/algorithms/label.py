@@ -13,7 +13,8 @@ from ...translate import N_
 from .base import EOLensAlgorithm, Run, check_model, split_layer, tr
 
 MODE_DEFAULTS = {"classify": "search", "ask": "chat", "caption": "caption"}  # -> registry.DEFAULTS
-COUNTS = ("LABELLED", "SKIPPED", "UNLABELLED")
+COUNTS = {"LABELLED": N_("Features labelled"), "SKIPPED": N_("Features already labelled (skipped)"),
+          "UNLABELLED": N_("Features that could not be labelled")}
 
 
 class LabelAlgorithm(EOLensAlgorithm):
@@ -46,8 +47,8 @@ class LabelAlgorithm(EOLensAlgorithm):
 
     def add_outputs(self) -> None:
         super().add_outputs()
-        for name in COUNTS:
-            self.addOutput(QgsProcessingOutputNumber(name, tr(name.capitalize())))
+        for name, label in COUNTS.items():
+            self.addOutput(QgsProcessingOutputNumber(name, tr(label)))
 
     # -- validation -------------------------------------------------------------------------
     def mode(self, parameters, context) -> str:
