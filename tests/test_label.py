@@ -238,3 +238,17 @@ def test_nodata_cancel_and_resume(neon, clip, tmp_path):
     assert rows[feats[0].fid].GetField("reason") == "only nodata pixels under the feature"
     assert rows[feats[0].fid].GetField("label") == ""
     assert sum(1 for f in rows.values() if f.GetField("reason")) == 1
+
+
+def test_parameters_follow_the_design(provider):
+    reg = QgsApplication.processingRegistry()
+
+    def names(alg):
+        return {p.name() for p in reg.algorithmById(alg).parameterDefinitions()}
+
+    assert {"INPUT", "FEATURES", "MODE", "PROMPT", "CLASSES", "MODEL", "BUFFER", "MAX_SIDE",
+            "DEVICE", "OUTPUT"} <= names("eolens:label")
+    assert {"PREDICTED", "REFERENCE", "IOU", "FIELD_PREDICTED", "FIELD_REFERENCE", "EXTENT",
+            "OUTPUT", "OUTPUT_TEXT"} <= names("eolens:evaluate")
+    mode = reg.algorithmById("eolens:label").parameterDefinition("MODE")
+    assert mode.options() == ["classify", "ask", "caption"] and mode.usesStaticStrings()
