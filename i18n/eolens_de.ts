@@ -178,12 +178,8 @@
       <translation>EO-Lens-Einstellungen…</translation>
     </message>
     <message>
-      <source>EO Lens needs Python packages that are missing or unusable in QGIS's Python:</source>
-      <translation>EO Lens benötigt Python-Pakete, die im Python von QGIS fehlen oder nicht verwendbar sind:</translation>
-    </message>
-    <message>
-      <source>Install them with this command, then restart QGIS:</source>
-      <translation>Installieren Sie sie mit diesem Befehl und starten Sie QGIS danach neu:</translation>
+      <source>Install…</source>
+      <translation>Installieren…</translation>
     </message>
   </context>
   <context>
@@ -290,127 +286,86 @@
     </message>
   </context>
   <context>
+    <name>EOLensInstaller</name>
+    <message>
+      <source>Installing EO Lens packages</source>
+      <translation>EO-Lens-Pakete werden installiert</translation>
+    </message>
+    <message>
+      <source>EO Lens: install Python packages</source>
+      <translation>EO Lens: Python-Pakete installieren</translation>
+    </message>
+    <message>
+      <source>pip's log appears here.</source>
+      <translation>Hier erscheint das Protokoll von pip.</translation>
+    </message>
+    <message>
+      <source>Nothing is installed until you press Install. Packages go into a private folder that QGIS's own Python packages are never replaced from:</source>
+      <translation>Es wird nichts installiert, bevor Sie auf „Installieren“ klicken. Die Pakete kommen in einen eigenen Ordner, sodass die Python-Pakete von QGIS selbst nie ersetzt werden:</translation>
+    </message>
+    <message>
+      <source>CPU</source>
+      <translation>CPU</translation>
+    </message>
+    <message>
+      <source>CUDA (no NVIDIA GPU detected)</source>
+      <translation>CUDA (keine NVIDIA-GPU erkannt)</translation>
+    </message>
+    <message>
+      <source>Install</source>
+      <translation>Installieren</translation>
+    </message>
+    <message>
+      <source>Cancel</source>
+      <translation>Abbrechen</translation>
+    </message>
+    <message>
+      <source>Close</source>
+      <translation>Schließen</translation>
+    </message>
+    <message>
+      <source>Installation cancelled; nothing was changed.</source>
+      <translation>Installation abgebrochen; es wurde nichts geändert.</translation>
+    </message>
+    <message>
+      <source>PyTorch build:</source>
+      <translation>PyTorch-Build:</translation>
+    </message>
+    <message>
+      <source>Command:</source>
+      <translation>Befehl:</translation>
+    </message>
+    <message>
+      <source>Through the proxy set in QGIS's network options.</source>
+      <translation>Über den Proxy aus den Netzwerkeinstellungen von QGIS.</translation>
+    </message>
+    <message>
+      <source>Installed</source>
+      <translation>Installiert</translation>
+    </message>
+    <message>
+      <source>CUDA (NVIDIA GPU: {0})</source>
+      <translation>CUDA (NVIDIA-GPU: {0})</translation>
+    </message>
+    <message>
+      <source>EO Lens needs these Python packages, which QGIS's Python does not have: {0}.</source>
+      <translation>EO Lens benötigt diese Python-Pakete, die im Python von QGIS fehlen: {0}.</translation>
+    </message>
+    <message>
+      <source>Install these from your distribution first (they must use QGIS's own GDAL/GEOS): {0}</source>
+      <translation>Installieren Sie diese zuerst aus Ihrer Distribution (sie müssen das GDAL/GEOS von QGIS verwenden): {0}</translation>
+    </message>
+    <message>
+      <source>Installation failed: {0}</source>
+      <translation>Installation fehlgeschlagen: {0}</translation>
+    </message>
+    <message>
+      <source>What will be installed</source>
+      <translation>Was installiert wird</translation>
+    </message>
+  </context>
+  <context>
     <name>EOLensProcessing</name>
-    <message>
-      <source>Precision</source>
-      <translation>Genauigkeit (Precision)</translation>
-    </message>
-    <message>
-      <source>Recall</source>
-      <translation>Trefferquote (Recall)</translation>
-    </message>
-    <message>
-      <source>F1 score</source>
-      <translation>F1-Wert</translation>
-    </message>
-    <message>
-      <source>Evaluate against a reference (P / R / F1 / IoU / AP)</source>
-      <translation>Mit einer Referenz vergleichen (P / R / F1 / IoU / AP)</translation>
-    </message>
-    <message>
-      <source>Scores PREDICTED (a vector layer or a mask raster) against REFERENCE (vector or raster), both reprojected onto the reference's CRS (onto a raster's grid when one side is a raster). Two vector layers are matched object by object, one to one, at IoU &gt;= IOU: precision, recall, F1, mean IoU of the matches and AP (by the predicted 'score' field when there is one); with FIELD_PREDICTED and FIELD_REFERENCE, objects match within their class and per-class figures and a confusion matrix are added. With a raster, pixels are compared (non-zero = positive, nodata ignored). OUTPUT holds the features (or pixel regions) tagged TP / FP / FN with the matched IoU; OUTPUT_TEXT a .json report (precision, recall, f1, iou, ap, tp, fp, fn, ...) or a .txt.</source>
-      <translation>Bewertet PREDICTED (ein Vektorlayer oder ein Maskenraster) gegen REFERENCE (Vektor oder Raster), beide in das KBS der Referenz umprojiziert (auf das Raster-Gitter, wenn eine Seite ein Raster ist). Zwei Vektorlayer werden Objekt für Objekt eins zu eins bei IoU &gt;= IOU zugeordnet: Precision, Recall, F1, mittlere IoU der Zuordnungen und AP (nach dem Feld 'score' der Vorhersage, falls vorhanden); mit FIELD_PREDICTED und FIELD_REFERENCE werden Objekte nur innerhalb ihrer Klasse zugeordnet und Werte je Klasse sowie eine Konfusionsmatrix ergänzt. Mit einem Raster werden Pixel verglichen (ungleich null = positiv, NoData wird ignoriert). OUTPUT enthält die Objekte (oder Pixelbereiche), markiert als TP / FP / FN mit der IoU der Zuordnung; OUTPUT_TEXT einen .json-Bericht (precision, recall, f1, iou, ap, tp, fp, fn, ...) oder eine .txt-Datei.</translation>
-    </message>
-    <message>
-      <source>Tagged features (TP / FP / FN)</source>
-      <translation>Markierte Objekte (TP / FP / FN)</translation>
-    </message>
-    <message>
-      <source>Report (.json / .txt)</source>
-      <translation>Bericht (.json / .txt)</translation>
-    </message>
-    <message>
-      <source>Predicted (vector layer or mask raster)</source>
-      <translation>Vorhersage (Vektorlayer oder Maskenraster)</translation>
-    </message>
-    <message>
-      <source>Reference (vector layer or raster)</source>
-      <translation>Referenz (Vektorlayer oder Raster)</translation>
-    </message>
-    <message>
-      <source>IoU threshold for matching objects</source>
-      <translation>IoU-Schwelle für die Zuordnung von Objekten</translation>
-    </message>
-    <message>
-      <source>Class field of the predicted layer (optional)</source>
-      <translation>Klassenfeld der Vorhersage (optional)</translation>
-    </message>
-    <message>
-      <source>Class field of the reference layer (optional)</source>
-      <translation>Klassenfeld der Referenz (optional)</translation>
-    </message>
-    <message>
-      <source>Extent (default: everything)</source>
-      <translation>Ausdehnung (Standard: alles)</translation>
-    </message>
-    <message>
-      <source>Give both FIELD_PREDICTED and FIELD_REFERENCE, or neither.</source>
-      <translation>Geben Sie FIELD_PREDICTED und FIELD_REFERENCE beide an oder keines von beiden.</translation>
-    </message>
-    <message>
-      <source>{0}: choose a vector layer or a raster layer.</source>
-      <translation>{0}: Wählen Sie einen Vektor- oder Rasterlayer.</translation>
-    </message>
-    <message>
-      <source>{0}: layer '{1}' has no CRS.</source>
-      <translation>{0}: Layer '{1}' hat kein KBS.</translation>
-    </message>
-    <message>
-      <source>{0}: layer '{1}' has no field '{2}'.</source>
-      <translation>{0}: Layer '{1}' hat kein Feld '{2}'.</translation>
-    </message>
-    <message>
-      <source>Features labelled</source>
-      <translation>Beschriftete Objekte</translation>
-    </message>
-    <message>
-      <source>Features already labelled (skipped)</source>
-      <translation>Bereits beschriftete Objekte (übersprungen)</translation>
-    </message>
-    <message>
-      <source>Features that could not be labelled</source>
-      <translation>Objekte, die nicht beschriftet werden konnten</translation>
-    </message>
-    <message>
-      <source>Label features (CLIP class / VLM answer per feature)</source>
-      <translation>Objekte beschriften (CLIP-Klasse / VLM-Antwort je Objekt)</translation>
-    </message>
-    <message>
-      <source>For every feature of FEATURES (selected features only when ticked), reads the raster under it (its bounding box grown by BUFFER: map units of the raster's CRS, or a percentage such as 20%) and asks the model. MODE classify picks one of CLASSES (comma separated) with a CLIP model and writes label, score and all class scores; ask answers PROMPT with a chat model; caption describes each chip. OUTPUT is a copy of the features (in their own CRS) with the new fields; features outside the raster or on nodata get an empty label and a reason. Re-running with the same OUTPUT skips the features already labelled, so a cancelled run can be continued. EXTENT limits the run to the features that intersect it.</source>
-      <translation>Liest für jedes Objekt von FEATURES (nur die gewählten, wenn angehakt) das Raster darunter (sein umschließendes Rechteck, um BUFFER vergrößert: Karteneinheiten des Raster-KBS oder ein Prozentsatz wie 20%) und fragt das Modell. MODE classify wählt mit einem CLIP-Modell eine der CLASSES (durch Kommas getrennt) und schreibt label, score und alle Klassenwerte; ask beantwortet PROMPT mit einem Chat-Modell; caption beschreibt jeden Ausschnitt. OUTPUT ist eine Kopie der Objekte (in ihrem eigenen KBS) mit den neuen Feldern; Objekte außerhalb des Rasters oder auf NoData erhalten ein leeres Label und einen Grund. Ein erneuter Lauf mit demselben OUTPUT überspringt die bereits beschrifteten Objekte, sodass ein abgebrochener Lauf fortgesetzt werden kann. EXTENT beschränkt den Lauf auf die Objekte, die sie schneiden.</translation>
-    </message>
-    <message>
-      <source>Question (MODE ask)</source>
-      <translation>Frage (MODE ask)</translation>
-    </message>
-    <message>
-      <source>Labelled features</source>
-      <translation>Beschriftete Objekte (Ausgabe)</translation>
-    </message>
-    <message>
-      <source>Features to label</source>
-      <translation>Zu beschriftende Objekte</translation>
-    </message>
-    <message>
-      <source>Mode</source>
-      <translation>Modus</translation>
-    </message>
-    <message>
-      <source>Classes, comma separated (MODE classify)</source>
-      <translation>Klassen, durch Kommas getrennt (MODE classify)</translation>
-    </message>
-    <message>
-      <source>Context around each feature (map units, or a percentage like 20%)</source>
-      <translation>Umgebung um jedes Objekt (Karteneinheiten oder ein Prozentsatz wie 20%)</translation>
-    </message>
-    <message>
-      <source>FEATURES: choose a vector layer.</source>
-      <translation>FEATURES: Wählen Sie einen Vektorlayer.</translation>
-    </message>
-    <message>
-      <source>Label features</source>
-      <translation>Objekte beschriften</translation>
-    </message>
     <message>
       <source>Ask about image region</source>
       <translation>Frage zum Bildbereich stellen</translation>
@@ -608,6 +563,186 @@
       <translation>Boxen</translation>
     </message>
     <message>
+      <source>Precision</source>
+      <translation>Genauigkeit (Precision)</translation>
+    </message>
+    <message>
+      <source>Recall</source>
+      <translation>Trefferquote (Recall)</translation>
+    </message>
+    <message>
+      <source>F1 score</source>
+      <translation>F1-Wert</translation>
+    </message>
+    <message>
+      <source>Evaluate against a reference (P / R / F1 / IoU / AP)</source>
+      <translation>Mit einer Referenz vergleichen (P / R / F1 / IoU / AP)</translation>
+    </message>
+    <message>
+      <source>Scores PREDICTED (a vector layer or a mask raster) against REFERENCE (vector or raster), both reprojected onto the reference's CRS (onto a raster's grid when one side is a raster). Two vector layers are matched object by object, one to one, at IoU &gt;= IOU: precision, recall, F1, mean IoU of the matches and AP (by the predicted 'score' field when there is one); with FIELD_PREDICTED and FIELD_REFERENCE, objects match within their class and per-class figures and a confusion matrix are added. With a raster, pixels are compared (non-zero = positive, nodata ignored). OUTPUT holds the features (or pixel regions) tagged TP / FP / FN with the matched IoU; OUTPUT_TEXT a .json report (precision, recall, f1, iou, ap, tp, fp, fn, ...) or a .txt.</source>
+      <translation>Bewertet PREDICTED (ein Vektorlayer oder ein Maskenraster) gegen REFERENCE (Vektor oder Raster), beide in das KBS der Referenz umprojiziert (auf das Raster-Gitter, wenn eine Seite ein Raster ist). Zwei Vektorlayer werden Objekt für Objekt eins zu eins bei IoU &gt;= IOU zugeordnet: Precision, Recall, F1, mittlere IoU der Zuordnungen und AP (nach dem Feld 'score' der Vorhersage, falls vorhanden); mit FIELD_PREDICTED und FIELD_REFERENCE werden Objekte nur innerhalb ihrer Klasse zugeordnet und Werte je Klasse sowie eine Konfusionsmatrix ergänzt. Mit einem Raster werden Pixel verglichen (ungleich null = positiv, NoData wird ignoriert). OUTPUT enthält die Objekte (oder Pixelbereiche), markiert als TP / FP / FN mit der IoU der Zuordnung; OUTPUT_TEXT einen .json-Bericht (precision, recall, f1, iou, ap, tp, fp, fn, ...) oder eine .txt-Datei.</translation>
+    </message>
+    <message>
+      <source>Tagged features (TP / FP / FN)</source>
+      <translation>Markierte Objekte (TP / FP / FN)</translation>
+    </message>
+    <message>
+      <source>Report (.json / .txt)</source>
+      <translation>Bericht (.json / .txt)</translation>
+    </message>
+    <message>
+      <source>Predicted (vector layer or mask raster)</source>
+      <translation>Vorhersage (Vektorlayer oder Maskenraster)</translation>
+    </message>
+    <message>
+      <source>Reference (vector layer or raster)</source>
+      <translation>Referenz (Vektorlayer oder Raster)</translation>
+    </message>
+    <message>
+      <source>IoU threshold for matching objects</source>
+      <translation>IoU-Schwelle für die Zuordnung von Objekten</translation>
+    </message>
+    <message>
+      <source>Class field of the predicted layer (optional)</source>
+      <translation>Klassenfeld der Vorhersage (optional)</translation>
+    </message>
+    <message>
+      <source>Class field of the reference layer (optional)</source>
+      <translation>Klassenfeld der Referenz (optional)</translation>
+    </message>
+    <message>
+      <source>Extent (default: everything)</source>
+      <translation>Ausdehnung (Standard: alles)</translation>
+    </message>
+    <message>
+      <source>Give both FIELD_PREDICTED and FIELD_REFERENCE, or neither.</source>
+      <translation>Geben Sie FIELD_PREDICTED und FIELD_REFERENCE beide an oder keines von beiden.</translation>
+    </message>
+    <message>
+      <source>{0}: choose a vector layer or a raster layer.</source>
+      <translation>{0}: Wählen Sie einen Vektor- oder Rasterlayer.</translation>
+    </message>
+    <message>
+      <source>{0}: layer '{1}' has no CRS.</source>
+      <translation>{0}: Layer '{1}' hat kein KBS.</translation>
+    </message>
+    <message>
+      <source>{0}: layer '{1}' has no field '{2}'.</source>
+      <translation>{0}: Layer '{1}' hat kein Feld '{2}'.</translation>
+    </message>
+    <message>
+      <source>Index rasters (archive search)</source>
+      <translation>Raster indexieren (Archivsuche)</translation>
+    </message>
+    <message>
+      <source>Cuts every raster of INPUTS and/or FOLDER (searched in sub-folders too; a file pattern such as /data/**/*.tif also works) into TILE_SIZE tiles at native resolution, embeds each tile with a remote-sensing CLIP model and stores footprints and embeddings in one GeoPackage (INDEX). Running it again updates the index: unchanged files are skipped, changed ones re-embedded, deleted ones removed. An index keeps one model; a file that cannot be read is reported and skipped.</source>
+      <translation>Zerlegt jedes Raster aus INPUTS und/oder FOLDER (auch in Unterordnern gesucht; ein Dateimuster wie /data/**/*.tif funktioniert ebenfalls) in TILE_SIZE-Kacheln in nativer Auflösung, bettet jede Kachel mit einem Fernerkundungs-CLIP-Modell ein und speichert Umrisse und Embeddings in einem GeoPackage (INDEX). Ein erneuter Lauf aktualisiert den Index: Unveränderte Dateien werden übersprungen, geänderte neu eingebettet, gelöschte entfernt. Ein Index bleibt bei einem Modell; eine Datei, die nicht gelesen werden kann, wird gemeldet und übersprungen.</translation>
+    </message>
+    <message>
+      <source>Raster layers</source>
+      <translation>Rasterlayer</translation>
+    </message>
+    <message>
+      <source>Folder of rasters (or a file pattern)</source>
+      <translation>Ordner mit Rastern (oder ein Dateimuster)</translation>
+    </message>
+    <message>
+      <source>Index file (created or updated)</source>
+      <translation>Indexdatei (wird erstellt oder aktualisiert)</translation>
+    </message>
+    <message>
+      <source>GeoPackage (*.gpkg)</source>
+      <translation>GeoPackage (*.gpkg)</translation>
+    </message>
+    <message>
+      <source>Tile size (pixels)</source>
+      <translation>Kachelgröße (Pixel)</translation>
+    </message>
+    <message>
+      <source>Tile overlap (pixels)</source>
+      <translation>Kachelüberlappung (Pixel)</translation>
+    </message>
+    <message>
+      <source>Summary</source>
+      <translation>Zusammenfassung</translation>
+    </message>
+    <message>
+      <source>Tiles in the index</source>
+      <translation>Kacheln im Index</translation>
+    </message>
+    <message>
+      <source>No rasters to index: choose layers (INPUTS) or a folder (FOLDER).</source>
+      <translation>Keine Raster zum Indexieren: Wählen Sie Layer (INPUTS) oder einen Ordner (FOLDER).</translation>
+    </message>
+    <message>
+      <source>INDEX: choose a .gpkg file for the index.</source>
+      <translation>INDEX: Wählen Sie eine .gpkg-Datei für den Index.</translation>
+    </message>
+    <message>
+      <source>OVERLAP must be smaller than TILE_SIZE.</source>
+      <translation>OVERLAP muss kleiner als TILE_SIZE sein.</translation>
+    </message>
+    <message>
+      <source>INDEX: the folder '{0}' does not exist.</source>
+      <translation>INDEX: Der Ordner „{0}“ existiert nicht.</translation>
+    </message>
+    <message>
+      <source>Files {0}</source>
+      <translation>Dateien: {0}</translation>
+    </message>
+    <message>
+      <source>Features labelled</source>
+      <translation>Beschriftete Objekte</translation>
+    </message>
+    <message>
+      <source>Features already labelled (skipped)</source>
+      <translation>Bereits beschriftete Objekte (übersprungen)</translation>
+    </message>
+    <message>
+      <source>Features that could not be labelled</source>
+      <translation>Objekte, die nicht beschriftet werden konnten</translation>
+    </message>
+    <message>
+      <source>Label features (CLIP class / VLM answer per feature)</source>
+      <translation>Objekte beschriften (CLIP-Klasse / VLM-Antwort je Objekt)</translation>
+    </message>
+    <message>
+      <source>For every feature of FEATURES (selected features only when ticked), reads the raster under it (its bounding box grown by BUFFER: map units of the raster's CRS, or a percentage such as 20%) and asks the model. MODE classify picks one of CLASSES (comma separated) with a CLIP model and writes label, score and all class scores; ask answers PROMPT with a chat model; caption describes each chip. OUTPUT is a copy of the features (in their own CRS) with the new fields; features outside the raster or on nodata get an empty label and a reason. Re-running with the same OUTPUT skips the features already labelled, so a cancelled run can be continued. EXTENT limits the run to the features that intersect it.</source>
+      <translation>Liest für jedes Objekt von FEATURES (nur die gewählten, wenn angehakt) das Raster darunter (sein umschließendes Rechteck, um BUFFER vergrößert: Karteneinheiten des Raster-KBS oder ein Prozentsatz wie 20%) und fragt das Modell. MODE classify wählt mit einem CLIP-Modell eine der CLASSES (durch Kommas getrennt) und schreibt label, score und alle Klassenwerte; ask beantwortet PROMPT mit einem Chat-Modell; caption beschreibt jeden Ausschnitt. OUTPUT ist eine Kopie der Objekte (in ihrem eigenen KBS) mit den neuen Feldern; Objekte außerhalb des Rasters oder auf NoData erhalten ein leeres Label und einen Grund. Ein erneuter Lauf mit demselben OUTPUT überspringt die bereits beschrifteten Objekte, sodass ein abgebrochener Lauf fortgesetzt werden kann. EXTENT beschränkt den Lauf auf die Objekte, die sie schneiden.</translation>
+    </message>
+    <message>
+      <source>Question (MODE ask)</source>
+      <translation>Frage (MODE ask)</translation>
+    </message>
+    <message>
+      <source>Labelled features</source>
+      <translation>Beschriftete Objekte (Ausgabe)</translation>
+    </message>
+    <message>
+      <source>Features to label</source>
+      <translation>Zu beschriftende Objekte</translation>
+    </message>
+    <message>
+      <source>Mode</source>
+      <translation>Modus</translation>
+    </message>
+    <message>
+      <source>Classes, comma separated (MODE classify)</source>
+      <translation>Klassen, durch Kommas getrennt (MODE classify)</translation>
+    </message>
+    <message>
+      <source>Context around each feature (map units, or a percentage like 20%)</source>
+      <translation>Umgebung um jedes Objekt (Karteneinheiten oder ein Prozentsatz wie 20%)</translation>
+    </message>
+    <message>
+      <source>FEATURES: choose a vector layer.</source>
+      <translation>FEATURES: Wählen Sie einen Vektorlayer.</translation>
+    </message>
+    <message>
+      <source>Label features</source>
+      <translation>Objekte beschriften</translation>
+    </message>
+    <message>
       <source>Search scene (text → heat map)</source>
       <translation>Szene durchsuchen (Text → Heatmap)</translation>
     </message>
@@ -628,16 +763,44 @@
       <translation>Ähnlichkeits-Heatmap</translation>
     </message>
     <message>
-      <source>Tile overlap (pixels)</source>
-      <translation>Kachelüberlappung (Pixel)</translation>
-    </message>
-    <message>
-      <source>Tile size (pixels)</source>
-      <translation>Kachelgröße (Pixel)</translation>
-    </message>
-    <message>
       <source>Number of top tiles</source>
       <translation>Anzahl der besten Kacheln</translation>
+    </message>
+    <message>
+      <source>Search an archive index (text or example → top tiles)</source>
+      <translation>Archivindex durchsuchen (Text oder Beispiel → beste Kacheln)</translation>
+    </message>
+    <message>
+      <source>Finds the TOP_K tiles of an index built by 'Index rasters' that best match PROMPT (for example 'a flooded road'), or that look most like the EXTENT of the EXAMPLE raster ('more like this'). OUTPUT holds their footprints (EPSG:4326) with rank, score (cosine similarity) and source (the raster's path). The index's own model is used unless MODEL names the same model in another place.</source>
+      <translation>Findet die TOP_K Kacheln eines mit „Raster indexieren“ erstellten Index, die am besten zu PROMPT passen (zum Beispiel „eine überflutete Straße“) oder dem EXTENT des EXAMPLE-Rasters am ähnlichsten sehen („Ähnliches finden“). OUTPUT enthält ihre Umrisse (EPSG:4326) mit rank, score (Kosinus-Ähnlichkeit) und source (Pfad des Rasters). Verwendet wird das Modell des Index, sofern MODEL nicht dasselbe Modell an einem anderen Ort angibt.</translation>
+    </message>
+    <message>
+      <source>Model (default: the one the index was built with)</source>
+      <translation>Modell (Vorgabe: das Modell, mit dem der Index erstellt wurde)</translation>
+    </message>
+    <message>
+      <source>Index file</source>
+      <translation>Indexdatei</translation>
+    </message>
+    <message>
+      <source>Search query (or use an example)</source>
+      <translation>Suchanfrage (oder ein Beispiel verwenden)</translation>
+    </message>
+    <message>
+      <source>Example raster ('more like this')</source>
+      <translation>Beispielraster („Ähnliches finden“)</translation>
+    </message>
+    <message>
+      <source>Example region (default: the whole example raster)</source>
+      <translation>Beispielbereich (Vorgabe: das gesamte Beispielraster)</translation>
+    </message>
+    <message>
+      <source>Give either a PROMPT or an EXAMPLE raster (with an EXTENT).</source>
+      <translation>Geben Sie entweder einen PROMPT oder ein EXAMPLE-Raster (mit einem EXTENT) an.</translation>
+    </message>
+    <message>
+      <source>INDEX: the index file '{0}' does not exist; build it with eolens:index.</source>
+      <translation>INDEX: Die Indexdatei „{0}“ existiert nicht; erstellen Sie sie mit eolens:index.</translation>
     </message>
     <message>
       <source>Segment objects (text → masks)</source>
