@@ -32,6 +32,7 @@ TILES, EMBEDDINGS, FILES, META, ANN = ("eolens_tiles", "eolens_embeddings", "eol
                                        "eolens_meta", "eolens_ann")
 _GPKG_APP_ID = 0x47504B47  # "GPKG"
 _GPKG_VERSION = 10200
+_PAGE_SIZE = 65536  # many vectors per page: ~3 % slack for 512-d float32 rows
 _WGS84_WKT = ('GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
               'AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,'
               'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
@@ -141,6 +142,8 @@ class IndexStore:
         if fresh and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
             raise InputError(f"'{self.path}' is a database but not an EO Lens index; "
                              "choose a new file name for the index.")
+        if fresh:  # before the first table: one 2 KiB vector per 4 KiB default page wastes half
+            db.execute(f"PRAGMA page_size = {_PAGE_SIZE}")
         db.executescript(_SCHEMA)
         if fresh:
             db.execute(f"PRAGMA application_id = {_GPKG_APP_ID}")
