@@ -167,8 +167,8 @@ class InstallerDialog(QDialog):
             self.install_button.setEnabled(True)
             for b in (self.cpu, self.cuda):
                 b.setEnabled(True)
-        message = outcome.message if outcome else tr("Installation cancelled; nothing was changed.")
-        self.log_view.appendPlainText(message)
+        if outcome is None:  # the task was terminated before the installer could report
+            self.log_view.appendPlainText(tr("Installation cancelled; nothing was changed."))
         self.task = None
 
     def reject(self) -> None:
