@@ -28,7 +28,9 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	@mkdir -p build/pkgroot && { test -e build/pkgroot/$(PLUGIN) || ln -s $(CURDIR) build/pkgroot/$(PLUGIN); }
 	PYTHONPATH=build/pkgroot /usr/bin/python3 -m $(PLUGIN).plugin.installer --write-constraints build/constraints.txt
-	$(PIP) install -q -c build/constraints.txt -r requirements-dev.txt
+	@# quiet: this machine's pip config lists index folders that may be absent (one warning each)
+	$(PIP) install -q -c build/constraints.txt -r requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" ; \
+	  test $${PIPESTATUS[0]} -eq 0
 	$(PY) tools/check_env.py
 	@touch $(STAMP)
 
