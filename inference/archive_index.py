@@ -29,7 +29,7 @@ from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress
 from .errors import Cancelled, EOLensError, InputError, ModelError
 from .index_store import FilePart, FileRecord, IndexStore, TileRecord
 
-RASTER_EXTS = (".tif", ".tiff", ".jp2", ".img", ".vrt", ".png", ".jpg", ".jpeg")
+RASTER_EXTS = (".tif", ".tiff", ".jp2", ".img", ".vrt")  # PNG/JPEG chips rarely carry a CRS
 _HASH_CHUNK = 1 << 20
 EventFn = Callable[[str, str], None]  # (path, what happened) -> None
 
