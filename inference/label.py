@@ -282,9 +282,10 @@ def label_features(path: str, features: Sequence[FeatureIn], spec: LabelSpec, ou
             todo = [i for i, f in enumerate(features) if f.fid not in writer.done]
             summary.skipped = len(features) - len(todo)
             summary.warnings += writer.warnings
-            for start in range(0, len(todo), max(1, spec.batch_size)):
+            step = max(1, spec.batch_size) if spec.mode == "classify" else 1  # VLM: per feature
+            for start in range(0, len(todo), step):
                 cancel.check()
-                chunk = todo[start:start + max(1, spec.batch_size)]
+                chunk = todo[start:start + step]
                 rows = _label_chunk(reader, labeller, features, boxes, chunk, spec, cancel)
                 writer.write(rows)
                 summary.unlabelled += sum(1 for _, attrs in rows if attrs.get("reason"))
