@@ -43,8 +43,11 @@ class EOLensPlugin:
             return
         from .processing.provider import EOLensProvider
 
-        self.provider = EOLensProvider()
-        QgsApplication.processingRegistry().addProvider(self.provider)
+        provider = EOLensProvider()
+        # addProvider deletes a provider whose id is taken (a second copy of the plugin, a test):
+        # keep no reference to it then, or unload() would touch a deleted object.
+        if QgsApplication.processingRegistry().addProvider(provider):
+            self.provider = provider
 
     def initGui(self) -> None:  # noqa: N802
         self.initProcessing()
