@@ -83,10 +83,10 @@ def open_info(path) -> RasterInfo:
 
 
 def require_crs(ds, path: str) -> None:
+    if ds.transform.is_identity and (ds.gcps[0] or ds.rpcs):  # before "no CRS": GCPs carry one
+        raise InputError(f"Raster '{path}' is georeferenced by GCPs/RPCs only; warp it first.")
     if not ds.crs:
         raise InputError(f"Raster '{path}' has no CRS; assign one in Layer Properties.")
-    if ds.transform.is_identity and (ds.gcps[0] or ds.rpcs):
-        raise InputError(f"Raster '{path}' is georeferenced by GCPs/RPCs only; warp it first.")
 
 
 def parse_crs(crs, what: str = "extent") -> CRS:
@@ -203,6 +203,10 @@ def read_window(ds, path: str, window: Window, shape: tuple[int, int],
     """
     out_shape = (len(bands),) + tuple(shape)
     decimated = tuple(shape) != (int(window.height), int(window.width))
+    if decimated:  # GDAL's decimated read cannot be interrupted: refuse one it serves from every pixel
+        from .validate import check_read_cost
+
+        check_read_cost(ds, path, window, shape, len(bands))
     try:
         raw = ds.read(list(bands), window=window, out_shape=out_shape,
                       resampling=Resampling.average if decimated else Resampling.nearest)
@@ -219,19 +223,26 @@ def read_window(ds, path: str, window: Window, shape: tuple[int, int],
 
 def to_geoimage(raw: np.ndarray, valid: np.ndarray, transform: Affine, crs_wkt: str, path: str,
                 *, date: str | None = None, meta: dict | None = None,
-                limits: Limits | None = None) -> GeoImage:
-    """Wrap raw bands as a GeoImage; an all-invalid window is a NoDataError naming the file."""
+                limits: Limits | None = None, stretch: bool | None = None) -> GeoImage:
+    """Wrap raw bands as a GeoImage; an all-invalid window is a NoDataError naming the file.
+
+    ``stretch`` as in :func:`stretch.to_rgb8`: by default 8-bit RGB reaches the model unchanged.
+    """
     if not valid.any():
         raise NoDataError(f"No valid pixels in the requested area of '{path}' "
                           "(all nodata): nothing to analyse here.")
-    return GeoImage(rgb=to_rgb8(raw, valid, limits=limits), transform=transform, crs_wkt=crs_wkt,
+    return GeoImage(rgb=to_rgb8(raw, valid, limits=limits, stretch=stretch), transform=transform, crs_wkt=crs_wkt,
                     valid=valid, bands=raw, date=date, source=path, meta=dict(meta or {}))
 
 
 def capture_native(path, bounds: Bounds | None = None, bounds_crs=None, *,
                    bands: Sequence[int] | None = None, max_side: int | None = None,
-                   budget_bytes: int = DEFAULT_BUDGET, date: str | None = None) -> GeoImage:
-    """Read the pixels of ``path`` under ``bounds`` (in ``bounds_crs``; None = raster CRS)."""
+                   budget_bytes: int = DEFAULT_BUDGET, date: str | None = None,
+                   stretch: bool | None = None) -> GeoImage:
+    """Read the pixels of ``path`` under ``bounds`` (in ``bounds_crs``; None = raster CRS).
+
+    8-bit RGB is passed through as the file holds it unless ``stretch=True``.
+    """
     path = os.fspath(path)
     with open_raster(path) as ds:
         require_crs(ds, path)
@@ -244,4 +255,4 @@ def capture_native(path, bounds: Bounds | None = None, bounds_crs=None, *,
     meta = {"window": (int(window.col_off), int(window.row_off), int(window.width), int(window.height)),
             "bands": idx, "mode": "native"}
     return to_geoimage(raw, valid, transform, crs_wkt, path,
-                       date=date or acquisition_date(path), meta=meta)
+                       date=date or acquisition_date(path), meta=meta, stretch=stretch)

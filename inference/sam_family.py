@@ -62,6 +62,12 @@ def _prompts(points=None, labels=None, boxes=None) -> Prompts:
     return Prompts(points, labels if points else None, boxes)
 
 
+def wants_multimask(prompts: Prompts) -> bool:
+    """The model cards' rule: three candidate masks (the best kept) only for one ambiguous click;
+    boxes and several points are unambiguous and ask for a single mask."""
+    return not prompts.boxes and len(prompts.points or ()) == 1
+
+
 class PromptSamBackend(Backend):
     """Shared logic of SAM and SAM2.1: point/box prompts -> best mask per instance."""
 
@@ -82,9 +88,11 @@ class PromptSamBackend(Backend):
         import torch
 
         kwargs = self._prompt_tensors(encoded, prompts)
+        multimask = wants_multimask(prompts)
         with torch.inference_mode():
-            out = self.model(image_embeddings=encoded.embeddings, multimask_output=True, **kwargs)
-        iou = out.iou_scores[0].float()                      # (instances, 3)
+            out = self.model(image_embeddings=encoded.embeddings, multimask_output=multimask,
+                             **kwargs)
+        iou = out.iou_scores[0].float()                      # (instances, 3 or 1)
         best = iou.argmax(dim=-1)
         rows = torch.arange(iou.shape[0], device=iou.device)
         low_res = out.pred_masks[0][rows, best].unsqueeze(1)  # (instances, 1, h, w)

@@ -226,3 +226,38 @@ def test_extent_crossing_the_antimeridian(tmp_path):
     west, _, east, _ = img.footprint().bounds
     assert east == pytest.approx(180.0) and 176.5 < west < 177.5
     assert img.meta["window"][0] + img.meta["window"][2] == 400  # flush with the 180° edge
+
+
+def test_uint8_rgb_reaches_the_model_as_the_file_holds_it(shared_data):
+    path = shared_data / "boxes" / "neon_osbs_029" / "OSBS_029.tif"
+    img = capture_native(path)
+    with rasterio.open(path) as ds:
+        file_rgb = np.moveaxis(ds.read([1, 2, 3]), 0, -1)
+    assert img.valid.mean() > 0.99  # nodata (255 in every band) is the only pixel zeroed
+    assert np.array_equal(img.rgb[img.valid], file_rgb[img.valid])
+    stretched = capture_native(path, stretch=True).rgb  # the explicit option still works
+    assert np.abs(stretched.astype(int) - file_rgb).mean() > 5
+
+
+def test_uint8_tiles_are_not_stretched(shared_data):
+    from eolens.inference.tiling import iter_tiles
+
+    path = shared_data / "boxes" / "neon_osbs_029" / "OSBS_029.tif"
+    with rasterio.open(path) as ds:
+        file_rgb = np.moveaxis(ds.read([1, 2, 3]), 0, -1)
+    tiles = list(iter_tiles(path, tile=128, overlap=0))
+    assert len(tiles) > 4
+    for tile in tiles:
+        c, r, w, h = tile.meta["window"]
+        ok = tile.valid
+        assert np.array_equal(tile.rgb[ok], file_rgb[r:r + h, c:c + w][ok])
+
+
+def test_single_band_and_16_bit_are_still_stretched():
+    rng = np.random.default_rng(1)
+    grey = rng.integers(100, 140, size=(1, 30, 30)).astype(np.uint8)
+    valid = np.ones((30, 30), bool)
+    assert to_rgb8(grey, valid).max() == 255  # a dim single band is stretched
+    assert np.array_equal(to_rgb8(grey, valid, stretch=False)[..., 0], grey[0])
+    rgb16 = rng.integers(0, 200, size=(3, 30, 30)).astype(np.uint16)
+    assert to_rgb8(rgb16, valid).max() == 255
