@@ -257,6 +257,10 @@
       <translation>Wählen Sie zuerst einen Rasterlayer.</translation>
     </message>
     <message>
+      <source>Draw a rectangle on the map first (Draw…).</source>
+      <translation>Zeichnen Sie zuerst ein Rechteck auf der Karte (Zeichnen…).</translation>
+    </message>
+    <message>
       <source>Give one band (grey) or three bands (red, green, blue), e.g. 4,3,2.</source>
       <translation>Geben Sie ein Band (Grau) oder drei Bänder (Rot, Grün, Blau) an, z. B. 4,3,2.</translation>
     </message>
@@ -277,12 +281,32 @@
       <translation>Wird abgebrochen…</translation>
     </message>
     <message>
-      <source>Draw a rectangle on the map first (Draw…).</source>
-      <translation>Zeichnen Sie zuerst ein Rechteck auf der Karte (Zeichnen…).</translation>
+      <source>'{}'</source>
+      <translation>„{}“</translation>
+    </message>
+    <message>
+      <source>The drawn rectangle does not cover {}: draw it over the layer, or set Area to Whole layer.</source>
+      <translation>Das gezeichnete Rechteck deckt {} nicht ab: Zeichnen Sie es über dem Layer oder stellen Sie Bereich auf Gesamter Layer.</translation>
+    </message>
+    <message>
+      <source>The current view does not show {}: zoom to it, or set Area to Whole layer.</source>
+      <translation>Der aktuelle Kartenausschnitt zeigt {} nicht: Zoomen Sie dorthin oder stellen Sie Bereich auf Gesamter Layer.</translation>
+    </message>
+    <message>
+      <source>Zoom to layer</source>
+      <translation>Auf Layer zoomen</translation>
+    </message>
+    <message>
+      <source>Zoom to it</source>
+      <translation>Dorthin zoomen</translation>
     </message>
     <message>
       <source>Bands must be numbers separated by commas, e.g. 4,3,2.</source>
       <translation>Bänder müssen durch Kommas getrennte Zahlen sein, z. B. 4,3,2.</translation>
+    </message>
+    <message>
+      <source>{} was cancelled.</source>
+      <translation>{} wurde abgebrochen.</translation>
     </message>
   </context>
   <context>
@@ -324,10 +348,6 @@
       <translation>Schließen</translation>
     </message>
     <message>
-      <source>Installation cancelled; nothing was changed.</source>
-      <translation>Installation abgebrochen; es wurde nichts geändert.</translation>
-    </message>
-    <message>
       <source>PyTorch build:</source>
       <translation>PyTorch-Build:</translation>
     </message>
@@ -342,6 +362,10 @@
     <message>
       <source>Installed</source>
       <translation>Installiert</translation>
+    </message>
+    <message>
+      <source>Installation cancelled; nothing was changed.</source>
+      <translation>Installation abgebrochen; es wurde nichts geändert.</translation>
     </message>
     <message>
       <source>CUDA (NVIDIA GPU: {0})</source>
@@ -362,6 +386,13 @@
     <message>
       <source>What will be installed</source>
       <translation>Was installiert wird</translation>
+    </message>
+  </context>
+  <context>
+    <name>EOLensMessages</name>
+    <message>
+      <source>Zoom to layer</source>
+      <translation>Auf Layer zoomen</translation>
     </message>
   </context>
   <context>
