@@ -95,6 +95,18 @@
   <context>
     <name>ChatPanel</name>
     <message>
+      <source>Caption this view</source>
+      <translation>Diesen Kartenausschnitt beschreiben</translation>
+    </message>
+    <message>
+      <source>Caption the whole layer</source>
+      <translation>Gesamten Layer beschreiben</translation>
+    </message>
+    <message>
+      <source>Caption the drawn area</source>
+      <translation>Gezeichneten Bereich beschreiben</translation>
+    </message>
+    <message>
       <source>Brief</source>
       <translation>Kurz</translation>
     </message>
@@ -105,10 +117,6 @@
     <message>
       <source>More detailed</source>
       <translation>Sehr ausführlich</translation>
-    </message>
-    <message>
-      <source>Caption this view</source>
-      <translation>Diesen Kartenausschnitt beschreiben</translation>
     </message>
     <message>
       <source>Ask about this view, e.g. how many ships are in the harbour?</source>
@@ -151,20 +159,36 @@
       <translation>Chat exportieren</translation>
     </message>
     <message>
-      <source>Markdown (*.md);;HTML (*.html)</source>
-      <translation>Markdown (*.md);;HTML (*.html)</translation>
+      <source>Nothing to export yet: caption the view or ask a question first.</source>
+      <translation>Noch nichts zu exportieren: Lassen Sie zuerst den Kartenausschnitt beschreiben oder stellen Sie eine Frage.</translation>
     </message>
     <message>
       <source>Captioning {}</source>
       <translation>Bildbeschreibung für {} wird erstellt</translation>
     </message>
     <message>
-      <source>Asking {}</source>
-      <translation>{} wird gefragt</translation>
+      <source>Caption ({})</source>
+      <translation>Bildbeschreibung ({})</translation>
+    </message>
+    <message>
+      <source>Asking about {}</source>
+      <translation>Frage zu {} wird beantwortet</translation>
+    </message>
+    <message>
+      <source>EO Lens conversation about {}</source>
+      <translation>EO-Lens-Unterhaltung über {}</translation>
+    </message>
+    <message>
+      <source>Chat exported to {}</source>
+      <translation>Chat nach {} exportiert</translation>
     </message>
     <message>
       <source>Chat turn {} boxes</source>
       <translation>Chat-Runde {}: Boxen</translation>
+    </message>
+    <message>
+      <source>New conversation about {} ({}): the earlier turns were about another capture; they are kept in the EO Lens chat layer.</source>
+      <translation>Neue Unterhaltung über {} ({}): Die früheren Runden betrafen eine andere Erfassung; sie bleiben im EO-Lens-Chat-Layer erhalten.</translation>
     </message>
   </context>
   <context>
@@ -856,6 +880,25 @@
     <message>
       <source>SAM model to refine boxes into masks (optional)</source>
       <translation>SAM-Modell, das Boxen zu Masken verfeinert (optional)</translation>
+    </message>
+  </context>
+  <context>
+    <name>ExportDialog</name>
+    <message>
+      <source>Export polygons</source>
+      <translation>Polygone exportieren</translation>
+    </message>
+    <message>
+      <source>Layer</source>
+      <translation>Layer</translation>
+    </message>
+    <message>
+      <source>Format</source>
+      <translation>Format</translation>
+    </message>
+    <message>
+      <source>File</source>
+      <translation>Datei</translation>
     </message>
   </context>
   <context>
