@@ -80,12 +80,28 @@
       <translation>{} und {} werden verglichen</translation>
     </message>
     <message>
-      <source>Change: {} → {} ({})</source>
-      <translation>Änderung: {} → {} ({})</translation>
+      <source>{} change regions between {} and {}.</source>
+      <translation>{} Änderungsflächen zwischen {} und {}.</translation>
+    </message>
+    <message>
+      <source>No change found between {} and {} {}.</source>
+      <translation>Keine Änderung zwischen {} und {} {} gefunden.</translation>
+    </message>
+    <message>
+      <source>'{}' and '{}' cover different places (they do not overlap): choose two dates of the same area.</source>
+      <translation>„{}“ und „{}“ zeigen verschiedene Orte (sie überlappen sich nicht): Wählen Sie zwei Zeitpunkte desselben Gebiets.</translation>
+    </message>
+    <message>
+      <source>where '{}' and '{}' overlap</source>
+      <translation>im Überlappungsbereich von „{}“ und „{}“</translation>
     </message>
     <message>
       <source>Change heat: {} → {} ({})</source>
       <translation>Änderungs-Heatmap: {} → {} ({})</translation>
+    </message>
+    <message>
+      <source>Change: {} → {} ({})</source>
+      <translation>Änderung: {} → {} ({})</translation>
     </message>
     <message>
       <source>You</source>
@@ -530,16 +546,48 @@
       <translation>{0}: „{1}“ muss auf {2} enden.</translation>
     </message>
     <message>
-      <source>{0}: the folder '{1}' does not exist.</source>
-      <translation>{0}: Der Ordner „{1}“ existiert nicht.</translation>
-    </message>
-    <message>
       <source>{0}: choose a raster layer.</source>
       <translation>{0}: Wählen Sie einen Rasterlayer.</translation>
     </message>
     <message>
+      <source>EXTENT '{0}' has zero width or height; give xmin,xmax,ymin,ymax with xmin &lt; xmax and ymin &lt; ymax.</source>
+      <translation>EXTENT „{0}“ hat die Breite oder Höhe null; geben Sie xmin,xmax,ymin,ymax mit xmin &lt; xmax und ymin &lt; ymax an.</translation>
+    </message>
+    <message>
+      <source>EXTENT crosses the antimeridian, where '{0}' is split in two; run once for each side (east and west of 180 degrees).</source>
+      <translation>EXTENT überquert den Antimeridian, an dem „{0}“ in zwei Teile zerfällt; führen Sie den Algorithmus für jede Seite einzeln aus (östlich und westlich von 180 Grad).</translation>
+    </message>
+    <message>
+      <source>Replaced the existing output '{0}'.</source>
+      <translation>Die vorhandene Ausgabe „{0}“ wurde ersetzt.</translation>
+    </message>
+    <message>
       <source>This run produced no raster to write.</source>
       <translation>Dieser Durchlauf hat kein Raster zum Schreiben erzeugt.</translation>
+    </message>
+    <message>
+      <source>{0} layer '{1}' in '{2}'; its other layers are kept: {3}.</source>
+      <translation>{0} Layer „{1}“ in „{2}“; die übrigen Layer bleiben erhalten: {3}.</translation>
+    </message>
+    <message>
+      <source>Replacing</source>
+      <translation>Ersetze</translation>
+    </message>
+    <message>
+      <source>Adding</source>
+      <translation>Ergänze</translation>
+    </message>
+    <message>
+      <source>Removed '{0}', left by an interrupted run.</source>
+      <translation>„{0}“ aus einem unterbrochenen Lauf wurde entfernt.</translation>
+    </message>
+    <message>
+      <source>Could not read or write '{0}': {1}.</source>
+      <translation>„{0}“ konnte nicht gelesen oder geschrieben werden: {1}.</translation>
+    </message>
+    <message>
+      <source>eolens:{0} could not finish: {1}</source>
+      <translation>eolens:{0} konnte nicht abgeschlossen werden: {1}</translation>
     </message>
     <message>
       <source>Caption image region</source>
@@ -822,6 +870,18 @@
       <translation>Anzahl der besten Kacheln</translation>
     </message>
     <message>
+      <source>TOP_K must be at least 1.</source>
+      <translation>TOP_K muss mindestens 1 sein.</translation>
+    </message>
+    <message>
+      <source>TILE_SIZE must be at least 16 pixels.</source>
+      <translation>TILE_SIZE muss mindestens 16 Pixel betragen.</translation>
+    </message>
+    <message>
+      <source>OVERLAP must be at least 0 and smaller than TILE_SIZE.</source>
+      <translation>OVERLAP muss mindestens 0 und kleiner als TILE_SIZE sein.</translation>
+    </message>
+    <message>
       <source>Search an archive index (text or example → top tiles)</source>
       <translation>Archivindex durchsuchen (Text oder Beispiel → beste Kacheln)</translation>
     </message>
@@ -908,8 +968,12 @@
       <translation>Gesuchte Objekte, z. B. Flugzeuge, Lagertanks, Gebäude</translation>
     </message>
     <message>
-      <source>Whole layer, tile by tile (native resolution)</source>
-      <translation>Ganzer Layer, Kachel für Kachel (native Auflösung)</translation>
+      <source>Whole layer, tile by tile</source>
+      <translation>Ganzer Layer, Kachel für Kachel</translation>
+    </message>
+    <message>
+      <source>Run over the whole layer tile by tile, at native resolution</source>
+      <translation>Den ganzen Layer Kachel für Kachel in nativer Auflösung durchlaufen</translation>
     </message>
     <message>
       <source>Find boxes</source>
@@ -940,20 +1004,24 @@
       <translation>Polygone exportieren…</translation>
     </message>
     <message>
+      <source>in this layer</source>
+      <translation>in diesem Layer</translation>
+    </message>
+    <message>
       <source>Segmenting the clicked objects</source>
       <translation>Angeklickte Objekte werden segmentiert</translation>
     </message>
     <message>
-      <source>Export polygons</source>
-      <translation>Polygone exportieren</translation>
-    </message>
-    <message>
-      <source>GeoPackage (*.gpkg);;ESRI Shapefile (*.shp)</source>
-      <translation>GeoPackage (*.gpkg);;ESRI Shapefile (*.shp)</translation>
-    </message>
-    <message>
       <source>Or outline by hand: left-click = include, right-click = exclude</source>
       <translation>Oder von Hand umreißen: Linksklick = einschließen, Rechtsklick = ausschließen</translation>
+    </message>
+    <message>
+      <source>No objects found for '{}' {}.</source>
+      <translation>Keine Objekte für „{}“ {} gefunden.</translation>
+    </message>
+    <message>
+      <source>objects</source>
+      <translation>Objekte</translation>
     </message>
     <message>
       <source>points/box</source>
@@ -972,10 +1040,6 @@
       <translation>Boxen: {} ({})</translation>
     </message>
     <message>
-      <source>objects</source>
-      <translation>Objekte</translation>
-    </message>
-    <message>
       <source>Finding {}</source>
       <translation>Suche nach {}</translation>
     </message>
@@ -992,12 +1056,20 @@
       <translation>Maskenpolygone: {} ({})</translation>
     </message>
     <message>
+      <source>{} regions found for '{}'.</source>
+      <translation>{} Bereiche für „{}“ gefunden.</translation>
+    </message>
+    <message>
+      <source>{} points ({} include, {} exclude), {} boxes</source>
+      <translation>{} Punkte ({} einschließen, {} ausschließen), {} Boxen</translation>
+    </message>
+    <message>
       <source>Exported {} features to {}</source>
       <translation>{} Objekte nach {} exportiert</translation>
     </message>
     <message>
-      <source>{} objects found.</source>
-      <translation>{} Objekte gefunden.</translation>
+      <source>{} objects found for '{}'.</source>
+      <translation>{} Objekte für „{}“ gefunden.</translation>
     </message>
     <message>
       <source>Mask: {} ({})</source>
