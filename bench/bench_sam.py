@@ -42,7 +42,7 @@ def _seconds(fn) -> float:
 
 
 def run() -> Iterator[tuple[str, float, str]]:
-    from eolens.inference.sam_family import SegmentSession
+    from eolens.inference.segment_session import SegmentSession
 
     sam = _sam21_tiny()
     image = np.random.default_rng(0).integers(0, 255, (600, 800, 3), dtype=np.uint8)

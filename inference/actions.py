@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -47,6 +47,15 @@ class RunOptions:
     device: str = "auto"
     offline: Optional[bool] = None
     allow_remote_code: bool = False
+    on_phase: Optional[Callable[[str], None]] = None   # "Loading model…", "Tile 3 of 40" (for a UI)
+
+
+def phase(opts: RunOptions, text: str) -> None:
+    """Name the current phase of a run (shown beside the progress bar); '' ends a named phase."""
+    if opts.on_phase is not None:
+        opts.on_phase(text)
+
+
 
 
 def capture(path: str, bounds=None, bounds_crs=None, *, bands: Optional[Sequence[int]] = None,
@@ -62,8 +71,36 @@ def load(model: str, task: str, opts: RunOptions, progress: Optional[ProgressFn]
          cancel: Optional[CancelToken] = None):
     from .runtime import load_model
 
-    return load_model(model, task=task, device=opts.device, offline=opts.offline,
-                      allow_remote_code=opts.allow_remote_code, progress=progress, cancel=cancel)
+    phase(opts, "Loading model…")
+    backend = load_model(model, task=task, device=opts.device, offline=opts.offline,
+                         allow_remote_code=opts.allow_remote_code, progress=progress, cancel=cancel)
+    phase(opts, "")
+    return backend
+
+
+def _tile_phases(progress: ProgressFn, opts: RunOptions, total: int) -> ProgressFn:
+    """A 0..100 progress over ``total`` tiles that also names the tile ("Tile 3 of 40")."""
+    if opts.on_phase is None or total <= 0:
+        return progress
+
+    def report(p: float) -> None:
+        phase(opts, f"Tile {min(total, max(1, int(round(p * total / 100.0))))} of {total}")
+        progress(p)
+    return report
+
+
+def conversation(image: GeoImage, model: str, *, image_b: Optional[GeoImage] = None,
+                 task: str = "chat", history: Sequence[tuple[str, str]] = (),
+                 opts: RunOptions = RunOptions(), cancel: Optional[CancelToken] = None):
+    """A multi-turn :class:`~.chat.Conversation` about ``image`` (and ``image_b``, the later date);
+    the image is encoded once, here. ``history`` (question, answer) turns come first, e.g. the
+    caption that opened the conversation."""
+    from .chat import ChatTurn, Conversation
+
+    backend = load(model, task, opts, None, cancel)
+    conv = Conversation(backend, image.rgb, image_b=image_b.rgb if image_b is not None else None)
+    conv.history.extend(ChatTurn(q, a) for q, a in history)
+    return conv
 
 
 def _meta(model: str, **extra) -> dict:
@@ -294,9 +331,10 @@ def search(path: str, query: str, model: str, *, bounds=None, bounds_crs=None, t
     _require(query, "a search query")
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     backend = load(model, "search", opts, sub_progress(progress, 0, 20), cancel)
+    tiles = _count_tiles(path, bounds, bounds_crs, tile, overlap, opts)
     res = search_raster(backend, path, query, bounds, bounds_crs, tile=tile, overlap=overlap,
                         bands=list(bands) if bands else None, top_k=top_k,
-                        progress=sub_progress(progress, 20, 100), cancel=cancel)
+                        progress=_tile_phases(sub_progress(progress, 20, 100), opts, tiles), cancel=cancel)
     heat, transform = coverage_grid(res)
     feats = res.top(top_k)
     for f in feats:
@@ -305,6 +343,14 @@ def search(path: str, query: str, model: str, *, bounds=None, bounds_crs=None, t
                        crs_wkt=res.crs_wkt, meta=_meta(model, query=query))
     out.raster = RasterOut(heat.astype(np.float32), transform, res.crs_wkt, float("nan"), "heat")
     return out
+
+
+def _count_tiles(path, bounds, bounds_crs, tile: int, overlap: int, opts: RunOptions) -> int:
+    if opts.on_phase is None:
+        return 0
+    from .tiling import count_tiles
+
+    return count_tiles(path, bounds, bounds_crs, tile=tile, overlap=overlap)
 
 
 def classify(path: str, classes: Sequence[str], model: str, *, bounds=None, bounds_crs=None,
@@ -320,9 +366,10 @@ def classify(path: str, classes: Sequence[str], model: str, *, bounds=None, boun
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     backend = load(model, "classify", opts, sub_progress(progress, 0, 20), cancel)
     where = dict(tile=tile, overlap=0, bands=list(bands) if bands else None)
+    total = count_tiles(path, bounds, bounds_crs, tile=tile, overlap=0)
     res = zero_shot_map(backend, iter_tiles(path, bounds, bounds_crs, cancel=cancel, **where), names,
-                        total=count_tiles(path, bounds, bounds_crs, tile=tile, overlap=0),
-                        progress=sub_progress(progress, 20, 100), cancel=cancel)
+                        total=total, progress=_tile_phases(sub_progress(progress, 20, 100), opts, total),
+                        cancel=cancel)
     labels = res.labels
     feats = [GeoFeature(t.footprint, {"class": names[labels[i]], "score": float(t.score), "model": model})
              for i, t in enumerate(res.tiles) if labels[i] >= 0]
@@ -348,6 +395,7 @@ def detect_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=
     feats, warnings, crs_wkt = [], [], ""
     for i, tile_img in enumerate(iter_tiles(path, bounds, bounds_crs, cancel=cancel, **where)):
         cancel.check()
+        phase(opts, f"Tile {i + 1} of {total}")
         crs_wkt = tile_img.crs_wkt
         out = backend.run(Request(task, tile_img.rgb, prompt=prompt), None, cancel)
         feats += result_to_features(out, tile_img, prompt=prompt, model=model)
@@ -382,6 +430,7 @@ def segment_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs
 
     def pieces():
         for i, t in enumerate(iter_tiles(path, bounds, bounds_crs, bands=bands, cancel=cancel, **where)):
+            phase(opts, f"Tile {i + 1} of {total}")
             out = backend.run(Request("segment", t.rgb, prompt=prompt), None, cancel)
             warnings.extend(out.warnings)
             progress(10 + 85 * (i + 1) / total)

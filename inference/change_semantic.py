@@ -1,9 +1,9 @@
 """Deep-feature change: per-patch cosine distance of DINOv2 (or CLIP) tokens, plus CLIP labels
 for change regions.
 
-Any feature backend with ``patch_tokens(images) -> (N, h, w, D)`` works (``Dinov2Backend``
-here, ``ClipBackend`` in ``clip_family.py``). ``label_regions`` needs ``encode_images`` and
-``encode_texts`` (a CLIP backend).
+Any feature backend with ``patch_tokens(images) -> (N, h, w, D)`` covering the whole image works
+(``Dinov2Backend`` in ``dinov2.py``, ``ClipBackend`` in ``clip_family.py``). ``label_regions``
+needs ``encode_images`` and ``encode_texts`` (a CLIP backend).
 """
 from __future__ import annotations
 
@@ -12,100 +12,18 @@ from typing import Any
 
 import numpy as np
 
-from .backend import Backend
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress
 from .errors import InputError, ModelError
 from .geoimage import GeoImage
-from .weights import FOLDER_REVISION
-from .results import PixelPolygon, PixelResult, Request
+from .results import PixelPolygon
 from .thresholds import noise_floor
 
 DEFAULT_LABELS: tuple[str, ...] = (
     "new buildings", "demolished buildings", "cleared forest", "new vegetation",
     "new road", "construction site", "water change", "farmland change",
 )
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
 _CROP_PAD = 0.1      # context per side, as a fraction of the region size: it stays ~70% of the crop
 _MIN_CROP = 16       # pixels; CLIP needs some context even for a tiny blob
-
-
-class Dinov2Backend(Backend):
-    """DINOv2 image encoder; task ``features`` returns the patch-token grid.
-
-    Images are resized (aspect kept) so the longer side is about ``max_side`` and both sides
-    are multiples of the patch size; no centre crop, so every pixel has a patch.
-    """
-
-    family = "dinov2"
-    tasks = frozenset({"features"})
-    max_side = 518   # DINOv2's own high-resolution setting (37 x 14)
-
-    def patch_tokens(self, images: Sequence[np.ndarray],
-                     cancel: CancelToken | None = None) -> np.ndarray:
-        """(N, h, w, D) float32 patch features; images must share one size.
-
-        One forward pass per image, so identical images give bit-identical features.
-        """
-        grids = [self.run(Request("features", image=img), cancel=cancel).extra["patch_tokens"]
-                 for img in images]
-        return np.stack(grids)
-
-    def preprocess(self, request: Request) -> Any:
-        import torch
-        import torch.nn.functional as F
-
-        image = _as_rgb8(request.image)
-        h, w = image.shape[:2]
-        size = _patch_aligned(h, w, self._patch_size(), int(request.options.get("max_side",
-                                                                              self.max_side)))
-        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
-        x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
-        mean, std = self._norm()
-        x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
-        return {"pixel_values": x.to(device=self.device, dtype=self.dtype),
-                "grid": (size[0] // self._patch_size(), size[1] // self._patch_size())}
-
-    def forward(self, request: Request, inputs: Any, progress: ProgressFn,
-                cancel: CancelToken) -> Any:
-        import torch
-
-        with torch.inference_mode():
-            out = self.model(pixel_values=inputs["pixel_values"])
-        progress(100.0)
-        skip = 1 + int(getattr(self.model.config, "num_register_tokens", 0) or 0)
-        tokens = out.last_hidden_state[0, skip:].float().cpu().numpy()
-        return tokens, inputs["grid"]
-
-    def postprocess(self, request: Request, raw: Any) -> PixelResult:
-        tokens, (gh, gw) = raw
-        if tokens.shape[0] != gh * gw:
-            raise ModelError(f"DINOv2 returned {tokens.shape[0]} patches for a {gh}x{gw} grid.")
-        return PixelResult(extra={"patch_tokens": tokens.reshape(gh, gw, -1)})
-
-    def _patch_size(self) -> int:
-        p = getattr(self.model.config, "patch_size", 14)
-        return int(p[0] if isinstance(p, (list, tuple)) else p)
-
-    def _norm(self) -> tuple[Sequence[float], Sequence[float]]:
-        proc = self.processor
-        return (list(getattr(proc, "image_mean", None) or _IMAGENET_MEAN),
-                list(getattr(proc, "image_std", None) or _IMAGENET_STD))
-
-
-def load_dinov2(spec: Any, path: Any, device: str, dtype: Any) -> Dinov2Backend:
-    """Build a :class:`Dinov2Backend` from a transformers DINOv2 folder or cached hub id."""
-    from transformers import AutoImageProcessor, AutoModel
-
-    try:
-        model = AutoModel.from_pretrained(str(path), revision=FOLDER_REVISION, dtype=dtype,
-                                          trust_remote_code=False)
-        processor = AutoImageProcessor.from_pretrained(str(path), revision=FOLDER_REVISION)
-    except (OSError, ValueError, KeyError) as err:
-        raise ModelError(f"Cannot load a DINOv2 model from '{path}': {err}") from err
-    if not getattr(model.config, "model_type", "").startswith("dinov2"):
-        raise ModelError(f"'{path}' is a {model.config.model_type} model, not DINOv2.")
-    return Dinov2Backend(model.to(device).eval(), processor, spec, device, dtype)
 
 
 def semantic_heat(a: GeoImage, b: GeoImage, valid: np.ndarray, backend: Any,
@@ -167,18 +85,6 @@ def _upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
     t = torch.from_numpy(grid.astype(np.float32))[None, None]
     return F.interpolate(t, size=shape, mode="bilinear", align_corners=False)[0, 0].numpy()
-
-
-def _patch_aligned(h: int, w: int, patch: int, max_side: int) -> tuple[int, int]:
-    scale = max_side / max(h, w)
-    return (max(patch, round(h * scale / patch) * patch),
-            max(patch, round(w * scale / patch) * patch))
-
-
-def _as_rgb8(image: np.ndarray | None) -> np.ndarray:
-    if image is None or image.ndim != 3 or image.shape[2] < 3:
-        raise InputError("DINOv2 features need an (H, W, 3) RGB image.")
-    return np.asarray(image[..., :3], dtype=np.uint8)
 
 
 def _pixel_bbox(region: Any, transform: Any) -> tuple[float, float, float, float]:

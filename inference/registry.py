@@ -17,8 +17,8 @@ FAMILY_LOADERS: dict[str, str] = {
     "sam": "sam_family:load_sam",
     "sam2": "sam_family:load_sam2",
     "sam3": "sam_family:load_sam3",
-    "grounding_dino": "sam_family:load_grounding_dino",
-    "dinov2": "change_semantic:load_dinov2",
+    "grounding_dino": "grounding_dino:load_grounding_dino",
+    "dinov2": "dinov2:load_dinov2",
 }
 
 # config.json "model_type" -> family, for hub ids and folders not in the registry

@@ -1,13 +1,12 @@
-"""SAM, SAM2.1, SAM3 and GroundingDINO backends, plus the encode-once :class:`SegmentSession`.
+"""SAM, SAM 2.1 (point/box prompts) and SAM 3 (text prompts) backends.
 
 Prompted SAM follows segment-anything's predictor pattern: the image is encoded once
 (``encode``) and every point/box prompt only runs the light prompt encoder + mask decoder
-(``decode``). ``Backend.run`` is the one-shot path built from the same two steps.
+(``decode``). ``Backend.run`` is the one-shot path built from the same two steps;
+``segment_session.SegmentSession`` keeps the encoded image for many prompts.
 """
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,13 +38,13 @@ class Prompts:
     boxes: list[Box] | None = None
 
 
-def _check_image(image: np.ndarray | None) -> np.ndarray:
+def check_image(image: np.ndarray | None) -> np.ndarray:
     if image is None or image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
         raise InputError("Segmentation needs an RGB image (H, W, 3).")
     return np.ascontiguousarray(image, dtype=np.uint8)
 
 
-def _prompts(points=None, labels=None, boxes=None) -> Prompts:
+def parse_prompts(points=None, labels=None, boxes=None) -> Prompts:
     """Validate click/box prompts in original-image pixels; labels: 1 include, 0 exclude."""
     points = [tuple(map(float, p)) for p in points] if points else None
     boxes = [tuple(map(float, b)) for b in boxes] if boxes else None
@@ -77,7 +76,7 @@ class PromptSamBackend(Backend):
     def encode(self, image: np.ndarray) -> Encoded:
         import torch
 
-        image = _check_image(image)
+        image = check_image(image)
         inputs = self.processor.image_processor(images=image, return_tensors="pt")
         pixels = inputs["pixel_values"].to(self.device, self.dtype)
         with torch.inference_mode():
@@ -102,7 +101,7 @@ class PromptSamBackend(Backend):
     # -- Backend interface ---------------------------------------------------------------------
     def preprocess(self, request: Request) -> tuple[Encoded, Prompts]:
         o = request.options
-        prompts = _prompts(o.get("points"), o.get("labels"), o.get("boxes"))
+        prompts = parse_prompts(o.get("points"), o.get("labels"), o.get("boxes"))
         return self.encode(request.image), prompts
 
     def forward(self, request: Request, inputs: tuple[Encoded, Prompts], progress: ProgressFn,
@@ -159,31 +158,6 @@ class Sam2Backend(PromptSamBackend):
         return self.processor.post_process_masks([low_res.float().cpu()], [encoded.original_size])[0]
 
 
-class SegmentSession:
-    """Encode an image once, then answer many point/box prompts on it.
-
-    >>> session = SegmentSession(sam, image)
-    >>> session.predict(points=[(120, 80)], labels=[1]).masks[0]
-    """
-
-    def __init__(self, backend: PromptSamBackend, image: np.ndarray) -> None:
-        if not isinstance(backend, PromptSamBackend):
-            raise InputError(f"'{getattr(backend.spec, 'name', backend.family)}' does not take "
-                             "point or box prompts; choose a SAM or SAM2.1 model.")
-        self.backend = backend
-        self.encoded = backend.encode(image)
-
-    @property
-    def image_size(self) -> tuple[int, int]:
-        return self.encoded.original_size
-
-    def predict(self, points: Sequence[Point] | None = None,
-                labels: Sequence[int] | None = None,
-                boxes: Sequence[Box] | None = None) -> PixelResult:
-        """Masks at the original image size, one per box (or one for a point set)."""
-        return self.backend.decode(self.encoded, _prompts(points, labels, boxes))
-
-
 class Sam3Backend(Backend):
     """SAM3: a noun phrase -> every matching instance (masks, boxes, scores)."""
 
@@ -191,7 +165,7 @@ class Sam3Backend(Backend):
     tasks = frozenset({"segment_text"})
 
     def preprocess(self, request: Request) -> tuple[Any, tuple[int, int]]:
-        image = _check_image(request.image)
+        image = check_image(request.image)
         if not request.prompt.strip():
             raise InputError("SAM3 needs a text prompt, e.g. 'building'.")
         inputs = self.processor(images=image, text=request.prompt.strip(), return_tensors="pt")
@@ -221,61 +195,7 @@ class Sam3Backend(Backend):
         return PixelResult(boxes=boxes, masks=masks, scores=scores)
 
 
-def _phrases(prompt: str) -> list[str]:
-    """GroundingDINO wants lower-case phrases each ending in '.'."""
-    return [p.strip().lower() for p in re.split(r"[.,;\n]+", prompt) if p.strip()]
-
-
-def _clip(box: Sequence[float], w: int, h: int) -> Box:
-    x0, y0, x1, y1 = (float(v) for v in box)
-    return (min(max(x0, 0.0), w), min(max(y0, 0.0), h), min(max(x1, 0.0), w), min(max(y1, 0.0), h))
-
-
-def _label(text: str, phrases: list[str]) -> str:
-    """The prompt phrase a detection matched (model labels can be sub-word fragments)."""
-    text = text.replace("[SEP]", "").replace("[CLS]", "").strip()
-    return next((p for p in phrases if p in text or (text and text in p)), phrases[0])
-
-
-class GroundingDinoBackend(Backend):
-    """Open-vocabulary detection: text -> PixelBox list in original-image pixels."""
-
-    family = "grounding_dino"
-    tasks = frozenset({"detect"})
-
-    def preprocess(self, request: Request):
-        image = _check_image(request.image)
-        phrases = _phrases(request.prompt)
-        if not phrases:
-            raise InputError("GroundingDINO needs a text prompt, e.g. 'car. tree.'.")
-        text = " ".join(f"{p}." for p in phrases)
-        inputs = self.processor(images=image, text=text, return_tensors="pt")
-        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
-        return inputs.to(self.device), image.shape[:2], phrases
-
-    def forward(self, request, inputs, progress, cancel):
-        import torch
-
-        tensors, size, phrases = inputs
-        with torch.inference_mode():
-            out = self.model(**tensors)
-        cancel.check()
-        return out, tensors["input_ids"], size, phrases
-
-    def postprocess(self, request: Request, raw) -> PixelResult:
-        out, input_ids, (h, w), phrases = raw
-        o = request.options
-        found = self.processor.post_process_grounded_object_detection(
-            out, input_ids, threshold=float(o.get("box_threshold", 0.35)),
-            text_threshold=float(o.get("text_threshold", 0.25)), target_sizes=[(h, w)])[0]
-        boxes = [PixelBox(*_clip(b, w, h), label=_label(t, phrases), score=float(s))
-                 for b, s, t in zip(found["boxes"].float().cpu().numpy(),
-                                    found["scores"].float().cpu().numpy(), found["text_labels"])]
-        boxes = [b for b in boxes if b.x1 > b.x0 and b.y1 > b.y0]
-        return PixelResult(boxes=boxes, scores=np.array([b.score for b in boxes], dtype=np.float32))
-
-
-def _load(model_cls: str, processor_cls: str, backend_cls, spec, path, device: str, dtype):
+def load_pretrained(model_cls: str, processor_cls: str, backend_cls, spec, path, device: str, dtype):
     import transformers
 
     model = getattr(transformers, model_cls).from_pretrained(
@@ -286,18 +206,13 @@ def _load(model_cls: str, processor_cls: str, backend_cls, spec, path, device: s
 
 
 def load_sam(spec, path, device: str, dtype) -> SamBackend:
-    return _load("SamModel", "SamProcessor", SamBackend, spec, path, device, dtype)
+    return load_pretrained("SamModel", "SamProcessor", SamBackend, spec, path, device, dtype)
 
 
 def load_sam2(spec, path, device: str, dtype) -> Sam2Backend:
     # hub SAM2.1 checkpoints are sam2_video; Sam2Model loads their image-predictor subset
-    return _load("Sam2Model", "Sam2Processor", Sam2Backend, spec, path, device, dtype)
+    return load_pretrained("Sam2Model", "Sam2Processor", Sam2Backend, spec, path, device, dtype)
 
 
 def load_sam3(spec, path, device: str, dtype) -> Sam3Backend:
-    return _load("Sam3Model", "Sam3Processor", Sam3Backend, spec, path, device, dtype)
-
-
-def load_grounding_dino(spec, path, device: str, dtype) -> GroundingDinoBackend:
-    return _load("AutoModelForZeroShotObjectDetection", "AutoProcessor", GroundingDinoBackend,
-                 spec, path, device, dtype)
+    return load_pretrained("Sam3Model", "Sam3Processor", Sam3Backend, spec, path, device, dtype)

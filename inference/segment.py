@@ -9,7 +9,7 @@ from .backend import Backend
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress, sub_progress
 from .errors import InputError
 from .results import PixelBox, PixelResult, Request
-from .sam_family import SegmentSession
+from .segment_session import SegmentSession
 
 BOX_BATCH = 16        # boxes per mask-decoder call: bounded memory, cancel checked between
 DUPLICATE_IOU = 0.7   # two masks overlapping more than this are one instance found twice

@@ -1,9 +1,14 @@
-"""Map-space prompts (clicks, dragged boxes) -> pixel prompts of one GeoImage."""
+"""SAM sessions: a capture encoded once, then many clicks and boxes (map space -> pixels)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
+import numpy as np
+
+from .errors import InputError
 from .geoimage import GeoImage
+from .results import PixelResult
+from .sam_family import Box, Point, PromptSamBackend, parse_prompts
 
 
 def to_pixel_prompts(image: GeoImage, points: Sequence[tuple[float, float]] = (),
@@ -21,3 +26,31 @@ def to_pixel_prompts(image: GeoImage, points: Sequence[tuple[float, float]] = ()
         cols, rows = [c[0] for c in corners], [c[1] for c in corners]
         px_boxes.append((min(cols), min(rows), max(cols), max(rows)))
     return px_points, px_boxes
+
+
+class SegmentSession:
+    """Encode an image once, then answer many point/box prompts on it.
+
+    >>> session = SegmentSession(sam, image)
+    >>> session.predict(points=[(120, 80)], labels=[1]).masks[0]
+    """
+
+    def __init__(self, backend: PromptSamBackend, image: np.ndarray) -> None:
+        if not isinstance(backend, PromptSamBackend):
+            raise InputError(f"'{getattr(backend.spec, 'name', backend.family)}' does not take "
+                             "point or box prompts; choose a SAM or SAM2.1 model.")
+        self.backend = backend
+        with backend.lock:  # one model, one call at a time (dock and Processing share it)
+            self.encoded = backend.encode(image)
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return self.encoded.original_size
+
+    def predict(self, points: Sequence[Point] | None = None,
+                labels: Sequence[int] | None = None,
+                boxes: Sequence[Box] | None = None) -> PixelResult:
+        """Masks at the original image size, one per box (or one for a point set)."""
+        prompts = parse_prompts(points, labels, boxes)
+        with self.backend.lock:
+            return self.backend.decode(self.encoded, prompts)

@@ -7,12 +7,8 @@ import importlib
 import numpy as np
 import pytest
 from eolens.inference.change import change_polygons, detect_change
-from eolens.inference.change_semantic import (
-    DEFAULT_LABELS,
-    Dinov2Backend,
-    label_regions,
-    load_dinov2,
-)
+from eolens.inference.change_semantic import DEFAULT_LABELS, label_regions
+from eolens.inference.dinov2 import Dinov2Backend, load_dinov2
 from eolens.inference.errors import ModelError
 from eolens.inference.registry import FAMILY_LOADERS, REGISTRY
 from eolens.inference.results import PixelPolygon, Request

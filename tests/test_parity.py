@@ -137,3 +137,22 @@ def test_sam_single_click_keeps_the_best_of_three(tiny_models, image, family, no
     want_masks, want_scores = _sam_reference(sam, image, points=[(150, 120)], multimask=True)
     assert (got.masks[0] == want_masks[0]).mean() > 0.999
     np.testing.assert_allclose(got.scores, want_scores, rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------ item 7: DINOv2 features
+
+def test_dinov2_patch_grid_is_the_processors_bicubic_resize(tiny_models, image, no_network):
+    """Features of the whole (non-square) capture: the processor's bicubic resize to a
+    patch-aligned size without the centre crop, then ``last_hidden_state[:, 1:]``."""
+    import torch
+
+    dino = _backend(tiny_models, "dinov2")
+    assert dino.processor.resample == 3  # PIL bicubic in the checkpoint's own config
+    got = dino.patch_tokens([image])[0]
+    gh, gw = got.shape[:2]
+    assert abs(gw / gh - image.shape[1] / image.shape[0]) < 0.1  # aspect kept, nothing cropped
+    inputs = dino.processor(images=image, size={"height": gh * 14, "width": gw * 14},
+                            do_center_crop=False, return_tensors="pt")
+    with torch.inference_mode():
+        want = dino.model(**inputs).last_hidden_state[0, 1:].numpy().reshape(gh, gw, -1)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

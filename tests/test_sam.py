@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 IMAGE = "boxes/neon_osbs_029/OSBS_029.tif"
-LOADERS = {"sam": "load_sam", "sam2": "load_sam2", "sam3": "load_sam3",
-           "grounding_dino": "load_grounding_dino"}
+LOADERS = {"sam": "sam_family:load_sam", "sam2": "sam_family:load_sam2",
+           "sam3": "sam_family:load_sam3", "grounding_dino": "grounding_dino:load_grounding_dino"}
 REAL_MODEL_TYPES = {"sam": "sam", "sam2": "sam2_video", "sam3": "sam3",
                     "grounding_dino": "grounding-dino"}
 
@@ -27,11 +27,13 @@ _loaded: dict = {}
 def load(tiny_models, family: str):
     """Build the tiny checkpoint, then load it by folder path like a real one."""
     if family not in _loaded:
-        import torch
-        from eolens.inference import sam_family
+        import importlib
 
-        path = tiny_models.path(family)
-        _loaded[family] = getattr(sam_family, LOADERS[family])(None, path, "cpu", torch.float32)
+        import torch
+
+        module, func = LOADERS[family].split(":")
+        loader = getattr(importlib.import_module(f"eolens.inference.{module}"), func)
+        _loaded[family] = loader(None, tiny_models.path(family), "cpu", torch.float32)
     return _loaded[family]
 
 
@@ -75,7 +77,7 @@ def test_box_prompts_give_one_mask_each_at_original_size(tiny_models, image, no_
 @pytest.mark.parametrize("family", ["sam", "sam2"])
 def test_session_encodes_the_image_once(tiny_models, image, no_network, family):
     from eolens.inference.results import Request
-    from eolens.inference.sam_family import SegmentSession
+    from eolens.inference.segment_session import SegmentSession
 
     sam = load(tiny_models, family)
     calls = []
@@ -94,7 +96,7 @@ def test_session_encodes_the_image_once(tiny_models, image, no_network, family):
 
 def test_bad_prompts_are_input_errors(tiny_models, image):
     from eolens.inference.errors import InputError
-    from eolens.inference.sam_family import SegmentSession
+    from eolens.inference.segment_session import SegmentSession
 
     session = SegmentSession(load(tiny_models, "sam"), image)
     with pytest.raises(InputError):
@@ -139,13 +141,18 @@ def test_sam3_text_to_instance_masks(tiny_models, image, no_network):
 
 
 @pytest.mark.parametrize("family, cls, task", [
-    ("sam", "SamBackend", "segment_prompt"), ("sam3", "Sam3Backend", "segment_text"),
-    ("grounding_dino", "GroundingDinoBackend", "detect")])
+    ("sam", "sam_family:SamBackend", "segment_prompt"),
+    ("sam3", "sam_family:Sam3Backend", "segment_text"),
+    ("grounding_dino", "grounding_dino:GroundingDinoBackend", "detect")])
 def test_runtime_loads_each_tiny_folder(tiny_models, no_network, family, cls, task):
-    from eolens.inference import runtime, sam_family
+    import importlib
 
+    from eolens.inference import runtime
+
+    module, name = cls.split(":")
     backend = runtime.load_model(str(tiny_models.path(family)), task=task, device="cpu")
-    assert type(backend) is getattr(sam_family, cls) and task in backend.tasks
+    assert type(backend) is getattr(importlib.import_module(f"eolens.inference.{module}"), name)
+    assert task in backend.tasks
 
 
 def test_runtime_loads_a_sam21_folder(tiny_models, no_network):

@@ -48,7 +48,7 @@ def sam(tiny_models):
 @pytest.fixture(scope="module")
 def gdino(tiny_models):
     import torch
-    from eolens.inference.sam_family import load_grounding_dino
+    from eolens.inference.grounding_dino import load_grounding_dino
 
     return load_grounding_dino(None, tiny_models.path("grounding_dino"), "cpu", torch.float32)
 
