@@ -33,9 +33,12 @@ def write_chat(path: str, turns: Sequence[tuple[str, str]], chip: Optional[np.nd
 def _write_chip(path: str, chip: np.ndarray) -> str:
     from PIL import Image
 
-    name = os.path.splitext(os.path.basename(path))[0] + "_chip.png"
-    Image.fromarray(np.ascontiguousarray(chip[..., :3]).astype(np.uint8)).save(
-        os.path.join(os.path.dirname(os.path.abspath(path)), name))
+    folder = os.path.dirname(os.path.abspath(path))
+    stem = os.path.splitext(os.path.basename(path))[0] + "_chip"
+    name, n = stem + ".png", 1
+    while os.path.exists(os.path.join(folder, name)):   # never overwrite another export's chip
+        name, n = f"{stem}-{n}.png", n + 1
+    Image.fromarray(np.ascontiguousarray(chip[..., :3]).astype(np.uint8)).save(os.path.join(folder, name))
     return name
 
 

@@ -26,6 +26,14 @@ class CaptureSource:
     image: Optional[GeoImage] = None              # pixels rendered on the main thread (no file)
 
 
+class NotInViewError(InputError):
+    """An area that misses the layer; ``zoom_to`` (a layer or canvas rectangle) is offered."""
+
+    def __init__(self, message: str, zoom_to=None, zoom_label: str = "") -> None:
+        super().__init__(message)
+        self.zoom_to, self.zoom_label = zoom_to, zoom_label
+
+
 def is_local_file(layer: QgsRasterLayer) -> bool:
     return layer.providerType() == "gdal" and os.path.isfile(layer.source().split("|")[0])
 

@@ -3,17 +3,21 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from qgis.core import QgsMapLayerProxyModel, QgsRasterLayer, QgsRectangle
-from qgis.gui import QgsDockWidget, QgsMapLayerComboBox, QgsMapToolExtent
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.core import (QgsGeometry, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer,
+                       QgsRectangle, QgsWkbTypes)
+from qgis.gui import QgsDockWidget, QgsMapLayerComboBox, QgsMapToolExtent, QgsRubberBand
+from qgis.PyQt.QtCore import QCoreApplication, QTimer, pyqtSignal
+from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
-                                 QPushButton, QTabWidget, QVBoxLayout, QWidget)
+                                 QPushButton, QSizePolicy, QTabWidget, QVBoxLayout, QWidget)
 
-from . import messages, settings, tasks
-from .capture import CaptureSource, snapshot
+from . import layers, messages, settings, tasks
+from .capture import CaptureSource, NotInViewError, snapshot
+from .panels.widgets import ElidedLabel
 from ..inference.actions import RunOptions
 
 AREA_VIEW, AREA_LAYER, AREA_DRAWN = range(3)
+AREA_WORDS = {AREA_VIEW: "in this view", AREA_LAYER: "in this layer", AREA_DRAWN: "in the drawn area"}
 
 
 def tr(text: str) -> str:
@@ -21,29 +25,36 @@ def tr(text: str) -> str:
 
 
 class EOLensDock(QgsDockWidget):
+    areaChanged = pyqtSignal(int)   # noqa: N815 - Qt signal name
+
     def __init__(self, iface, parent=None) -> None:
         super().__init__(tr("EO Lens"), parent)
         self.setObjectName("EOLensDock")
         self.iface = iface
         self.task: Optional[tasks.EOLensTask] = None
         self.drawn: Optional[QgsRectangle] = None
+        self.drawn_band: Optional[QgsRubberBand] = None
         self._prev_tool = None
+        self._description = ""
+        self.user_chose: set[str] = set()   # combos the analyst picked by hand (kept as chosen)
         body = QWidget(self)
+        body.setMinimumWidth(0)
         layout = QVBoxLayout(body)
         layout.addLayout(self._build_source_row())
         self.tabs = QTabWidget(body)
+        self.tabs.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(self._build_progress_row())
         self.setWidget(body)
         self._add_panels()
+        self._watch_project()
 
     # -- widgets ---------------------------------------------------------------
     def _build_source_row(self) -> QVBoxLayout:
         box = QVBoxLayout()
         row = QHBoxLayout()
         row.addWidget(QLabel(tr("Layer")))
-        self.layer_combo = QgsMapLayerComboBox(self)
-        self.layer_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
+        self.layer_combo = self.input_combo("layer")
         row.addWidget(self.layer_combo, 1)
         row.addWidget(QLabel(tr("Bands")))
         self.bands_edit = QLineEdit(self)
@@ -57,6 +68,7 @@ class EOLensDock(QgsDockWidget):
         row.addWidget(QLabel(tr("Area")))
         self.area_combo = QComboBox(self)
         self.area_combo.addItems([tr("Current view"), tr("Whole layer"), tr("Drawn rectangle")])
+        self.area_combo.currentIndexChanged.connect(self.areaChanged)
         row.addWidget(self.area_combo, 1)
         self.draw_button = QPushButton(tr("Draw…"), self)
         self.draw_button.setToolTip(tr("Drag a rectangle on the map to analyse only that area"))
@@ -70,7 +82,7 @@ class EOLensDock(QgsDockWidget):
 
     def _build_progress_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.status = QLabel("", self)
+        self.status = ElidedLabel("", self)   # long messages elide; full text in the tooltip
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 100)
         self.progress.setVisible(False)
@@ -92,13 +104,83 @@ class EOLensDock(QgsDockWidget):
         self.change, self.search = ChangePanel(self), SearchPanel(self)
         for panel, title in ((self.chat, tr("Chat")), (self.find, tr("Find")),
                              (self.change, tr("Change")), (self.search, tr("Search"))):
+            panel.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             self.tabs.addTab(panel, title)
+
+    def input_combo(self, key: str) -> QgsMapLayerComboBox:
+        """A raster picker that never offers EO Lens's own results; a pick by hand is kept."""
+        combo = QgsMapLayerComboBox(self)
+        combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
+        combo.setExceptedLayerList(layers.result_layers())
+        combo.setMinimumContentsLength(8)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.activated.connect(lambda _i: self.user_chose.add(key))
+        return combo
+
+    # -- default inputs ----------------------------------------------------------
+    def _watch_project(self) -> None:
+        project = QgsProject.instance()
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)
+        self._refresh_timer.timeout.connect(self.choose_defaults)
+        self._watched = [(project.layersAdded, self._layers_changed),
+                         (project.layersRemoved, self._layers_changed),
+                         (self.iface.mapCanvas().extentsChanged, self._refresh_timer.start)]
+        changed = getattr(self.iface, "currentLayerChanged", None)
+        if changed is not None:
+            self._watched.append((changed, self._active_changed))
+        for signal, slot in self._watched:
+            signal.connect(slot)
+        self.choose_defaults()
+
+    def _layers_changed(self, *_args) -> None:
+        present = {lyr.id() for lyr in layers.input_rasters()}
+        for key, combo in self._input_combos():
+            if combo.currentLayer() is None or combo.currentLayer().id() not in present:
+                self.user_chose.discard(key)
+        self._refresh_timer.start()
+
+    def _active_changed(self, layer) -> None:
+        if isinstance(layer, QgsRasterLayer) and not layers.is_result(layer):
+            self.user_chose.discard("layer")
+            self.layer_combo.setLayer(layer)
+
+    def _input_combos(self):
+        pairs = [("layer", self.layer_combo)]
+        change = getattr(self, "change", None)
+        if change is not None:
+            pairs += [("a", change.layer_a), ("b", change.layer_b)]
+        return pairs
+
+    def choose_defaults(self) -> None:
+        """Layer: keep a hand-picked or still-visible choice, else the active raster, else the
+        topmost visible raster in the view. A/B: two different rasters, older first."""
+        results = layers.result_layers()
+        for _, combo in self._input_combos():
+            combo.setExceptedLayerList(results)
+        canvas = self.iface.mapCanvas()
+        view, crs = canvas.extent(), canvas.mapSettings().destinationCrs()
+        current = self.layer_combo.currentLayer()
+        if "layer" not in self.user_chose and not self._good(current, view, crs):
+            active = self.iface.activeLayer() if hasattr(self.iface, "activeLayer") else None
+            best = layers.best_raster(view, crs, active)
+            if best is not None:
+                self.layer_combo.setLayer(best)
+        change = getattr(self, "change", None)
+        if change is not None:
+            change.choose_defaults(view, crs)
+
+    @staticmethod
+    def _good(layer, view, crs) -> bool:
+        return (layer is not None and not layers.is_result(layer)
+                and layers.shows(layer, view, crs) and layers.is_visible(layer))
 
     # -- what to analyse -------------------------------------------------------
     def layer(self) -> Optional[QgsRasterLayer]:
         return self.layer_combo.currentLayer()
 
-    def source(self, layer: Optional[QgsRasterLayer] = None) -> CaptureSource:
+    def source(self, layer: Optional[QgsRasterLayer] = None, check_area: bool = True) -> CaptureSource:
         """Plain-data snapshot of the chosen layer over the chosen area (main thread)."""
         from ..inference.errors import InputError
 
@@ -112,11 +194,45 @@ class EOLensDock(QgsDockWidget):
         area = self.area_combo.currentIndex()
         if area == AREA_LAYER:
             return snapshot(layer, **how)
-        if area == AREA_DRAWN:
-            if self.drawn is None:
-                raise InputError(tr("Draw a rectangle on the map first (Draw…)."))
-            return snapshot(layer, self.drawn, crs, **how)
-        return snapshot(layer, canvas.extent(), crs, **how)
+        if area == AREA_DRAWN and self.drawn is None:
+            raise InputError(tr("Draw a rectangle on the map first (Draw…)."))
+        rect = self.area_rect()
+        if check_area:
+            self.check_shows(layer, rect)
+        return snapshot(layer, rect, crs, **how)
+
+    def area(self) -> int:
+        return self.area_combo.currentIndex()
+
+    def area_words(self) -> str:
+        return tr(AREA_WORDS[self.area()])
+
+    def area_rect(self) -> Optional[QgsRectangle]:
+        """The chosen area in the canvas CRS (None for the whole layer)."""
+        if self.area() == AREA_LAYER:
+            return None
+        if self.area() == AREA_DRAWN:
+            return self.drawn
+        return self.iface.mapCanvas().extent()
+
+    def check_shows(self, layer, rect: Optional[QgsRectangle], zoom_to=None, what: str = "") -> None:
+        """Raise a plain NotInViewError (with a Zoom button) when the area misses ``layer`` (or
+        ``zoom_to``, a canvas rectangle called ``what``)."""
+        if rect is None or rect.isEmpty():
+            return
+        crs = self.iface.mapCanvas().mapSettings().destinationCrs()
+        target = layers.extent_in(layer, crs) if zoom_to is None else zoom_to
+        if target.isEmpty() or target.intersects(rect):
+            return
+        what = what or tr("'{}'").format(layer.name())
+        if self.area() == AREA_DRAWN:
+            text = tr("The drawn rectangle does not cover {}: draw it over the layer, or set Area "
+                      "to Whole layer.").format(what)
+        else:
+            text = tr("The current view does not show {}: zoom to it, or set Area to Whole "
+                      "layer.").format(what)
+        raise NotInViewError(text, zoom_to=layer if zoom_to is None else zoom_to,
+                             zoom_label=tr("Zoom to layer") if zoom_to is None else tr("Zoom to it"))
 
     def bands(self) -> Optional[tuple[int, ...]]:
         """The analyst's band choice (1-based), or None for automatic RGB."""
@@ -136,7 +252,14 @@ class EOLensDock(QgsDockWidget):
     def run_options(self) -> RunOptions:
         s = settings.load()
         settings.apply_environment(s)   # the cache location must be set before the first load
-        return RunOptions(device=s.device, offline=s.offline, allow_remote_code=s.allow_remote_code)
+        return RunOptions(device=s.device, offline=settings.is_offline(s),
+                          allow_remote_code=s.allow_remote_code, on_phase=self._phase)
+
+    def _phase(self, text: str) -> None:
+        """Worker thread: forward a phase name to the running task's signal (queued to the UI)."""
+        task = self.task
+        if task is not None:
+            task.phase(text)
 
     def start_drawing(self) -> None:
         canvas = self.iface.mapCanvas()
@@ -148,10 +271,21 @@ class EOLensDock(QgsDockWidget):
     def _drawn(self, rect: QgsRectangle) -> None:
         if rect.isEmpty():
             return
-        self.drawn = QgsRectangle(rect)
-        self.area_combo.setCurrentIndex(AREA_DRAWN)
+        self.set_drawn(rect)
         if self._prev_tool is not None:
             self.iface.mapCanvas().setMapTool(self._prev_tool)
+
+    def set_drawn(self, rect: QgsRectangle) -> None:
+        """The drawn area (canvas CRS): kept on the map as an outline, Area set to it."""
+        self.drawn = QgsRectangle(rect)
+        canvas = self.iface.mapCanvas()
+        if self.drawn_band is None:
+            self.drawn_band = QgsRubberBand(canvas, QgsWkbTypes.GeometryType.PolygonGeometry)
+            self.drawn_band.setStrokeColor(QColor("#ffd60a"))
+            self.drawn_band.setFillColor(QColor(255, 214, 10, 30))
+            self.drawn_band.setWidth(2)
+        self.drawn_band.setToGeometry(QgsGeometry.fromRect(self.drawn), None)
+        self.area_combo.setCurrentIndex(AREA_DRAWN)
 
     def open_settings(self) -> None:
         from .settings_dialog import SettingsDialog
@@ -178,12 +312,14 @@ class EOLensDock(QgsDockWidget):
 
         def cancelled():
             self._idle(tr("Cancelled."))
+            messages.log(tr("{} was cancelled.").format(description))
             if on_fail:
                 on_fail()
 
         self.task = tasks.EOLensTask(description, work, on_done=done, on_error=failed,
                                      on_cancel=cancelled, layers=layers)
         self.task.progressChanged.connect(lambda p: self.progress.setValue(int(p)))
+        self.task.phaseChanged.connect(self._show_phase)
         self._busy(description)
         return tasks.start(self.task)
 
@@ -192,7 +328,20 @@ class EOLensDock(QgsDockWidget):
             self.status.setText(tr("Cancelling…"))
             self.task.cancel()
 
+    def set_status(self, text: str) -> None:
+        """The status line (elided; the full text is in its tooltip and the EO Lens log)."""
+        self.status.setText(text)
+        if text:
+            messages.log(text)
+
+    def _show_phase(self, phase: str) -> None:
+        if self.task is None:
+            return
+        text = phase and tr(phase) if not phase.startswith("Tile ") else phase
+        self.status.setText(f"{self._description} — {text}" if text else self._description)
+
     def _busy(self, text: str) -> None:
+        self._description = text
         self.status.setText(text)
         self.progress.setValue(0)
         self.progress.setVisible(True)
@@ -200,10 +349,21 @@ class EOLensDock(QgsDockWidget):
 
     def _idle(self, text: str) -> None:
         self.task = None
-        self.status.setText(text)
+        self.set_status(text)
         self.progress.setVisible(False)
         self.cancel_button.setEnabled(False)
 
     def shutdown(self) -> None:
         self.cancel()
+        for signal, slot in getattr(self, "_watched", []):
+            try:
+                signal.disconnect(slot)
+            except (TypeError, RuntimeError):
+                continue   # already gone with its object
+        self._watched = []
+        if self.drawn_band is not None:
+            self.iface.mapCanvas().scene().removeItem(self.drawn_band)
+            self.drawn_band = None
+        for panel in (self.chat, self.find, self.change, self.search):
+            getattr(panel, "shutdown", lambda: None)()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Iterable, Optional
 
-from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsField, QgsFields,
-                       QgsGeometry, QgsLayerTreeGroup, QgsMapLayer, QgsProject,
-                       QgsRasterLayer, QgsVectorLayer)
+from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsFeature, QgsField,
+                       QgsFields, QgsGeometry, QgsLayerTreeGroup, QgsMapLayer, QgsProject,
+                       QgsRasterLayer, QgsRectangle, QgsVectorLayer)
 from qgis.PyQt.QtCore import QVariant
 
 from ..inference.georef import GeoFeature
@@ -35,6 +35,80 @@ def add_result(layer: QgsMapLayer, role: str, project: Optional[QgsProject] = No
     project.addMapLayer(layer, False)
     results_group(project).insertLayer(0, layer)
     return layer
+
+
+def is_result(layer: Optional[QgsMapLayer]) -> bool:
+    """True for a layer EO Lens made (it is never offered as an input)."""
+    return layer is not None and bool(layer.customProperty(ROLE))
+
+
+def input_rasters(project: Optional[QgsProject] = None) -> list[QgsRasterLayer]:
+    """Valid raster layers that are not EO Lens results, topmost in the layer tree first."""
+    project = project or QgsProject.instance()
+    order = [n.layer() for n in project.layerTreeRoot().findLayers()]
+    known = {id(lyr) for lyr in order}
+    order += [lyr for lyr in project.mapLayers().values() if id(lyr) not in known]
+    return [lyr for lyr in order if isinstance(lyr, QgsRasterLayer) and lyr.isValid()
+            and not is_result(lyr)]
+
+
+def result_layers(project: Optional[QgsProject] = None) -> list[QgsMapLayer]:
+    return [lyr for lyr in (project or QgsProject.instance()).mapLayers().values() if is_result(lyr)]
+
+
+def extent_in(layer: QgsMapLayer, crs: QgsCoordinateReferenceSystem) -> QgsRectangle:
+    """The layer's extent in ``crs`` (densified reprojection); the raw extent when a CRS is unknown."""
+    if not crs.isValid() or not layer.crs().isValid() or layer.crs() == crs:
+        return layer.extent()
+    try:
+        xform = QgsCoordinateTransform(layer.crs(), crs, QgsProject.instance())
+        return xform.transformBoundingBox(layer.extent())
+    except Exception:  # noqa: BLE001 - an untransformable extent shows nothing
+        return QgsRectangle()
+
+
+def is_visible(layer: QgsMapLayer, project: Optional[QgsProject] = None) -> bool:
+    node = (project or QgsProject.instance()).layerTreeRoot().findLayer(layer.id())
+    return node is None or node.isVisible()
+
+
+def shows(layer: QgsMapLayer, view: QgsRectangle, crs: QgsCoordinateReferenceSystem) -> bool:
+    """Does ``view`` (in ``crs``) show any of ``layer``? An empty view shows everything."""
+    if view is None or view.isEmpty():
+        return True
+    return extent_in(layer, crs).intersects(view)
+
+
+def best_raster(view: QgsRectangle, crs: QgsCoordinateReferenceSystem,
+                active: Optional[QgsMapLayer] = None) -> Optional[QgsRasterLayer]:
+    """The analyst's most likely input: the active raster, else the topmost visible raster in the
+    view, else the topmost raster in the view, else the topmost raster."""
+    rasters = input_rasters()
+    if active in rasters:
+        return active
+    in_view = [lyr for lyr in rasters if shows(lyr, view, crs)]
+    visible = [lyr for lyr in in_view if is_visible(lyr)]
+    for choice in (visible, in_view, rasters):
+        if choice:
+            return choice[0]
+    return None
+
+
+def best_pair(view: QgsRectangle, crs: QgsCoordinateReferenceSystem, date_of=None):
+    """(before, after): two different input rasters, in the view first, older first when both
+    dates are known; (layer, None) when there is only one."""
+    rasters = input_rasters()
+    ranked = sorted(rasters, key=lambda lyr: (not shows(lyr, view, crs), not is_visible(lyr)))
+    if not ranked:
+        return None, None
+    if len(ranked) == 1:
+        return ranked[0], None
+    a, b = ranked[0], ranked[1]
+    if date_of is not None:
+        da, db = date_of(a), date_of(b)
+        if da and db and db < da:
+            a, b = b, a
+    return a, b
 
 
 def find_role(role: str, project: Optional[QgsProject] = None) -> Optional[QgsVectorLayer]:

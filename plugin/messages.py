@@ -2,18 +2,24 @@
 from __future__ import annotations
 
 import traceback
+from typing import Callable, Optional
 
 from qgis.core import Qgis, QgsMessageLog
+from qgis.PyQt.QtCore import QCoreApplication
 
 from ..inference.errors import Cancelled, EOLensError, OutOfMemoryError
 
 LOG_TAG = "EO Lens"
 
 
+def tr(text: str) -> str:
+    return QCoreApplication.translate("EOLensMessages", text)
+
+
 def describe(err: BaseException) -> str:
     """A message an analyst can act on."""
     if isinstance(err, EOLensError):
-        return str(err)
+        return _offline_source(str(err))
     if isinstance(err, MemoryError) or "out of memory" in str(err).lower():
         return str(OutOfMemoryError(
             "Out of memory. Try a smaller area, 'fit to model' capture, a smaller model or the CPU."))
@@ -24,20 +30,69 @@ def log(text: str, level=Qgis.MessageLevel.Info) -> None:
     QgsMessageLog.logMessage(text, LOG_TAG, level)
 
 
+def _offline_source(text: str) -> str:
+    """Say which switch turned offline mode on (the EO Lens settings or the environment)."""
+    if "offline mode is on" not in text:
+        return text
+    from .settings import load, offline_state
+
+    _, why = offline_state(load())
+    return f"{text} (Offline mode is on because of {why}.)" if why else text
+
+
 def report_error(iface, err: BaseException, tb: str = "") -> str:
-    """Show ``err`` in the message bar (or the log when there is no bar) and return the text."""
+    """Show ``err`` in the message bar (or the log when there is no bar) and return the text.
+
+    An error that carries ``zoom_to`` (a layer or a rectangle in the canvas CRS) gets a
+    *Zoom to layer* button."""
     if isinstance(err, Cancelled):
         return ""
     text = describe(err)
     log(tb or "".join(traceback.format_exception(type(err), err, err.__traceback__)), Qgis.MessageLevel.Warning)
-    bar = iface.messageBar() if iface is not None else None
-    if bar is not None:
-        bar.pushMessage(LOG_TAG, text, level=Qgis.MessageLevel.Critical, duration=0)
+    target = getattr(err, "zoom_to", None)
+    action = (getattr(err, "zoom_label", "") or tr("Zoom to layer"), lambda: zoom_to(iface, target)) \
+        if target is not None else None
+    push(iface, text, Qgis.MessageLevel.Critical, 0, action)
     return text
 
 
-def report_info(iface, text: str, level=Qgis.MessageLevel.Success, duration: int = 5) -> None:
-    bar = iface.messageBar() if iface is not None else None
-    if bar is not None:
-        bar.pushMessage(LOG_TAG, text, level=level, duration=duration)
+def report_info(iface, text: str, level=Qgis.MessageLevel.Success, duration: int = 5,
+                action: Optional[tuple[str, Callable[[], None]]] = None) -> None:
+    push(iface, text, level, duration, action)
     log(text)
+
+
+def push(iface, text: str, level, duration: int,
+         action: Optional[tuple[str, Callable[[], None]]] = None) -> None:
+    """A message-bar message, optionally with one button (label, callback) beside it."""
+    bar = iface.messageBar() if iface is not None else None
+    if bar is None:
+        return
+    bar.pushMessage(LOG_TAG, text, level=level, duration=duration)
+    item = bar.currentItem() if action is not None else None
+    if item is not None:
+        from qgis.PyQt.QtWidgets import QPushButton
+
+        button = QPushButton(action[0])
+        button.setObjectName("eolens-message-action")
+        button.clicked.connect(action[1])
+        item.setWidget(button)
+
+
+def zoom_to(iface, target) -> None:
+    """Zoom the canvas to a layer, or to a rectangle given in the canvas CRS."""
+    from qgis.core import QgsMapLayer
+
+    from .layers import extent_in
+
+    canvas = iface.mapCanvas()
+    if isinstance(target, QgsMapLayer):
+        rect = extent_in(target, canvas.mapSettings().destinationCrs())
+    else:
+        rect = target
+    if rect is None or rect.isEmpty():
+        return
+    rect = type(rect)(rect)
+    rect.scale(1.05)
+    canvas.setExtent(rect)
+    canvas.refresh()

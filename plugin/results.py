@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
 
-from . import layers, styles
+from . import layers, messages, styles
 from ..inference.actions import ActionResult
 
 _OUT_DIR: Optional[str] = None
@@ -50,6 +50,33 @@ def write_raster_for(result: ActionResult, stem: str, folder: str) -> Optional[s
     r, path = result.raster, raster_path(stem, folder)
     write_raster(r.array, r.transform, r.crs_wkt, path, nodata=r.nodata)
     return path
+
+
+def discard_file(path: Optional[str]) -> None:
+    """Remove a result raster that will not be shown (e.g. an empty mask)."""
+    if path and os.path.isfile(path):
+        try:
+            os.remove(path)
+        except OSError:
+            messages.log(f"Could not remove {path}")
+
+
+def outside_view(iface, layer) -> bool:
+    """True when ``layer``'s features lie (entirely) outside the current map view."""
+    if layer is None:
+        return False
+    canvas = iface.mapCanvas()
+    extent = layers.extent_in(layer, canvas.mapSettings().destinationCrs())
+    view = canvas.extent()
+    return not extent.isEmpty() and not view.isEmpty() and not view.contains(extent)
+
+
+def report_with_zoom(iface, text: str, layer) -> None:
+    """A success message; with a *Zoom to result* button when the result is not all in view."""
+    action = None
+    if outside_view(iface, layer):
+        action = (messages.tr("Zoom to result"), lambda: messages.zoom_to(iface, layer))
+    messages.report_info(iface, text, action=action, duration=10 if action else 5)
 
 
 def add_vector(result: ActionResult, name: str, role: str, style: str = "outline") -> QgsVectorLayer:

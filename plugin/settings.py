@@ -70,6 +70,26 @@ def apply_environment(settings: Settings) -> None:
         os.environ.setdefault("HF_HUB_CACHE", settings.cache_dir)
 
 
+def env_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def offline_state(settings: Settings) -> tuple[bool, str]:
+    """(offline?, why): the one place that decides offline mode for the dock and Processing.
+
+    huggingface_hub obeys HF_HUB_OFFLINE from the environment whatever is passed to it, so the
+    environment variable turns offline mode on too; the message names whichever did."""
+    if settings.offline:
+        return True, "the EO Lens settings (Settings… ▸ Offline)"
+    if env_offline():
+        return True, "the HF_HUB_OFFLINE environment variable"
+    return False, ""
+
+
+def is_offline(settings: Settings) -> bool:
+    return offline_state(settings)[0]
+
+
 def _coerce(raw, kind):
     if kind is bool:
         return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")

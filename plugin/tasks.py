@@ -5,6 +5,7 @@ import traceback
 from typing import Any, Callable, Iterable, Optional
 
 from qgis.core import QgsApplication, QgsMapLayer, QgsTask
+from qgis.PyQt.QtCore import pyqtSignal
 
 from ..inference.cancel import CancelToken, ProgressFn
 from ..inference.errors import Cancelled
@@ -19,7 +20,11 @@ class EOLensTask(QgsTask):
     """Runs ``work(progress, cancel)`` in a worker thread; callbacks run on the main thread.
 
     ``work`` must only use plain data captured before the task starts: no layers, no project.
+    A cancelled run ends as a *completed* QgsTask (QGIS would otherwise announce "Task failed")
+    and ``on_cancel`` is called.
     """
+
+    phaseChanged = pyqtSignal(str)   # noqa: N815 - Qt signal name; emitted from the worker thread
 
     def __init__(self, description: str, work: Work, *,
                  on_done: Callable[[Any], None],
@@ -40,12 +45,21 @@ class EOLensTask(QgsTask):
     def run(self) -> bool:  # worker thread
         try:
             self.result = self._work(self._progress, self.token)
-            return not self.token.is_set()
+            return True
         except Cancelled:
-            return False
+            self.token.cancel()
+            return True
         except BaseException as err:  # noqa: BLE001 - everything must reach finished()
             self.error, self.error_tb = err, traceback.format_exc()
             return False
+
+    def phase(self, text: str) -> None:
+        """Name what the worker is doing now ("Loading model…"); safe from any thread."""
+        self.phaseChanged.emit(text)
+
+    @property
+    def was_cancelled(self) -> bool:
+        return self.token.is_set()
 
     def _progress(self, percent: float) -> None:
         self.setProgress(max(0.0, min(100.0, float(percent))))
@@ -56,12 +70,13 @@ class EOLensTask(QgsTask):
 
     def finished(self, ok: bool) -> None:  # main thread
         try:
-            if ok:
-                self._on_done(self.result)
-            elif self.error is not None:
+            if self.error is not None:
                 self._on_error(self.error, self.error_tb)
-            elif self._on_cancel is not None:
-                self._on_cancel()
+            elif self.was_cancelled or not ok:
+                if self._on_cancel is not None:
+                    self._on_cancel()
+            else:
+                self._on_done(self.result)
         except BaseException as err:  # noqa: BLE001 - a failing callback must not take QGIS down
             self._on_error(err, traceback.format_exc())
         finally:

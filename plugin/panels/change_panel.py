@@ -1,8 +1,8 @@
 """Change tab: layer A (before) and B (after) -> caption, heat raster, polygons; then Q&A."""
 from __future__ import annotations
 
-from qgis.core import QgsMapLayerProxyModel
-from qgis.gui import QgsMapLayerComboBox
+import html
+
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                  QLineEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
@@ -30,8 +30,8 @@ class ChangePanel(QWidget):
         self.conversation = None
         layout = QVBoxLayout(self)
         form = QFormLayout()
-        self.layer_a = self._layer_combo()
-        self.layer_b = self._layer_combo()
+        self.layer_a = dock.input_combo("a")
+        self.layer_b = dock.input_combo("b")
         self.date_a, self.date_b = QLabel(self), QLabel(self)
         form.addRow(tr("Before (A)"), self._with_date(self.layer_a, self.date_a))
         form.addRow(tr("After (B)"), self._with_date(self.layer_b, self.date_b))
@@ -48,6 +48,7 @@ class ChangePanel(QWidget):
         self.labels = QLineEdit(self)
         self.labels.setPlaceholderText(tr("Labels, comma separated"))
         self.labels.setText("new buildings, cleared forest, new road, water change, farmland change")
+        self.labels.setCursorPosition(0)     # show the start of the list, not its end
         form.addRow(self.label_box, self.labels)
         layout.addLayout(form)
         self.compare_button = QPushButton(tr("Compare the two dates"), self)
@@ -61,10 +62,18 @@ class ChangePanel(QWidget):
         self.layer_a.layerChanged.connect(lambda lyr: self._show_date(lyr, self.date_a))
         self.layer_b.layerChanged.connect(lambda lyr: self._show_date(lyr, self.date_b))
 
-    def _layer_combo(self) -> QgsMapLayerComboBox:
-        combo = QgsMapLayerComboBox(self)
-        combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
-        return combo
+    def choose_defaults(self, view, crs) -> None:
+        """A and B: two different input rasters, in the view first, older date first."""
+        a, b = self.layer_a.currentLayer(), self.layer_b.currentLayer()
+        chosen = self.dock.user_chose
+        if {"a", "b"} & chosen or (a is not None and b is not None and a != b
+                                  and not layers.is_result(a) and not layers.is_result(b)):
+            return
+        best_a, best_b = layers.best_pair(view, crs, date_of=_date)
+        if best_a is not None:
+            self.layer_a.setLayer(best_a)
+        if best_b is not None:
+            self.layer_b.setLayer(best_b)
 
     def _with_date(self, combo, label) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -73,13 +82,7 @@ class ChangePanel(QWidget):
         return row
 
     def _show_date(self, layer, label) -> None:
-        from ...inference.dates import acquisition_date
-
-        try:
-            date = acquisition_date(layer_path(layer), layer.name()) if layer else None
-        except Exception:  # noqa: BLE001 - a date label must never break the panel
-            date = None
-        label.setText(date or tr("date unknown"))
+        label.setText(_date(layer) or tr("date unknown"))
 
     def compare(self) -> None:
         a, b = self.layer_a.currentLayer(), self.layer_b.currentLayer()
@@ -88,7 +91,8 @@ class ChangePanel(QWidget):
                 from ...inference.errors import InputError
 
                 raise InputError(tr("Choose two different raster layers: A (before) and B (after)."))
-            src_a, src_b = self.dock.source(a), self.dock.source(b)
+            self._check_overlap(a, b)
+            src_a, src_b = self.dock.source(a, check_area=False), self.dock.source(b, check_area=False)
         except Exception as err:  # noqa: BLE001
             messages.report_error(self.dock.iface, err)
             return
@@ -114,14 +118,36 @@ class ChangePanel(QWidget):
         self.dock.run(tr("Comparing {} and {}").format(a.name(), b.name()), work,
                       lambda out: self._compared(a.name(), b.name(), *out), layers=[a, b])
 
+    def _check_overlap(self, a, b) -> None:
+        """Plain words when A and B never overlap, or when the chosen area misses their overlap."""
+        from ...inference.errors import NoOverlapError
+
+        crs = self.dock.iface.mapCanvas().mapSettings().destinationCrs()
+        ext_a, ext_b = layers.extent_in(a, crs), layers.extent_in(b, crs)
+        if ext_a.isEmpty() or ext_b.isEmpty():
+            return
+        if not ext_a.intersects(ext_b):
+            raise NoOverlapError(tr("'{}' and '{}' cover different places (they do not overlap): "
+                                    "choose two dates of the same area.").format(a.name(), b.name()))
+        both = ext_a.intersect(ext_b)
+        self.dock.check_shows(a, self.dock.area_rect(), zoom_to=both,
+                              what=tr("where '{}' and '{}' overlap").format(a.name(), b.name()))
+
     def _compared(self, name_a: str, name_b: str, pair, result, raster_path) -> None:
         self.pair, self.conversation = pair, None
         stamp = layers.stamp()
+        heat = None
         if raster_path:
-            results.add_raster(raster_path, result, tr("Change heat: {} → {} ({})").format(name_a, name_b, stamp),
-                               "change-heat")
-        results.add_vector(result, tr("Change: {} → {} ({})").format(name_a, name_b, stamp), "change", "change")
-        self.view.append(f"<p><b>{tr('Change')}:</b> {result.text}</p>")
+            heat = results.add_raster(raster_path, result,
+                                      tr("Change heat: {} → {} ({})").format(name_a, name_b, stamp), "change-heat")
+        if result.features:
+            results.add_vector(result, tr("Change: {} → {} ({})").format(name_a, name_b, stamp), "change", "change")
+            text = tr("{} change regions between {} and {}.").format(len(result.features), name_a, name_b)
+        else:
+            text = tr("No change found between {} and {} {}.").format(name_a, name_b, self.dock.area_words())
+        self.view.append(f"<p><b>{html.escape(tr('Change'))}:</b> {html.escape(result.text)}</p>")
+        self.dock.set_status(text)
+        results.report_with_zoom(self.dock.iface, text, heat)
 
     def ask(self) -> None:
         question = self.question.text().strip()
@@ -134,17 +160,25 @@ class ChangePanel(QWidget):
         pair, conversation = self.pair, self.conversation
 
         def work(progress, cancel):
-            from ...inference.chat import Conversation
-
             conv = conversation
             if conv is None:
-                backend = actions.load(model, "change_caption", opts, None, cancel)
-                conv = Conversation(backend, pair[0].rgb, image_b=pair[1].rgb)
+                conv = actions.conversation(pair[0], model, image_b=pair[1], task="change_caption",
+                                            opts=opts, cancel=cancel)
             return conv, conv.ask(question, progress=progress, cancel=cancel)
 
         def done(out):
             self.conversation, turn = out
-            self.view.append(f"<p><b>{tr('You')}:</b> {question}</p><p><b>EO Lens:</b> {turn.answer}</p>")
+            self.view.append(f"<p><b>{html.escape(tr('You'))}:</b> {html.escape(question)}</p>"
+                             f"<p><b>EO Lens:</b> {html.escape(turn.answer)}</p>")
 
         self.question.clear()
         self.dock.run(tr("Asking about the change"), work, done)
+
+
+def _date(layer):
+    from ...inference.dates import acquisition_date
+
+    try:
+        return acquisition_date(layer_path(layer), layer.name()) if layer else None
+    except Exception:  # noqa: BLE001 - a date label must never break the panel
+        return None

@@ -5,12 +5,13 @@ import html
 from typing import Optional
 
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QPushButton,
+from qgis.PyQt.QtWidgets import (QComboBox, QHBoxLayout, QPushButton, QSizePolicy,
                                  QTextBrowser, QVBoxLayout, QWidget)
 
-from .. import layers, settings, styles
+from .. import layers, messages, settings, styles
 from ..capture import CaptureSource, capture_image
 from ..translate import N_
+from .export_dialog import CHAT_FORMATS, ask_save_path
 from .widgets import question_row
 from ...inference import actions
 from ...inference.georef import GeoFeature, result_to_features
@@ -18,7 +19,15 @@ from ...inference.results import PixelResult
 
 DETAILS = (("brief", N_("Brief")), ("detailed", N_("Detailed")), ("more", N_("More detailed")))
 CAPTION_FIELDS = {"caption": str, "model": str, "detail": str, "time": str, "layer": str}
-CHAT_FIELDS = {"turn": int, "question": str, "answer": str, "model": str, "time": str, "layer": str}
+CHAT_FIELDS = {"conversation": int, "turn": int, "question": str, "answer": str, "model": str,
+               "time": str, "layer": str}
+CAPTION_BUTTON = (N_("Caption this view"), N_("Caption the whole layer"), N_("Caption the drawn area"))
+
+
+def capture_key(source: CaptureSource) -> tuple:
+    """What makes two captures the same image: layer, file, area and bands."""
+    return (source.layer_id, source.path, source.bounds, source.bounds_crs, source.bands,
+            source.image is not None)
 
 
 def tr(text: str) -> str:
@@ -32,15 +41,18 @@ class ChatPanel(QWidget):
         self.conversation = None          # inference.chat.Conversation, keeps the encoded image
         self.image = None                 # the GeoImage the conversation is about
         self.source: Optional[CaptureSource] = None
-        self.turns: list[tuple[str, str]] = []
+        self.turns: list[tuple[str, str]] = []      # (question, answer); a caption is turn 1
+        self.number = 0                             # conversation number in the chat log layer
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.detail = QComboBox(self)
         for key, label in DETAILS:
             self.detail.addItem(tr(label), key)
         self.detail.setCurrentIndex(2)
-        self.caption_button = QPushButton(tr("Caption this view"), self)
+        self.caption_button = QPushButton(tr(CAPTION_BUTTON[0]), self)
+        self.caption_button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.caption_button.clicked.connect(self.caption)
+        dock.areaChanged.connect(lambda area: self.caption_button.setText(tr(CAPTION_BUTTON[area])))
         row.addWidget(self.detail)
         row.addWidget(self.caption_button, 1)
         layout.addLayout(row)
@@ -60,12 +72,10 @@ class ChatPanel(QWidget):
 
     # -- caption ---------------------------------------------------------------
     def caption(self) -> None:
-        from ..messages import report_error
-
         try:
             source = self.dock.source()
         except Exception as err:  # noqa: BLE001 - bad input goes to the message bar
-            report_error(self.dock.iface, err)
+            messages.report_error(self.dock.iface, err)
             return
         s, opts = settings.load(), self.dock.run_options()
         model, detail = s.model_for("caption"), self.detail.currentData()
@@ -73,61 +83,60 @@ class ChatPanel(QWidget):
 
         def work(progress, cancel):
             image = capture_image(source, max_side)
-            return actions.caption(image, model, detail=detail, opts=opts, progress=progress,
-                                   cancel=cancel)
+            return image, actions.caption(image, model, detail=detail, opts=opts, progress=progress,
+                                          cancel=cancel)
 
         self.dock.run(tr("Captioning {}").format(source.name), work,
-                      lambda result: self._captioned(source, result), layers=[self.dock.layer()])
+                      lambda out: self._captioned(source, model, *out), layers=[self.dock.layer()])
 
-    def _captioned(self, source: CaptureSource, result: actions.ActionResult) -> None:
+    def _captioned(self, source: CaptureSource, model: str, image, result: actions.ActionResult) -> None:
+        """A caption opens a new conversation about its capture and is that conversation's turn 1."""
+        self._new_conversation(source, image)
         self._append(tr("Caption"), result.text)
         for feat in result.features:
             feat.properties["layer"] = source.name
         log = self._log_layer("captions", tr("EO Lens captions"), result.crs_wkt, CAPTION_FIELDS)
         layers.append_features(log, result.features)
+        self._log_turn(tr("Caption ({})").format(self.detail.currentText()), result.text, model, image)
 
     # -- chat ------------------------------------------------------------------
     def ask(self) -> None:
-        from ..messages import report_error
-
         question = self.question.text().strip()
         if not question:
             return
         try:
-            source = self.source if self.conversation is not None else self.dock.source()
+            source = self.dock.source()
         except Exception as err:  # noqa: BLE001
-            report_error(self.dock.iface, err)
+            messages.report_error(self.dock.iface, err)
             return
+        if self.source is None or capture_key(source) != capture_key(self.source):
+            self._new_conversation(source, None)   # another layer, area or band choice
         s, opts = settings.load(), self.dock.run_options()
         model = s.model_for("chat")
         max_side = s.max_side if s.fit_to_model else None
-        conversation, image = self.conversation, self.image
+        conversation, image, history = self.conversation, self.image, list(self.turns)
 
         def work(progress, cancel):
-            from ...inference.chat import Conversation
-
             nonlocal conversation, image
             if conversation is None:
-                image = capture_image(source, max_side)
-                backend = actions.load(model, "chat", opts, None, cancel)
-                conversation = Conversation(backend, image.rgb)
+                image = image or capture_image(source, max_side)
+                conversation = actions.conversation(image, model, history=history, opts=opts,
+                                                    cancel=cancel)
             turn = conversation.ask(question, progress=progress, cancel=cancel)
             return conversation, image, turn
 
         self.question.clear()
         self._append(tr("You"), question)
-        self.dock.run(tr("Asking {}").format(model), work,
-                      lambda out: self._answered(source, model, *out), layers=[self.dock.layer()])
+        number = self.number
+        self.dock.run(tr("Asking about {}").format(source.name), work,
+                      lambda out: self._answered(number, model, *out), layers=[self.dock.layer()])
 
-    def _answered(self, source: CaptureSource, model: str, conversation, image, turn) -> None:
-        self.conversation, self.image, self.source = conversation, image, source
+    def _answered(self, number: int, model: str, conversation, image, turn) -> None:
+        if number != self.number:      # a new conversation started meanwhile: not this one's turn
+            return
+        self.conversation, self.image = conversation, image
         self._append(tr("EO Lens"), turn.answer)
-        self.turns.append((turn.question, turn.answer))
-        n = len(self.turns)
-        props = {"turn": n, "question": turn.question, "answer": turn.answer, "model": model,
-                 "time": layers.stamp(), "layer": source.name}
-        log = self._log_layer("chat", tr("EO Lens chat"), image.crs_wkt, CHAT_FIELDS)
-        layers.append_features(log, [GeoFeature(image.footprint(), props)])
+        n = self._log_turn(turn.question, turn.answer, model, image)
         if turn.boxes:
             feats = result_to_features(PixelResult(boxes=list(turn.boxes)), image,
                                        prompt=turn.question, model=model)
@@ -136,13 +145,36 @@ class ChatPanel(QWidget):
             layer = layers.memory_layer(tr("Chat turn {} boxes").format(n), image.crs_wkt, feats)
             layers.add_result(layer, f"chat-boxes-{n}")
 
+    def _log_turn(self, question: str, answer: str, model: str, image) -> int:
+        self.turns.append((question, answer))
+        n = len(self.turns)
+        props = {"conversation": self.number, "turn": n, "question": question, "answer": answer,
+                 "model": model, "time": layers.stamp(), "layer": self.source.name if self.source else ""}
+        log = self._log_layer("chat", tr("EO Lens chat"), image.crs_wkt, CHAT_FIELDS)
+        layers.append_features(log, [GeoFeature(image.footprint(), props)])
+        return n
+
+    def _new_conversation(self, source: CaptureSource, image) -> None:
+        had_turns = bool(self.turns)
+        self.conversation, self.image, self.source, self.turns = None, image, source, []
+        self.number += 1
+        self.view.clear()
+        if had_turns:
+            self._note(tr("New conversation about {} ({}): the earlier turns were about another "
+                          "capture; they are kept in the EO Lens chat layer.").format(
+                              source.name, self.dock.area_words()))
+
     def new_chat(self) -> None:
         self.conversation, self.image, self.source, self.turns = None, None, None, []
+        self.number += 1
         self.view.clear()
 
     # -- helpers ---------------------------------------------------------------
     def _append(self, who: str, text: str) -> None:
         self.view.append(f"<p><b>{html.escape(who)}:</b> {html.escape(text)}</p>")
+
+    def _note(self, text: str) -> None:
+        self.view.append(f"<p><i>{html.escape(text)}</i></p>")
 
     def _log_layer(self, role: str, name: str, crs_wkt: str, spec: dict):
         layer = layers.find_role(role)
@@ -154,13 +186,25 @@ class ChatPanel(QWidget):
         return layer
 
     def export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, tr("Export chat"), "",
-                                              tr("Markdown (*.md);;HTML (*.html)"))
+        path = ask_save_path(self, tr("Export chat"), CHAT_FORMATS)
         if path:
             self.export(path)
 
-    def export(self, path: str) -> str:
-        """Write the conversation as Markdown or HTML, with the image chip beside it."""
+    def export(self, path: str) -> Optional[str]:
+        """Write the conversation (caption first) as Markdown or HTML, with its own image chip
+        beside it; the real path goes to the message bar, a problem too (never a traceback)."""
         from ...inference.chat_export import write_chat
 
-        return write_chat(path, self.turns, self.image.rgb if self.image is not None else None)
+        if not self.turns:
+            messages.report_info(self.dock.iface, tr("Nothing to export yet: caption the view or ask "
+                                                     "a question first."))
+            return None
+        title = tr("EO Lens conversation about {}").format(self.source.name) if self.source else None
+        try:
+            out = write_chat(path, self.turns, self.image.rgb if self.image is not None else None,
+                             **({"title": title} if title else {}))
+        except Exception as err:  # noqa: BLE001 - a bad path is a message, not a traceback
+            messages.report_error(self.dock.iface, err)
+            return None
+        messages.report_info(self.dock.iface, tr("Chat exported to {}").format(out))
+        return out

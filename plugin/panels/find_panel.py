@@ -3,15 +3,21 @@ from __future__ import annotations
 
 from typing import Optional
 
-from qgis.core import QgsCoordinateTransform, QgsPointXY, QgsProject, QgsRectangle, QgsVectorLayer
-from qgis.gui import QgsMapToolEmitPoint, QgsMapToolExtent, QgsVertexMarker
+from qgis.core import (Qgis, QgsCoordinateTransform, QgsGeometry, QgsPointXY, QgsProject, QgsRectangle,
+                       QgsVectorLayer, QgsWkbTypes)
+from qgis.gui import QgsMapToolEmitPoint, QgsMapToolExtent, QgsRubberBand, QgsVertexMarker
 from qgis.PyQt.QtCore import QCoreApplication, Qt
-from qgis.PyQt.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
-                                 QPushButton, QVBoxLayout, QWidget)
+from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtWidgets import (QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout,
+                                 QWidget)
 
 from .. import layers, messages, results, settings
 from ..capture import capture_image, require_file
+from .export_dialog import ExportPolygonsDialog
+from .widgets import wrapping_label
 from ...inference import actions
+
+INCLUDE_COLOUR, EXCLUDE_COLOUR = QColor("#00e05a"), QColor("#ff2d55")
 
 
 def tr(text: str) -> str:
@@ -26,6 +32,7 @@ class FindPanel(QWidget):
         self.labels: list[int] = []
         self.boxes: list[tuple[float, float, float, float]] = []
         self.markers: list[QgsVertexMarker] = []
+        self.box_bands: list[QgsRubberBand] = []
         self.last_vector: Optional[QgsVectorLayer] = None
         self.session = None                               # SAM SegmentSession (image encoded once)
         self.prompted = None                              # (key, image, Florence session) of the last text prompt
@@ -35,7 +42,8 @@ class FindPanel(QWidget):
         self.prompt = QLineEdit(self)
         self.prompt.setPlaceholderText(tr("What to find, e.g. airplanes, storage tanks, buildings"))
         layout.addWidget(self.prompt)
-        self.tiled = QCheckBox(tr("Whole layer, tile by tile (native resolution)"), self)
+        self.tiled = QCheckBox(tr("Whole layer, tile by tile"), self)
+        self.tiled.setToolTip(tr("Run over the whole layer tile by tile, at native resolution"))
         layout.addWidget(self.tiled)
         row = QHBoxLayout()
         self.boxes_button = QPushButton(tr("Find boxes"), self)
@@ -45,13 +53,15 @@ class FindPanel(QWidget):
         row.addWidget(self.boxes_button)
         row.addWidget(self.masks_button)
         layout.addLayout(row)
-        layout.addWidget(QLabel(tr("Or outline by hand: left-click = include, right-click = exclude")))
+        layout.addWidget(wrapping_label(tr("Or outline by hand: left-click = include, "
+                                           "right-click = exclude"), self))
         row = QHBoxLayout()
         self.points_button = QPushButton(tr("Click points"), self)
         self.points_button.setCheckable(True)
         self.points_button.toggled.connect(self._points_mode)
         self.box_button = QPushButton(tr("Drag box"), self)
-        self.box_button.clicked.connect(self._box_mode)
+        self.box_button.setCheckable(True)
+        self.box_button.toggled.connect(self._box_mode)
         self.clear_button = QPushButton(tr("Clear"), self)
         self.clear_button.clicked.connect(self.clear_prompts)
         self.segment_button = QPushButton(tr("Segment"), self)
@@ -59,6 +69,9 @@ class FindPanel(QWidget):
         for w in (self.points_button, self.box_button, self.clear_button, self.segment_button):
             row.addWidget(w)
         layout.addLayout(row)
+        self.prompt_count = wrapping_label("", self)
+        layout.addWidget(self.prompt_count)
+        self._count_prompts()
         self.export_button = QPushButton(tr("Export polygons…"), self)
         self.export_button.clicked.connect(self.export_dialog)
         layout.addWidget(self.export_button)
@@ -95,12 +108,16 @@ class FindPanel(QWidget):
             return img, actions.detect(img, prompt, model, opts=opts, progress=progress, cancel=cancel,
                                        session=session)
 
+        where = tr("in this layer") if tiled else self.dock.area_words()
+
         def done(out):
             img, result = out
             self._keep(key, img, result)
+            if self._nothing_found(prompt, result, where):
+                return
             name = tr("Boxes: {} ({})").format(prompt or tr("objects"), layers.stamp())
             self.last_vector = results.add_vector(result, name, "boxes", "outline")
-            messages.report_info(self.dock.iface, tr("{} objects found.").format(len(result.features)))
+            self._found(tr("{} objects found for '{}'.").format(len(result.features), prompt or tr("objects")))
 
         self._start(tr("Finding {}").format(prompt or tr("objects")), work, done)
 
@@ -127,9 +144,13 @@ class FindPanel(QWidget):
                                      session=session)
             return img, result, results.write_raster_for(result, f"mask-{prompt}", folder)
 
+        where = tr("in this layer") if tiled else self.dock.area_words()
+
         def done(out):
             img, result, path = out
             self._keep(key, img, result)
+            if self._nothing_found(prompt, result, where, path):
+                return
             self._masks_done(prompt, result, path)
 
         self._start(tr("Segmenting {}").format(prompt), work, done)
@@ -146,28 +167,62 @@ class FindPanel(QWidget):
         session = result.meta.pop("session", None)
         self.prompted = (key, image, session) if image is not None else None
 
+    def _nothing_found(self, prompt: str, result, where: str, raster_path: Optional[str] = None) -> bool:
+        """Zero features: say so in plain words, add no empty layer (and drop its empty raster)."""
+        if result.features:
+            return False
+        results.discard_file(raster_path)
+        text = tr("No objects found for '{}' {}.").format(prompt or tr("objects"), where)
+        self.dock.set_status(text)
+        messages.report_info(self.dock.iface, text, level=Qgis.MessageLevel.Info)
+        return True
+
+    def _found(self, text: str) -> None:
+        """Status and message; with a Zoom button when the result lies outside the view."""
+        self.dock.set_status(text)
+        results.report_with_zoom(self.dock.iface, text, self.last_vector)
+
     def _masks_done(self, prompt: str, result, raster_path) -> None:
         stamp = layers.stamp()
         if raster_path:
             results.add_raster(raster_path, result, tr("Mask: {} ({})").format(prompt, stamp), "mask-raster")
         self.last_vector = results.add_vector(result, tr("Mask polygons: {} ({})").format(prompt, stamp),
                                               "mask-polygons", "fill")
+        self._found(tr("{} regions found for '{}'.").format(len(result.features), prompt))
 
     # -- clicked points and dragged boxes ---------------------------------------
     def _points_mode(self, on: bool) -> None:
         canvas = self.dock.iface.mapCanvas()
         if on:
+            self.box_button.setChecked(False)
             self._tool = QgsMapToolEmitPoint(canvas)
             self._tool.canvasClicked.connect(self._clicked)
             canvas.setMapTool(self._tool)
-        elif self._tool is not None:
-            canvas.unsetMapTool(self._tool)
+        else:
+            self._stop_tool()
 
-    def _box_mode(self) -> None:
+    def _box_mode(self, on: bool = True) -> None:
         canvas = self.dock.iface.mapCanvas()
-        self._tool = QgsMapToolExtent(canvas)
-        self._tool.extentChanged.connect(self._dragged)
-        canvas.setMapTool(self._tool)
+        if on:
+            self.points_button.setChecked(False)
+            self._tool = QgsMapToolExtent(canvas)
+            self._tool.extentChanged.connect(self._dragged)
+            canvas.setMapTool(self._tool)
+        else:
+            self._stop_tool()
+
+    def _stop_tool(self) -> None:
+        """Give the map back (so stray clicks add nothing) when no prompt tool is on."""
+        if self._tool is not None and not (self.points_button.isChecked() or self.box_button.isChecked()):
+            canvas = self.dock.iface.mapCanvas()
+            if canvas.mapTool() is self._tool:
+                canvas.unsetMapTool(self._tool)
+            self._tool = None
+
+    def stop_prompting(self) -> None:
+        self.points_button.setChecked(False)
+        self.box_button.setChecked(False)
+        self._stop_tool()
 
     def _to_layer(self):
         layer = self.dock.layer()
@@ -175,19 +230,36 @@ class FindPanel(QWidget):
         return QgsCoordinateTransform(canvas_crs, layer.crs(), QgsProject.instance())
 
     def add_point(self, point: QgsPointXY, include: bool = True) -> None:
-        """A prompt point given in canvas coordinates."""
+        """A prompt point given in canvas coordinates: a large, high-contrast marker on the map."""
         p = self._to_layer().transform(point)
         self.points.append((p.x(), p.y()))
         self.labels.append(1 if include else 0)
         marker = QgsVertexMarker(self.dock.iface.mapCanvas())
         marker.setCenter(point)
-        marker.setColor(Qt.GlobalColor.green if include else Qt.GlobalColor.red)
-        marker.setIconType(QgsVertexMarker.IconType.ICON_CROSS if include else QgsVertexMarker.IconType.ICON_X)
+        marker.setIconType(QgsVertexMarker.IconType.ICON_CIRCLE if include else QgsVertexMarker.IconType.ICON_X)
+        marker.setColor(QColor("black") if include else EXCLUDE_COLOUR)
+        marker.setFillColor(INCLUDE_COLOUR if include else QColor(0, 0, 0, 0))
+        marker.setIconSize(16)
+        marker.setPenWidth(3)
         self.markers.append(marker)
+        self._count_prompts()
 
     def add_box(self, rect: QgsRectangle) -> None:
+        """A prompt box given in canvas coordinates; it stays drawn until Clear."""
         r = self._to_layer().transformBoundingBox(rect)
         self.boxes.append((r.xMinimum(), r.yMinimum(), r.xMaximum(), r.yMaximum()))
+        band = QgsRubberBand(self.dock.iface.mapCanvas(), QgsWkbTypes.GeometryType.PolygonGeometry)
+        band.setStrokeColor(INCLUDE_COLOUR)
+        band.setFillColor(QColor(0, 224, 90, 40))
+        band.setWidth(3)
+        band.setToGeometry(QgsGeometry.fromRect(rect), None)
+        self.box_bands.append(band)
+        self._count_prompts()
+
+    def _count_prompts(self) -> None:
+        inc = sum(self.labels)
+        self.prompt_count.setText(tr("{} points ({} include, {} exclude), {} boxes").format(
+            len(self.points), inc, len(self.points) - inc, len(self.boxes)))
 
     def _clicked(self, point, button) -> None:
         self.add_point(point, include=button != Qt.MouseButton.RightButton)
@@ -198,9 +270,14 @@ class FindPanel(QWidget):
 
     def clear_prompts(self) -> None:
         canvas = self.dock.iface.mapCanvas()
-        for m in self.markers:
-            canvas.scene().removeItem(m)
-        self.points, self.labels, self.boxes, self.markers = [], [], [], []
+        for item in self.markers + self.box_bands:
+            canvas.scene().removeItem(item)
+        self.points, self.labels, self.boxes, self.markers, self.box_bands = [], [], [], [], []
+        self._count_prompts()
+
+    def shutdown(self) -> None:
+        self.stop_prompting()
+        self.clear_prompts()
 
     def segment_prompts(self) -> None:
         args = self._capture_args()
@@ -209,7 +286,8 @@ class FindPanel(QWidget):
         source, s, opts, max_side = args
         sam = s.model_for("segment_prompt")
         points, labels, boxes = list(self.points), list(self.labels), list(self.boxes)
-        key = (source.path, source.bounds, source.bounds_crs, sam)
+        self.stop_prompting()          # stray clicks after Segment must not add points
+        key = self.encoding_key(source, sam, max_side)
         session = self.session if self.session_image is not None and self.session_image[0] == key else None
         image = self.session_image[1] if session is not None else None
 
@@ -227,12 +305,19 @@ class FindPanel(QWidget):
 
         self._start(tr("Segmenting the clicked objects"), work, done)
 
+    @staticmethod
+    def encoding_key(source, sam: str, max_side) -> tuple:
+        """Everything that changes the SAM image encoding: layer, file, area, bands, size, model."""
+        return (source.layer_id, source.path, source.bounds, source.bounds_crs, source.bands,
+                max_side, sam, source.image is not None)
+
     # -- export ----------------------------------------------------------------
     def export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, tr("Export polygons"), "",
-                                              tr("GeoPackage (*.gpkg);;ESRI Shapefile (*.shp)"))
-        if path:
-            self.export(path)
+        active = self.dock.iface.activeLayer() if hasattr(self.dock.iface, "activeLayer") else None
+        default = active if isinstance(active, QgsVectorLayer) and layers.is_result(active) else self.last_vector
+        dialog = ExportPolygonsDialog(self, default)
+        if dialog.exec() and dialog.path():
+            self.export(dialog.path(), dialog.layer())
 
     def export(self, path: str, layer: Optional[QgsVectorLayer] = None):
         """Write the last polygons (or ``layer``) with the export rules of inference.export."""
@@ -240,10 +325,13 @@ class FindPanel(QWidget):
         from ...inference.georef import GeoFeature
         from shapely import wkb
 
+        from .export_dialog import VECTOR_FORMATS, with_extension
+
         layer = layer or self.last_vector
         if layer is None:
             messages.report_info(self.dock.iface, tr("Nothing to export yet."))
             return None
+        path = with_extension(path, "GeoPackage", VECTOR_FORMATS)
         names = layer.fields().names()
         feats = [GeoFeature(wkb.loads(bytes(f.geometry().asWkb())), layers.attributes(f, names))
                  for f in layer.getFeatures()]
@@ -254,5 +342,5 @@ class FindPanel(QWidget):
             return None
         for warning in report.warnings:
             messages.report_info(self.dock.iface, warning, duration=10)
-        messages.report_info(self.dock.iface, tr("Exported {} features to {}").format(len(feats), path))
+        messages.report_info(self.dock.iface, tr("Exported {} features to {}").format(len(feats), report.path))
         return report
