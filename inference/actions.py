@@ -253,6 +253,7 @@ def segment_prompts(image: GeoImage, sam_model: str, *, points: Sequence[tuple[f
         backend = load(sam_model, "segment_prompt", opts, sub_progress(progress, 0, 40), cancel)
         session = SegmentSession(backend, image.rgb)
     px_points, px_boxes = to_pixel_prompts(image, points, boxes)
+    _require_inside(image, points, px_points, boxes, px_boxes)
     cancel.check()
     out = session.predict(points=px_points or None, labels=list(labels) or None, boxes=px_boxes or None)
     progress(100.0)
@@ -261,6 +262,19 @@ def segment_prompts(image: GeoImage, sam_model: str, *, points: Sequence[tuple[f
     result.raster = _mask_raster(_union(out, image) & image.valid.astype(np.uint8), image)
     result.meta["session"] = session
     return result
+
+
+def _require_inside(image: GeoImage, points, px_points, boxes, px_boxes) -> None:
+    """A click or box off the captured image is a mistake to name, not a prompt for SAM."""
+    h, w = image.height, image.width
+    for (x, y), (c, r) in zip(points, px_points):
+        if not (0 <= c <= w and 0 <= r <= h):
+            raise InputError(f"The clicked point ({x:g}, {y:g}) lies outside the captured image; "
+                             "click inside the layer's area.")
+    for box, (c0, r0, c1, r1) in zip(boxes, px_boxes):
+        if c1 <= 0 or r1 <= 0 or c0 >= w or r0 >= h:
+            raise InputError(f"The box {tuple(round(v, 6) for v in box)} lies outside the captured "
+                             "image; drag it over the layer's area.")
 
 
 def coregister_pair(path_a: str, path_b: str, bounds=None, bounds_crs=None, *,
@@ -329,6 +343,8 @@ def search(path: str, query: str, model: str, *, bounds=None, bounds_crs=None, t
     from .search import coverage_grid, search_raster
 
     _require(query, "a search query")
+    if int(top_k) < 1:
+        raise InputError(f"TOP_K must be at least 1 (got {top_k}).")
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     backend = load(model, "search", opts, sub_progress(progress, 0, 20), cancel)
     tiles = _count_tiles(path, bounds, bounds_crs, tile, overlap, opts)
@@ -448,14 +464,20 @@ def segment_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs
 
 
 def write_outputs(result: ActionResult, vector_path: Optional[str] = None,
-                  raster_path: Optional[str] = None, *, overwrite: bool = False, layer: str = "eolens"):
-    """Write the result's features and raster; returns the export report of the vector (or None)."""
+                  raster_path: Optional[str] = None, *, overwrite: bool = False, layer: str = "eolens",
+                  outputs=None, keep_layers: bool = False):
+    """Write the result's features and raster; returns the export report of the vector (or None).
+
+    ``outputs`` (an ``export.OutputSet``) stages both for the caller to commit together;
+    ``keep_layers`` keeps an existing GeoPackage's other layers."""
     from .export import write_raster, write_vector
 
     report = None
     if vector_path:
-        report = write_vector(result.features, vector_path, result.crs_wkt, layer=layer, overwrite=overwrite)
+        report = write_vector(result.features, vector_path, result.crs_wkt, layer=layer, overwrite=overwrite,
+                              outputs=outputs, keep_layers=keep_layers)
     if raster_path and result.raster is not None:
         r = result.raster
-        write_raster(r.array, r.transform, r.crs_wkt, raster_path, nodata=r.nodata, overwrite=overwrite)
+        write_raster(r.array, r.transform, r.crs_wkt, raster_path, nodata=r.nodata, overwrite=overwrite,
+                     outputs=outputs)
     return report

@@ -72,8 +72,8 @@ def _warp_onto(b, path_b: str, bands: list[int], dst_transform: Affine, dst_shap
     c1 = min(b.width, w0.col_off + w0.width + _PAD)
     r1 = min(b.height, w0.row_off + w0.height + _PAD)
     win = Window(c0, r0, c1 - c0, r1 - r0)
-    # No need to read B much finer than the destination grid.
-    shape = fit_shape(win, 2 * max(dst_shape))
+    # B is read no finer than the destination grid, so MAX_SIDE bounds date B's read too.
+    shape = fit_shape(win, max(dst_shape))
     check_budget(path_b, shape, len(bands), "float32", budget)
     raw, valid = read_window(b, path_b, win, shape, bands)
     src = np.where(valid, raw.astype(np.float32), np.float32(np.nan))

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +43,8 @@ class ExportReport:
     field_map: dict[str, str] = field(default_factory=dict)   # property key -> written field name
     warnings: list[str] = field(default_factory=list)
     sidecar: str | None = None                              # full-length texts (Shapefile only)
+    replaced_layer: bool = False                            # keep_layers: the layer existed
+    kept_layers: list[str] = field(default_factory=list)    # keep_layers: the other layers
 
 
 # --- targets and atomic writes -------------------------------------------------------
@@ -60,29 +63,157 @@ def _target(path, overwrite: bool, exts: tuple[str, ...]) -> str:
     return path
 
 
-@contextmanager
-def _staging(target: str) -> Iterator[str]:
-    """A temp folder beside ``target`` (same filesystem, so os.replace is atomic); always removed."""
-    tmp = tempfile.mkdtemp(prefix=".eolens-", dir=os.path.dirname(target))
+STAGE_PREFIX = ".eolens-stage-"
+_STAGE_NAME = re.compile(r"\.eolens-stage-(?P<host>.+)-(?P<pid>\d+)-[A-Za-z0-9_]+")
+_LEGACY_STAGE = re.compile(r"\.eolens-[A-Za-z0-9_]{8}")  # tempfile.mkdtemp(prefix=".eolens-")
+STALE_AGE_S = 6 * 3600  # staging of another machine (or an old release) older than this is dead
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname() or "host")
+
+
+def _alive(pid: int) -> bool:
     try:
-        yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but another user's
+        return True
+    return True
 
 
-def _move_into_place(tmp: str, target: str, stale: tuple[str, ...] = ()) -> None:
-    """Rename every staged file (``stem`` + suffix) onto the target's stem.
+def _is_stale(entry: os.DirEntry, now: float) -> bool:
+    match = _STAGE_NAME.fullmatch(entry.name)
+    if match and match["host"] == _host():
+        return not _alive(int(match["pid"]))
+    if match or _LEGACY_STAGE.fullmatch(entry.name):
+        try:
+            return now - entry.stat().st_mtime > STALE_AGE_S
+        except OSError:
+            return False
+    return False
 
-    ``stale`` suffixes of an overwritten file that this write did not produce are removed,
-    so an old sidecar or index cannot be mistaken for the new file's.
+
+def clean_stale_staging(folder: str, outputs: tuple[str, ...] = ()) -> list[str]:
+    """Remove what killed runs of EO Lens left in ``folder``: staging folders of dead processes
+    (or, from other machines, older than ``STALE_AGE_S``) and ``<output>.part`` files."""
+    import time
+
+    removed, now = [], time.time()
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.startswith(".eolens-") and e.is_dir()]
+    except OSError:
+        return removed
+    for entry in entries:
+        if _is_stale(entry, now):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
+    for out in outputs:
+        part = os.path.abspath(out) + ".part"
+        if os.path.isfile(part):
+            try:
+                os.remove(part)
+                removed.append(part)
+            except OSError:
+                pass
+    return removed
+
+
+@dataclass
+class _Stage:
+    folder: str
+    target: str
+    stale: tuple[str, ...]
+
+
+class OutputSet:
+    """The outputs of one run, each staged in a folder beside its destination (same filesystem)
+    and moved into place together by :meth:`commit`, or not at all.
+
+    ``with OutputSet() as outs: path = outs.stage(target); ...; outs.commit()`` -- leaving the
+    block without a commit (an error, a cancel) removes every staged file.
     """
-    root = os.path.splitext(target)[0]
-    stem = os.path.basename(root)
-    suffixes = [name[len(stem):] for name in os.listdir(tmp)]
-    for suffix in (s for s in stale if s not in suffixes and os.path.exists(root + s)):
-        os.remove(root + suffix)
-    for suffix in sorted(suffixes):
-        os.replace(os.path.join(tmp, stem + suffix), root + suffix)
+
+    def __init__(self) -> None:
+        self._stages: list[_Stage] = []
+        self.replaced: list[str] = []
+
+    def stage(self, target: str, stale: tuple[str, ...] = ()) -> str:
+        """A path to write ``target``'s content to (sidecars: same stem, beside it)."""
+        target = os.path.abspath(target)
+        try:
+            folder = tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{_host()}-{os.getpid()}-",
+                                      dir=os.path.dirname(target))
+        except OSError as err:
+            raise EOLensError(f"Cannot write '{target}': {err.strerror or err}.") from err
+        self._stages.append(_Stage(folder, target, stale))
+        return os.path.join(folder, os.path.basename(target))
+
+    def temp_names(self) -> list[tuple[str, str]]:
+        """(staged path, destination) pairs, to put the analyst's names back into messages."""
+        return [(os.path.join(s.folder, os.path.basename(s.target)), s.target) for s in self._stages] + \
+            [(s.folder, os.path.dirname(s.target)) for s in self._stages]
+
+    def commit(self) -> list[str]:
+        """Move every staged file into place; on any failure restore what was there. Returns the
+        destinations that replaced an existing file."""
+        backups: list[tuple[str, str]] = []
+        placed: list[str] = []
+        replaced = []
+        try:
+            for st in self._stages:
+                root = os.path.splitext(st.target)[0]
+                stem = os.path.basename(root)
+                suffixes = [n[len(stem):] for n in os.listdir(st.folder) if n.startswith(stem)]
+                old = os.path.join(st.folder, ".replaced")
+                if os.path.exists(st.target):
+                    replaced.append(st.target)
+                for suffix in dict.fromkeys([*suffixes, *st.stale]):
+                    if os.path.lexists(root + suffix):
+                        os.makedirs(old, exist_ok=True)
+                        backup = os.path.join(old, stem + suffix)
+                        os.replace(root + suffix, backup)
+                        backups.append((backup, root + suffix))
+                for suffix in sorted(suffixes):
+                    os.replace(os.path.join(st.folder, stem + suffix), root + suffix)
+                    placed.append(root + suffix)
+        except OSError as err:
+            for path in placed:
+                if os.path.isfile(path):
+                    os.remove(path)
+            for backup, path in reversed(backups):
+                os.replace(backup, path)
+            self.discard()
+            raise EOLensError(f"Cannot write '{getattr(err, 'filename', '') or 'the outputs'}': "
+                              f"{err.strerror or err}; no output was changed.") from err
+        self.discard()
+        self.replaced = replaced
+        return replaced
+
+    def discard(self) -> None:
+        for st in self._stages:
+            shutil.rmtree(st.folder, ignore_errors=True)
+        self._stages = []
+
+    def __enter__(self) -> OutputSet:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.discard()
+
+
+@contextmanager
+def _staging(target: str, stale: tuple[str, ...] = (),
+             outputs: OutputSet | None = None) -> Iterator[str]:
+    """Where to write ``target``: into ``outputs`` (committed by the caller), or a one-file set
+    committed when the block ends without error."""
+    if outputs is not None:
+        yield outputs.stage(target, stale)
+        return
+    with OutputSet() as own:
+        yield own.stage(target, stale)
+        own.commit()
 
 
 # --- fields --------------------------------------------------------------------------
@@ -161,7 +292,11 @@ def _srs(crs_wkt: str):
     if not crs_wkt:
         return None
     srs = osr.SpatialReference()
-    if srs.ImportFromWkt(crs_wkt) != 0:
+    try:  # WKT, "EPSG:4326", PROJ strings, URNs: what rasterio and pyproj accept
+        ok = srs.SetFromUserInput(crs_wkt) == 0
+    except RuntimeError:  # GDAL with exceptions enabled
+        ok = False
+    if not ok:
         raise InputError(f"Unrecognised CRS: {crs_wkt[:80]!r}.")
     srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     return srs
@@ -203,8 +338,13 @@ def _set_value(feat, name: str, value, kind: str) -> None:
 
 
 def write_vector(features: list[GeoFeature], path, crs_wkt: str, *, layer: str = "eolens",
-                 overwrite: bool = False) -> ExportReport:
-    """Write ``features`` to a GeoPackage (default) or Shapefile, chosen by extension."""
+                 overwrite: bool = False, outputs: OutputSet | None = None,
+                 keep_layers: bool = False) -> ExportReport:
+    """Write ``features`` to a GeoPackage (default) or Shapefile, chosen by extension.
+
+    ``outputs``: stage into that set (the caller commits). ``keep_layers``: an existing
+    GeoPackage keeps its other layers; only ``layer`` is replaced (or added).
+    """
     from osgeo import ogr
 
     target = _target(path, overwrite, tuple(VECTOR_DRIVERS))
@@ -219,10 +359,8 @@ def write_vector(features: list[GeoFeature], path, crs_wkt: str, *, layer: str =
     if not crs_wkt:
         report.warnings.append("No CRS given: the file has no coordinate system.")
     long_texts: list[dict] = []
-    with _staging(target) as tmp:
-        tmp_path = os.path.join(tmp, os.path.basename(target))
-        ds = _ok(ogr.GetDriverByName(VECTOR_DRIVERS[os.path.splitext(target)[1].lower()])
-                 .CreateDataSource(tmp_path), "create", target)
+    with _staging(target, _SHP_PARTS if shapefile else (), outputs) as tmp_path:
+        ds = _open_target(target, tmp_path, layer, keep_layers and not shapefile, report)
         gtype, multi = _geometry_type(features, shapefile)
         lyr = _ok(ds.CreateLayer(layer, _srs(crs_wkt), gtype,
                                  ["ENCODING=UTF-8"] if shapefile else []), "layer", target)
@@ -241,8 +379,28 @@ def write_vector(features: list[GeoFeature], path, crs_wkt: str, *, layer: str =
         ds = lyr = None  # flush and close before the rename
         if long_texts:
             report.sidecar = _write_sidecar(tmp_path, target, long_texts, report)
-        _move_into_place(tmp, target, _SHP_PARTS if shapefile else ())
     return report
+
+
+def _open_target(target: str, tmp_path: str, layer: str, keep_layers: bool, report: ExportReport):
+    """A new data source at ``tmp_path``; with ``keep_layers``, a copy of the existing GeoPackage
+    without ``layer`` (its other layers untouched)."""
+    from osgeo import ogr
+
+    driver = ogr.GetDriverByName(VECTOR_DRIVERS[os.path.splitext(target)[1].lower()])
+    if not (keep_layers and os.path.isfile(target)):
+        return _ok(driver.CreateDataSource(tmp_path), "create", target)
+    shutil.copyfile(target, tmp_path)
+    ds = ogr.Open(tmp_path, 1)
+    if ds is None:
+        raise InputError(f"'{target}' exists but is not a GeoPackage EO Lens can add a layer to.")
+    for i in range(ds.GetLayerCount()):
+        if ds.GetLayerByIndex(i).GetName().lower() == layer.lower():
+            _ok(ds.DeleteLayer(i), f"replace layer {layer}", target)
+            report.replaced_layer = True
+            break
+    report.kept_layers = [ds.GetLayerByIndex(i).GetName() for i in range(ds.GetLayerCount())]
+    return ds
 
 
 def _write_sidecar(tmp_path: str, target: str, entries: list[dict], report: ExportReport) -> str:
@@ -260,7 +418,8 @@ def _write_sidecar(tmp_path: str, target: str, entries: list[dict], report: Expo
 # --- raster --------------------------------------------------------------------------
 
 def write_raster(array: np.ndarray, transform: Affine, crs_wkt: str, path, *,
-                 nodata: float | None = None, overwrite: bool = False) -> str:
+                 nodata: float | None = None, overwrite: bool = False,
+                 outputs: OutputSet | None = None) -> str:
     """Write a (H, W) or (C, H, W) array as a GeoTIFF with CRS, transform and nodata."""
     import rasterio
 
@@ -275,12 +434,11 @@ def write_raster(array: np.ndarray, transform: Affine, crs_wkt: str, path, *,
                "crs": crs_wkt or None, "transform": transform, "nodata": nodata, "compress": "deflate"}
     if w >= 256 and h >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
-    with _staging(target) as tmp:
-        tmp_path = os.path.join(tmp, os.path.basename(target))
+    ext = os.path.splitext(target)[1]
+    with _staging(target, (ext + ".aux.xml", ext + ".ovr"), outputs) as tmp_path:  # old stats/overviews
         try:
             with rasterio.open(tmp_path, "w", **profile) as dst:
                 dst.write(arr)
         except (rasterio.errors.RasterioError, ValueError, TypeError) as err:
-            raise EOLensError(f"Could not write '{target}': {err}") from err
-        _move_into_place(tmp, target)
+            raise EOLensError(f"Could not write '{target}': {str(err).replace(tmp_path, target)}") from err
     return target

@@ -18,7 +18,7 @@ from rasterio.windows import Window
 
 from .cancel import CancelToken, ensure_token
 from .dates import acquisition_date
-from .errors import InputError, NoDataError
+from .errors import InputError, NoDataError, TooLargeError
 from .geoimage import GeoImage
 from .georef import GeoFeature
 from .geom import SpatialIndex, union_all
@@ -38,6 +38,8 @@ from .stretch import band_limits
 
 WindowLike = Union[Window, Sequence[int]]  # noqa: UP007 - a runtime alias on Python 3.9
 _STRETCH_SIDE = 1024  # the scene-wide stretch is estimated on a decimated read this size
+_SAMPLE_GRID, _SAMPLE_SIDE = 8, 128  # ... or, when that read is too costly, on 8 x 8 native chips
+MAX_TILES = 500_000  # tiles one streamed run plans and keeps results for (~1 KiB each)
 
 
 @dataclass(frozen=True)
@@ -52,20 +54,48 @@ class TileGrid:
     factor: int           # source pixels per grid pixel (per axis, bar degenerate slivers)
 
 
-def _offsets(size: int, tile: int, stride: int) -> list[int]:
-    offs = list(range(0, max(size - tile, 0) + 1, stride))
+def _offsets(size: int, tile: int, stride: int) -> range | list[int]:
+    last = max(size - tile, 0)
+    offs = range(0, last + 1, stride)
     if offs[-1] + tile < size:  # last tile flush with the edge rather than past it
-        offs.append(size - tile)
+        return [*offs, size - tile]
     return offs
 
 
-def plan_windows(width: int, height: int, tile: int, overlap: int) -> list[Window]:
-    """Windows of at most ``tile`` px overlapping by ``overlap`` px that cover the grid."""
+def _check_tiling(tile: int, overlap: int) -> None:
     if tile <= 0 or not 0 <= overlap < tile:
         raise InputError(f"Tile size {tile} and overlap {overlap}: need 0 <= overlap < tile.")
+
+
+def iter_windows(width: int, height: int, tile: int, overlap: int) -> Iterator[Window]:
+    """Windows of at most ``tile`` px overlapping by ``overlap`` px that cover the grid, lazily
+    (a 10^6-pixel-wide grid has 10^7 windows: they are never all held)."""
+    _check_tiling(tile, overlap)
     stride = tile - overlap
-    return [Window(c, r, min(tile, width), min(tile, height))
-            for r in _offsets(height, tile, stride) for c in _offsets(width, tile, stride)]
+    cols = _offsets(width, tile, stride)
+    for r in _offsets(height, tile, stride):
+        for c in cols:
+            yield Window(c, r, min(tile, width), min(tile, height))
+
+
+def window_count(width: int, height: int, tile: int, overlap: int) -> int:
+    """``len(list(iter_windows(...)))`` without planning them."""
+    _check_tiling(tile, overlap)
+    stride = tile - overlap
+    return len(_offsets(width, tile, stride)) * len(_offsets(height, tile, stride))
+
+
+def plan_windows(width: int, height: int, tile: int, overlap: int) -> list[Window]:
+    """All windows of :func:`iter_windows` as a list (small grids only)."""
+    return list(iter_windows(width, height, tile, overlap))
+
+
+def check_tile_count(path: str, count: int, tile: int, max_tiles: int = MAX_TILES) -> None:
+    if count > max_tiles:
+        raise TooLargeError(
+            f"'{path}' would be cut into {count:,} tiles of {tile} px, over the {max_tiles:,} one "
+            "run can keep; choose a smaller EXTENT or a larger TILE_SIZE, or index the scene "
+            "with eolens:index.")
 
 
 def _grid(ds, path: str, bounds, bounds_crs, max_side: int | None) -> TileGrid:
@@ -89,7 +119,7 @@ def count_tiles(path, bounds: Bounds | None = None, bounds_crs=None, *, tile: in
                 overlap: int = 64, max_side: int | None = None) -> int:
     """Planned tiles (an upper bound: tiles with no valid pixel are skipped by iter_tiles)."""
     g = tile_grid(path, bounds, bounds_crs, max_side=max_side)
-    return len(plan_windows(g.width, g.height, tile, overlap))
+    return window_count(g.width, g.height, tile, overlap)
 
 
 def _source_window(grid: TileGrid, win: Window) -> Window:
@@ -98,8 +128,29 @@ def _source_window(grid: TileGrid, win: Window) -> Window:
                   win.width * sx, win.height * sy)
 
 
+def _stretch_sample(ds, path: str, grid: TileGrid, bands: list[int]):
+    """A decimated read of the whole grid, or native chips spread over it when that read would
+    touch too many pixels (no overviews)."""
+    shape = fit_shape(grid.window, _STRETCH_SIDE)
+    try:
+        return read_window(ds, path, grid.window, shape, bands)
+    except TooLargeError:
+        pass
+    w, h = int(grid.window.width), int(grid.window.height)
+    side = min(_SAMPLE_SIDE, w, h)
+    raws, valids = [], []
+    for i in range(_SAMPLE_GRID):
+        for j in range(_SAMPLE_GRID):
+            c = grid.window.col_off + (w - side) * (j + 0.5) / _SAMPLE_GRID
+            r = grid.window.row_off + (h - side) * (i + 0.5) / _SAMPLE_GRID
+            raw, valid = read_window(ds, path, Window(int(c), int(r), side, side), (side, side), bands)
+            raws.append(raw)
+            valids.append(valid)
+    return np.concatenate(raws, axis=2), np.concatenate(valids, axis=1)
+
+
 def _scene_limits(ds, path: str, grid: TileGrid, bands: list[int]):
-    raw, valid = read_window(ds, path, grid.window, fit_shape(grid.window, _STRETCH_SIDE), bands)
+    raw, valid = _stretch_sample(ds, path, grid, bands)
     if not valid.any():
         raise NoDataError(f"No valid pixels in the requested area of '{path}': nothing to analyse here.")
     return band_limits(raw, valid)
@@ -108,7 +159,7 @@ def _scene_limits(ds, path: str, grid: TileGrid, bands: list[int]):
 def iter_tiles(path, bounds: Bounds | None = None, bounds_crs=None, *, tile: int = 512,
                overlap: int = 64, bands: Sequence[int] | None = None,
                max_side: int | None = None, cancel: CancelToken | None = None,
-               budget_bytes: int = DEFAULT_BUDGET) -> Iterator[GeoImage]:
+               budget_bytes: int = DEFAULT_BUDGET, max_tiles: int = MAX_TILES) -> Iterator[GeoImage]:
     """GeoImages of the tiles, read one by one; all-nodata tiles are skipped.
 
     Every tile shares one scene-wide stretch. ``meta``: ``window`` (col, row, w, h) in the
@@ -120,8 +171,9 @@ def iter_tiles(path, bounds: Bounds | None = None, bounds_crs=None, *, tile: int
         require_crs(ds, path)
         idx = select_bands(ds, bands, path)
         grid = _grid(ds, path, bounds, bounds_crs, max_side)
+        check_tile_count(path, window_count(grid.width, grid.height, tile, overlap), tile, max_tiles)
         limits = _scene_limits(ds, path, grid, idx)
-        for i, win in enumerate(plan_windows(grid.width, grid.height, tile, overlap)):
+        for i, win in enumerate(iter_windows(grid.width, grid.height, tile, overlap)):
             cancel.check()
             shape = (int(win.height), int(win.width))
             check_budget(path, shape, len(idx), ds.dtypes[idx[0] - 1], budget_bytes)

@@ -29,6 +29,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
+    QgsRectangle,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
@@ -36,14 +37,26 @@ from qgis.PyQt.QtGui import QIcon
 from ....inference.errors import Cancelled, EOLensError, InputError, ModelError
 from ...translate import N_
 from ....inference.registry import DEFAULTS, REGISTRY
-from ...capture import CaptureSource, snapshot
+from ...capture import CaptureSource, is_local_file, layer_path, snapshot
+from ....inference.validate import (
+    check_bands,
+    check_distinct,
+    check_finite,
+    check_prompt,
+    check_raster_file,
+    check_writable,
+    parse_bands,
+    plain_message,
+    raster_warnings,
+)
 
 DEVICES = ("auto", "cuda", "cpu")
 VECTOR_EXTS = (".gpkg", ".shp")
 RASTER_EXTS = (".tif", ".tiff")
 TEXT_EXTS = (".txt", ".json")
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w.-]+)?")
-_SHP_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qpj", ".qix", ".sbn", ".sbx")
+_EXTENT_TEXT = re.compile(r"\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)"
+                          r"\s*(?:\[(.+)\])?\s*")
 
 
 def tr(text: str) -> str:
@@ -110,6 +123,11 @@ def split_layer(path: str) -> tuple[str, str | None]:
         if part.startswith("layername="):
             layer = part[len("layername="):]
     return parts[0], layer
+
+
+def check_finite_extent(values) -> None:
+    for v in values:
+        check_finite(v, "EXTENT")
 
 
 def _plain_meta(meta: dict) -> dict:
@@ -226,14 +244,26 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         prompt = (self.parameterAsString(parameters, "PROMPT", context) or "").strip()
         if self.PROMPT == "required" and not prompt:
             raise InputError(tr("Please enter a prompt (PROMPT)."))
+        if prompt:
+            check_prompt(prompt)
         model = self.model_name(parameters, context)
         if model or self.MODEL_TASK:
             check_model(model, self.MODEL_TASKS)
         self.validate_specific(parameters, context)
         for name in self.OUTPUTS:
             self._check_destination(name, raw_destination(parameters.get(name)))
-        for name in ("INPUT", "INPUT_B") if self.TWO_DATES else ("INPUT",):
-            self._source(parameters, context, name)
+        inputs = {name: self._source(parameters, context, name).path
+                  for name in (("INPUT", "INPUT_B") if self.TWO_DATES else ("INPUT",))}
+        check_distinct(inputs, self._destinations(parameters))
+
+    def _destinations(self, parameters) -> dict[str, str]:
+        """The output files the analyst named (layer names and temporary outputs left out)."""
+        out = {}
+        for name in self.OUTPUTS:
+            value = raw_destination(parameters.get(name))
+            if value and value != "TEMPORARY_OUTPUT" and not value.startswith(("memory:", "ogr:")):
+                out[name] = split_layer(value)[0]
+        return out
 
     def validate_specific(self, parameters, context) -> None:
         """Hook: checks of one algorithm's own parameters."""
@@ -246,23 +276,56 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         ext = os.path.splitext(path)[1].lower()
         if ext not in exts:
             raise InputError(tr("{0}: '{1}' must end in {2}.").format(name, path, " or ".join(exts)))
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise InputError(tr("{0}: the folder '{1}' does not exist.").format(name, folder))
+        check_writable(name, path)
 
     def _source(self, parameters, context, name: str) -> CaptureSource:
         layer = self.parameterAsRasterLayer(parameters, name, context)
-        if layer is None:
+        if layer is None or not layer.isValid():
+            raw = parameters.get(name)
+            raw = raw.source() if hasattr(raw, "source") else str(raw or "")
+            check_raster_file(raw.split("|")[0], name)  # says why: missing, empty, not a raster...
             raise InputError(tr("{0}: choose a raster layer.").format(name))
-        bounds, bounds_crs = None, None
-        if parameters.get("EXTENT") not in (None, ""):
-            rect = self.parameterAsExtent(parameters, "EXTENT", context)
-            if not rect.isNull() and not rect.isEmpty():
-                bounds = rect
-                crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
-                bounds_crs = crs if crs.isValid() else layer.crs()
-        bands = tuple(self.parameterAsInts(parameters, "BANDS", context) or ()) or None
-        return snapshot(layer, bounds, bounds_crs, bands)
+        if is_local_file(layer):
+            check_raster_file(layer_path(layer), name)
+        bounds, bounds_crs = self._extent(parameters, context, layer)
+        bands = parse_bands(parameters.get("BANDS"))
+        if bands is not None:
+            check_bands(bands, layer.bandCount(), layer.source().split("|")[0])
+        return snapshot(layer, bounds, bounds_crs, tuple(bands) if bands else None)
+
+    def _extent(self, parameters, context, layer):
+        """(rectangle, CRS) of EXTENT, or (None, None) for the whole layer.
+
+        Zero width or height is an error, not "the whole layer"; a lon/lat extent given west > east
+        crosses the antimeridian (QGIS would swap it into the whole width)."""
+        value = parameters.get("EXTENT")
+        if value in (None, ""):
+            return None, None
+        rect = self.parameterAsExtent(parameters, "EXTENT", context)
+        crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
+        crs = crs if crs.isValid() else layer.crs()
+        match = _EXTENT_TEXT.fullmatch(value) if isinstance(value, str) else None
+        if match:
+            x0, x1, y0, y1 = (float(v) for v in match.groups()[:4])
+            check_finite_extent((x0, x1, y0, y1))
+            if x0 > x1 and crs.isGeographic():
+                rect = QgsRectangle(x0, min(y0, y1), x1 + 360.0, max(y0, y1), False)
+                self._check_antimeridian(layer, rect, crs)
+        if rect.isNull() or rect.width() <= 0 or rect.height() <= 0:
+            raise InputError(tr("EXTENT '{0}' has zero width or height; give xmin,xmax,ymin,ymax "
+                                "with xmin < xmax and ymin < ymax.").format(value))
+        return rect, crs
+
+    @staticmethod
+    def _check_antimeridian(layer, rect, crs) -> None:
+        """A lon/lat layer that ends at 180 degrees cannot show both sides of the antimeridian."""
+        if not layer.crs().isGeographic():
+            return  # projected: the extent is reprojected as one area
+        ext = layer.extent()
+        if ext.xMaximum() < rect.xMaximum() and ext.xMinimum() < rect.xMaximum() - 360.0:
+            raise InputError(tr("EXTENT crosses the antimeridian, where '{0}' is split in two; run "
+                                "once for each side (east and west of 180 degrees).").format(
+                                    layer.source().split("|")[0]))
 
     def checkParameterValues(self, parameters, context):
         try:
@@ -311,6 +374,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):
         from ....inference.cancel import CancelToken, sub_progress
+        from ....inference.export import OutputSet
 
         feedback = feedback or QgsProcessingFeedback()
         run = self._run
@@ -318,36 +382,52 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(tr("The algorithm was not prepared."))
         run.progress = sub_progress(lambda p: feedback.setProgress(max(0.0, min(100.0, p))), 0, 95)
         run.cancel = CancelToken(probe=feedback.isCanceled)
-        written: list[str] = []
+        self._clean_stale(parameters, feedback)
+        for src in (run.source, run.source_b):
+            for warning in raster_warnings(src.path) if src is not None and src.path else ():
+                feedback.reportError(warning, False)
+        outputs = OutputSet()
         try:
-            result = self.act(run)
-            run.cancel.check()
-            outputs = self.write_outputs(result, parameters, context, written, feedback)
-        except Cancelled as err:
-            self._remove(written)
-            raise QgsProcessingException(str(err)) from err
-        except EOLensError as err:
-            self._remove(written)
-            raise QgsProcessingException(str(err)) from err
-        except QgsProcessingException:
-            self._remove(written)
-            raise
+            with outputs:
+                result = self.act(run)
+                run.cancel.check()
+                out = self.write_outputs(result, parameters, context, outputs, feedback)
+                run.cancel.check()
+                replaced = outputs.commit()
+        except (EOLensError, QgsProcessingException) as err:
+            raise QgsProcessingException(plain_message(str(err), outputs.temp_names())) from err
         except MemoryError as err:
-            self._remove(written)
             raise QgsProcessingException(tr(
                 "Out of memory. Try a smaller extent, a smaller MAX_SIDE or the CPU.")) from err
-        except Exception as err:
-            self._remove(written)
-            raise QgsProcessingException(f"{type(err).__name__}: {err}") from err
+        except OSError as err:
+            raise QgsProcessingException(plain_message(tr("Could not read or write '{0}': {1}.").format(
+                err.filename or "", err.strerror or err), outputs.temp_names())) from err
+        except Exception as err:  # noqa: BLE001 - a model or library failure, in plain words
+            raise QgsProcessingException(plain_message(tr(
+                "eolens:{0} could not finish: {1}").format(self.ALG_ID, err),
+                outputs.temp_names())) from err
+        for path in replaced:
+            feedback.pushInfo(tr("Replaced the existing output '{0}'.").format(path))
         for warning in result.warnings:
             feedback.pushWarning(warning)
         if result.text:
             feedback.pushInfo(result.text)
         feedback.setProgress(100)
-        return outputs
+        return out
+
+    def _clean_stale(self, parameters, feedback) -> None:
+        """Staging folders and ``.part`` files that a killed run of ours left beside the outputs."""
+        from ....inference.export import clean_stale_staging
+
+        dests = self._destinations(parameters)
+        for folder in sorted({os.path.dirname(os.path.abspath(p)) for p in dests.values()}):
+            for path in clean_stale_staging(folder, tuple(dests.values())):
+                feedback.pushInfo(tr("Removed '{0}', left by an interrupted run.").format(path))
 
     # -- outputs -----------------------------------------------------------------------------
-    def write_outputs(self, result, parameters, context, written: list[str], feedback) -> dict:
+    def write_outputs(self, result, parameters, context, written, feedback) -> dict:
+        """Stage every output in ``written`` (an ``export.OutputSet``); processAlgorithm commits
+        them together once all are written."""
         from ....inference import actions
 
         out: dict = {}
@@ -358,7 +438,6 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
                 vector, layer = split_layer(dest)
                 self._check_destination("OUTPUT", vector)
                 out["OUTPUT"] = f"{vector}|layername={layer}" if layer else vector
-                self._track(written, vector)
         if "OUTPUT_RASTER" in self.OUTPUTS:
             raster = self.parameterAsOutputLayer(parameters, "OUTPUT_RASTER", context) or None
             if raster:
@@ -366,19 +445,22 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
                     raise InputError(tr("This run produced no raster to write."))
                 self._check_destination("OUTPUT_RASTER", raster)
                 out["OUTPUT_RASTER"] = raster
-                self._track(written, raster)
         if "OUTPUT_TEXT" in self.OUTPUTS:
             text_path = self.parameterAsFileOutput(parameters, "OUTPUT_TEXT", context)
             if text_path:
                 self._check_destination("OUTPUT_TEXT", text_path)
-                self._track(written, text_path)
-                self.write_text(result, text_path)
+                self.write_text(result, written.stage(text_path))
                 out["OUTPUT_TEXT"] = text_path
             out["TEXT"] = result.text
         layer_name = layer or (os.path.splitext(os.path.basename(vector))[0] if vector else "eolens")
-        report = actions.write_outputs(result, vector, raster, overwrite=True, layer=layer_name)
+        report = actions.write_outputs(result, vector, raster, overwrite=True, layer=layer_name,
+                                       outputs=written, keep_layers=bool(layer))
         for warning in getattr(report, "warnings", None) or ():
             feedback.pushWarning(warning)
+        if report is not None and layer and report.kept_layers:
+            feedback.pushInfo(tr("{0} layer '{1}' in '{2}'; its other layers are kept: {3}.").format(
+                tr("Replacing") if report.replaced_layer else tr("Adding"), layer, vector,
+                ", ".join(report.kept_layers)))
         return out
 
     def write_text(self, result, path: str) -> None:
@@ -391,26 +473,5 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
             body = json.dumps(doc, indent=2, ensure_ascii=False)
         else:
             body = result.text
-        tmp = path + ".part"
-        with open(tmp, "w", encoding="utf-8") as fh:
+        with open(path, "w", encoding="utf-8") as fh:  # a staged path: committed with the rest
             fh.write(body + "\n")
-        os.replace(tmp, path)
-
-    @staticmethod
-    def _track(written: list[str], path: str) -> None:
-        """Remember a path to clean up on failure, unless it was there before this run."""
-        if not os.path.exists(path):
-            written.append(path)
-
-    @staticmethod
-    def _remove(paths: list[str]) -> None:
-        """Remove what this run wrote before it failed: no half set of outputs."""
-        for path in paths:
-            stem, ext = os.path.splitext(path)
-            victims = [stem + e for e in _SHP_SIDECARS] if ext.lower() == ".shp" else [path]
-            for victim in victims + [path + ".part"]:
-                if os.path.isfile(victim):
-                    try:
-                        os.remove(victim)
-                    except OSError:
-                        pass

@@ -56,6 +56,11 @@ class ChangeAlgorithm(EOLensAlgorithm):
         return model
 
     def validate_specific(self, parameters, context) -> None:
+        from ....inference.validate import check_finite
+
+        threshold = parameters.get("THRESHOLD")
+        if threshold not in (None, ""):
+            check_finite(self.parameterAsDouble(parameters, "THRESHOLD", context), "THRESHOLD")
         method = self.method(parameters, context)
         if method in METHOD_MODELS:
             check_model(self.model_name(parameters, context), METHOD_MODELS[method][1])

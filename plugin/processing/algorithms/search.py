@@ -37,6 +37,17 @@ class SearchAlgorithm(EOLensAlgorithm):
             "TOP_K", tr("Number of top tiles"), QgsProcessingParameterNumber.Type.Integer, 10,
             minValue=1))
 
+    def validate_specific(self, parameters, context) -> None:
+        from ....inference.errors import InputError
+
+        tile = self.parameterAsInt(parameters, "TILE_SIZE", context)
+        if self.parameterAsInt(parameters, "TOP_K", context) < 1:
+            raise InputError(tr("TOP_K must be at least 1."))
+        if tile < 16:
+            raise InputError(tr("TILE_SIZE must be at least 16 pixels."))
+        if not 0 <= self.parameterAsInt(parameters, "OVERLAP", context) < tile:
+            raise InputError(tr("OVERLAP must be at least 0 and smaller than TILE_SIZE."))
+
     def read_specific(self, parameters, context) -> dict:
         return {"tile": self.parameterAsInt(parameters, "TILE_SIZE", context),
                 "overlap": self.parameterAsInt(parameters, "OVERLAP", context),
