@@ -51,6 +51,18 @@ from ....inference.validate import (
 )
 
 DEVICES = ("auto", "cuda", "cpu")
+
+
+def plugin_defaults(task: str | None) -> dict:
+    """Dialog defaults from the EO Lens settings: model for ``task``, device, offline, max side."""
+    from ... import settings
+
+    s = settings.load()
+    model = None
+    if task:
+        model = s.model_for(task) if hasattr(s, f"model_{task}") else DEFAULTS[task]
+    return {"model": model, "device": s.device if s.device in DEVICES else "auto",
+            "offline": settings.is_offline(s), "max_side": s.max_side}
 VECTOR_EXTS = (".gpkg", ".shp")
 RASTER_EXTS = (".tif", ".tiff")
 TEXT_EXTS = (".txt", ".json")
@@ -192,7 +204,8 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
             self.addParameter(QgsProcessingParameterString(
                 "PROMPT", tr(self.PROMPT_LABEL), optional=self.PROMPT == "optional"))
         self.add_specific_parameters()
-        default = DEFAULTS[self.MODEL_TASK] if self.MODEL_TASK else None
+        prefs = plugin_defaults(self.MODEL_TASK)   # the dialog starts from the EO Lens settings
+        default = prefs["model"]
         self.addParameter(QgsProcessingParameterString(
             "MODEL", tr("Model (registry name, hub id or local folder)"), defaultValue=default,
             optional=self.MODEL_TASK is None))
@@ -202,12 +215,12 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         if self.USES_MAX_SIDE:
             self._advanced(QgsProcessingParameterNumber(
                 "MAX_SIDE", tr("Longest side of the capture in pixels (0 = native resolution)"),
-                QgsProcessingParameterNumber.Type.Integer, 1024, minValue=0))
+                QgsProcessingParameterNumber.Type.Integer, prefs["max_side"], minValue=0))
         self.addParameter(QgsProcessingParameterEnum(
-            "DEVICE", tr("Device"), options=list(DEVICES), defaultValue="auto",
+            "DEVICE", tr("Device"), options=list(DEVICES), defaultValue=prefs["device"],
             usesStaticStrings=True))
         self._advanced(QgsProcessingParameterBoolean(
-            "OFFLINE", tr("Offline: load models only from the cache or local folders"), False))
+            "OFFLINE", tr("Offline: load models only from the cache or local folders"), prefs["offline"]))
         self.add_outputs()
 
     def add_specific_parameters(self) -> None:
