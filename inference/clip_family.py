@@ -65,12 +65,13 @@ class ClipBackend(Backend):
         self.load_warnings: list[str] = []
 
     # --- model-specific hooks -------------------------------------------------------------
-    def _pixels(self, images: Sequence[np.ndarray]):
-        """uint8 (H, W, 3) arrays -> model-ready (N, 3, S, S) tensor on device."""
+    def _pixels(self, images: Sequence[np.ndarray], whole: bool = False) -> dict:
+        """uint8 (H, W, 3) arrays -> the model's image inputs on device, preprocessed as the
+        checkpoint says; ``whole``: the entire image, never centre-cropped (patch grids)."""
         raise NotImplementedError
 
-    def _image_features(self, pixels, tokens: bool):
-        """-> (projected pooled embeddings (N, D), patch tokens (N, L, W) or None)."""
+    def _image_features(self, inputs: dict, tokens: bool):
+        """-> (projected pooled embeddings (N, D), patch grids (N, h, w, W) or None)."""
         raise NotImplementedError
 
     def _text_features(self, texts: Sequence[str]):
@@ -92,14 +93,10 @@ class ClipBackend(Backend):
 
     def patch_tokens(self, images: Sequence[np.ndarray], batch_size: int = 32,
                      cancel: Optional[CancelToken] = None) -> np.ndarray:
-        """(N, h, w, W) per-patch features of the last vision layer (not projected)."""
+        """(N, h, w, W) per-patch features of the last vision layer (not projected), covering
+        the whole image (resized to the model's input, not centre-cropped)."""
         out = [tok for _, tok in self._encode(images, batch_size, cancel, None, tokens=True)]
-        tokens = np.concatenate(out)
-        n, length, width = tokens.shape
-        side = int(round(length ** 0.5))
-        if side * side != length:
-            raise ModelError(f"Cannot arrange {length} patch tokens on a square grid.")
-        return tokens.reshape(n, side, side, width)
+        return np.concatenate(out)
 
     def encode_texts(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """(N, D) float32, L2-normalised."""
@@ -137,7 +134,7 @@ class ClipBackend(Backend):
         for chunk in _batches(images, batch_size):
             cancel.check()
             with torch.inference_mode():
-                emb, tok = self._image_features(self._pixels(chunk), tokens)
+                emb, tok = self._image_features(self._pixels(chunk, whole=tokens), tokens)
             done += len(chunk)
             progress(100.0 * done / len(images))
             yield (emb.float().cpu().numpy(),
@@ -222,18 +219,28 @@ class OpenClipBackend(ClipBackend):
     def __init__(self, model, tokenizer, spec, device, dtype, arch: str) -> None:
         super().__init__(model, tokenizer, spec, device, dtype)
         import open_clip
+        from open_clip.transform import PreprocessCfg, image_transform_v2, merge_preprocess_dict
 
         self.arch = arch
-        cfg = open_clip.get_model_preprocess_cfg(model)
-        size = cfg.get("size", 224)
-        self._size = (size, size) if isinstance(size, int) else tuple(size)
-        self._mean, self._std = cfg["mean"], cfg["std"]
+        # The checkpoint's own preprocess_cfg (size, mean/std, resize_mode, interpolation, fill).
+        cfg = PreprocessCfg(**merge_preprocess_dict(PreprocessCfg(),
+                                                    open_clip.get_model_preprocess_cfg(model)))
+        self.preprocess_cfg = cfg
+        self._transform = image_transform_v2(cfg, is_train=False)
+        whole = PreprocessCfg(**merge_preprocess_dict(cfg, {"resize_mode": "squash"}))
+        self._whole = image_transform_v2(whole, is_train=False)
 
-    def _pixels(self, images):
-        return _pixel_batch(images, self._size, self._mean, self._std, self.device, self.dtype)
+    def _pixels(self, images, whole=False):
+        import torch
+        from PIL import Image
 
-    def _image_features(self, pixels, tokens):
-        visual = self.model.visual
+        transform = self._whole if whole else self._transform
+        batch = torch.stack([transform(Image.fromarray(np.ascontiguousarray(_as_rgb(image))))
+                             for image in images])
+        return {"pixel_values": batch.to(device=self.device, dtype=self.dtype)}
+
+    def _image_features(self, inputs, tokens):
+        pixels, visual = inputs["pixel_values"], self.model.visual
         if not tokens:
             return self.model.encode_image(pixels), None
         visual.output_tokens = True
@@ -241,42 +248,19 @@ class OpenClipBackend(ClipBackend):
             pooled, tok = visual(pixels)
         finally:
             visual.output_tokens = False
-        return pooled, tok
+        return pooled, _square_grid(tok)
 
     def _text_features(self, texts):
         return self.model.encode_text(self.processor(list(texts)).to(self.device))
 
 
-def _pixel_batch(images, size, mean, std, device, dtype):
-    """CLIP preprocessing in torch: shortest-edge bicubic resize, centre crop, normalise."""
-    import torch
-
-    # One contiguous uint8 NHWC block first: stacking permuted tensors is ~10x slower.
-    batch = np.stack([_fit(_as_rgb(image), size) for image in images])
-    t = torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).to(torch.float32).contiguous()
-    mean_t = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255.0
-    std_t = torch.tensor(std, device=device).view(1, 3, 1, 1) * 255.0
-    return t.sub_(mean_t).div_(std_t).to(dtype)
-
-
-def _fit(image: np.ndarray, size) -> np.ndarray:
-    """(H, W, 3) uint8 at ``size`` (rows, cols): as is, or resized and centre-cropped."""
-    if image.shape[:2] == tuple(size):
-        return image
-    import torch
-    import torch.nn.functional as F
-
-    t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
-    h, w = image.shape[:2]
-    # Same rounding as open_clip's torchvision Resize(short side) + CenterCrop.
-    if h <= w:
-        nh, nw = size[0], max(size[1], int(size[0] * w / h))
-    else:
-        nh, nw = max(size[0], int(size[1] * h / w)), size[1]
-    t = F.interpolate(t, size=(nh, nw), mode="bicubic", antialias=True, align_corners=False)
-    top, left = int(round((nh - size[0]) / 2)), int(round((nw - size[1]) / 2))
-    t = t[0, :, top:top + size[0], left:left + size[1]]
-    return t.round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+def _square_grid(tokens):
+    """(N, L, W) patch tokens of a square input -> (N, s, s, W)."""
+    n, length, width = tokens.shape
+    side = int(round(length ** 0.5))
+    if side * side != length:
+        raise ModelError(f"Cannot arrange {length} patch tokens on a square grid.")
+    return tokens.reshape(n, side, side, width)
 
 
 def infer_arch(filename: str, known: Optional[Sequence[str]] = None) -> str:
@@ -364,6 +348,11 @@ def _create_openclip(path: Path, spec: Any, ckpt: Path):
         tokenizer = open_clip.get_tokenizer(name)
     except RuntimeError as err:
         raise ModelError(f"Unknown open_clip architecture '{arch}' for '{ckpt.name}': {err}") from err
+    if folder_cfg and folder_cfg.get("preprocess_cfg"):  # the checkpoint's resize rules win
+        from open_clip.transform import merge_preprocess_dict
+
+        open_clip.set_model_preprocess_cfg(model, merge_preprocess_dict(
+            open_clip.get_model_preprocess_cfg(model), folder_cfg["preprocess_cfg"]))
     return model, tokenizer, arch
 
 
@@ -411,20 +400,37 @@ class HfClipBackend(ClipBackend):
         # SigLIP was trained on max_length-padded text; CLIP on EOS-pooled, any padding.
         self._siglip = model.config.model_type.startswith("siglip")
 
-    def _pixels(self, images):
-        out = self.processor.image_processor(images=[_as_rgb(i) for i in images],
-                                             return_tensors="pt")
-        return out["pixel_values"].to(device=self.device, dtype=self.dtype)
+    def _pixels(self, images, whole=False):
+        proc = self.processor.image_processor
+        kwargs = {}
+        crop = getattr(proc, "crop_size", None) if getattr(proc, "do_center_crop", False) else None
+        if whole and crop:  # CLIP: resize straight to the crop size instead of cropping
+            kwargs = {"do_center_crop": False,
+                      "size": {"height": crop["height"], "width": crop["width"]}}
+        # the processor, not its image_processor: it applies the model's own call defaults
+        # (SigLIP2: max_num_patches)
+        out = self.processor(images=[_as_rgb(i) for i in images], return_tensors="pt", **kwargs)
+        # everything the processor returns: SigLIP2 (NaFlex) adds pixel_attention_mask and
+        # spatial_shapes, without which its patches are read as one padded square
+        return {k: v.to(device=self.device, dtype=self.dtype) if v.is_floating_point()
+                else v.to(self.device) for k, v in out.items()}
 
-    def _image_features(self, pixels, tokens):
-        out = self.model.get_image_features(pixel_values=pixels)
+    def _image_features(self, inputs, tokens):
+        out = self.model.get_image_features(**inputs)
         if not tokens:
             return out.pooler_output, None
         tok = out.last_hidden_state
+        if "spatial_shapes" in inputs:  # NaFlex: each image has its own (h, w) patch grid
+            shapes = {tuple(int(v) for v in hw) for hw in inputs["spatial_shapes"]}
+            if len(shapes) != 1:
+                raise ModelError("Patch features of images of different shapes come in one "
+                                 "batch each; pass images of one size.")
+            (h, w), = shapes
+            return out.pooler_output, tok[:, :h * w].reshape(tok.shape[0], h, w, -1)
         side = int(round((tok.shape[1] - 1) ** 0.5))
         if side * side == tok.shape[1] - 1:  # drop the CLS token (CLIP); SigLIP has none
             tok = tok[:, 1:]
-        return out.pooler_output, tok
+        return out.pooler_output, _square_grid(tok)
 
     def _text_features(self, texts):
         kwargs = ({"padding": "max_length", "max_length": 64} if self._siglip

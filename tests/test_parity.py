@@ -156,3 +156,79 @@ def test_dinov2_patch_grid_is_the_processors_bicubic_resize(tiny_models, image, 
     with torch.inference_mode():
         want = dino.model(**inputs).last_hidden_state[0, 1:].numpy().reshape(gh, gw, -1)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------------ items 3, 4, 7: CLIP families
+
+def _l2(x):
+    x = np.asarray(x, np.float64)
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("family", ["openclip", "openclip_squash"])
+def test_open_clip_embeddings_use_the_checkpoints_own_transform(tiny_models, image, family,
+                                                                 no_network):
+    """open_clip's canonical call: create_model_and_transforms(...) -> preprocess(PIL) ->
+    encode_image; the folder's resize_mode / interpolation are honoured."""
+    import open_clip
+    import torch
+    from PIL import Image
+
+    clip = _backend(tiny_models, family)
+    folder = tiny_models.path(family)
+    _, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{folder}")
+    with torch.inference_mode():
+        want = clip.model.encode_image(preprocess(Image.fromarray(image))[None]).numpy()
+        want_text = clip.model.encode_text(
+            open_clip.get_tokenizer(f"local-dir:{folder}")(["a forest"])).numpy()
+    np.testing.assert_allclose(clip.encode_images([image]), _l2(want), atol=1e-6)
+    np.testing.assert_allclose(clip.encode_texts(["a forest"]), _l2(want_text), atol=1e-6)
+    expected = {"openclip": ("shortest", "bicubic"), "openclip_squash": ("squash", "bilinear")}
+    assert (clip.preprocess_cfg.resize_mode, clip.preprocess_cfg.interpolation) == expected[family]
+
+
+def test_squash_and_crop_checkpoints_see_different_pixels(tiny_models, image):
+    """Same weights, different preprocess_cfg: a non-square image gives other embeddings."""
+    a = _backend(tiny_models, "openclip").encode_images([image])
+    b = _backend(tiny_models, "openclip_squash").encode_images([image])
+    assert float(a[0] @ b[0]) < 0.99999
+
+
+@pytest.mark.parametrize("family", ["hfclip", "siglip2"])
+def test_hf_clip_and_siglip2_match_the_processor_and_model(tiny_models, image, family,
+                                                            no_network):
+    """transformers' canonical call: processor(text=, images=) -> model(**inputs); SigLIP2 NaFlex
+    gets its pixel_attention_mask and spatial_shapes."""
+    import torch
+    from eolens.inference.results import Request
+
+    clip = _backend(tiny_models, family)
+    texts = ["a forest", "a parking lot"]
+    text_kwargs = ({"padding": "max_length", "max_length": 64} if family == "siglip2"
+                   else {"padding": True})
+    inputs = clip.processor(text=texts, images=[image], return_tensors="pt", **text_kwargs)
+    if family == "siglip2":
+        assert {"pixel_attention_mask", "spatial_shapes"} <= set(inputs)
+        assert tuple(inputs["spatial_shapes"][0].tolist()) != (8, 8)  # aspect kept, not square
+    with torch.inference_mode():
+        out = clip.model(**inputs)
+    np.testing.assert_allclose(clip.encode_images([image]), _l2(out.image_embeds), atol=1e-5)
+    np.testing.assert_allclose(clip.encode_texts(texts), _l2(out.text_embeds), atol=1e-5)
+    got = clip.run(Request("classify", image, options={"classes": texts, "templates": ["{}"]}))
+    logits = out.logits_per_image[0]
+    want = torch.sigmoid(logits) if family == "siglip2" else logits.softmax(-1)
+    np.testing.assert_allclose(got.scores, want.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["openclip", "hfclip", "siglip2"])
+def test_clip_patch_grid_covers_the_whole_non_square_capture(tiny_models, image, family):
+    """Semantic change maps the grid back onto the whole capture: the grid must come from the
+    whole image (resized), not from a centre crop of it."""
+    clip = _backend(tiny_models, family)
+    grid = clip.patch_tokens([image])[0]
+    # a change confined to the left fifth (which a centre crop would cut away) shows up
+    changed = image.copy()
+    changed[:, :80] = 255 - changed[:, :80]
+    diff = np.linalg.norm(clip.patch_tokens([changed])[0] - grid, axis=-1)
+    left = diff[:, : max(1, grid.shape[1] // 5)]
+    assert left.mean() > 0 and left.mean() > diff[:, -max(1, grid.shape[1] // 5):].mean()

@@ -16,6 +16,8 @@ BUILDERS: dict[str, str] = {
     "florence2": "florence:build",
     "openclip": "clip:build_openclip",
     "hfclip": "clip:build_hfclip",
+    "openclip_squash": "clip:build_openclip_squash",
+    "siglip2": "clip:build_siglip2",
     "qwen2_5_vl": "qwen:build_qwen2_5",
     "qwen3_vl": "qwen:build_qwen3",
     "sam": "sam:build_sam",

@@ -102,3 +102,46 @@ def build_hfclip(out_dir: Path) -> Path:
     processor.save_pretrained(out_dir)
     shutil.rmtree(tok_dir)
     return out_dir
+
+
+def build_openclip_squash(out_dir: Path) -> Path:
+    """The tiny open_clip folder with ``resize_mode: squash`` and bilinear interpolation in its
+    ``preprocess_cfg`` (as some hf-hub open_clip repos ship), same weights as ``build_openclip``."""
+    out_dir = Path(out_dir)
+    if (out_dir / CHECKPOINT).is_file() and (out_dir / "open_clip_config.json").is_file():
+        register_archs(out_dir)
+        return out_dir
+    build_openclip(out_dir)
+    config = json.loads((out_dir / "open_clip_config.json").read_text())
+    config["preprocess_cfg"].update(resize_mode="squash", interpolation="bilinear")
+    (out_dir / "open_clip_config.json").write_text(json.dumps(config, indent=2))
+    return out_dir
+
+
+def build_siglip2(out_dir: Path) -> Path:
+    """A tiny SigLIP2 NaFlex model (``Siglip2Model``, like google/siglip2-base-patch16-naflex):
+    variable-resolution patches, so the processor returns ``pixel_attention_mask`` and
+    ``spatial_shapes``. The real CLIP BPE files stand in for Gemma's 256k-token vocabulary
+    (loaded back as a Siglip2Tokenizer: lower-case, left padding, 64 tokens)."""
+    out_dir = Path(out_dir)
+    if (out_dir / "model.safetensors").is_file() and (out_dir / "processor_config.json").is_file():
+        return out_dir
+    import torch
+    from transformers import (CLIPTokenizerFast, Siglip2Config, Siglip2ImageProcessor,
+                              Siglip2Model, Siglip2Processor)
+
+    tokenizer = CLIPTokenizerFast.from_pretrained(configs_dir() / "openai-clip-vit-base-patch32")
+    processor = Siglip2Processor(image_processor=Siglip2ImageProcessor(max_num_patches=256,
+                                                                       patch_size=16),
+                                 tokenizer=tokenizer)
+    small = {"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 2,
+             "num_hidden_layers": 2}
+    config = Siglip2Config(
+        text_config={**small, "vocab_size": len(tokenizer), "max_position_embeddings": 64,
+                     "pad_token_id": tokenizer.pad_token_id, "bos_token_id": tokenizer.bos_token_id,
+                     "eos_token_id": tokenizer.eos_token_id},
+        vision_config={**small, "patch_size": 16, "num_patches": 256})
+    torch.manual_seed(0)
+    Siglip2Model(config).eval().save_pretrained(out_dir, safe_serialization=True)
+    processor.save_pretrained(out_dir)
+    return out_dir
