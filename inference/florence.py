@@ -121,7 +121,12 @@ class FlorenceBackend(Backend):
     def postprocess(self, request: Request, raw: dict) -> PixelResult:
         width, height = raw["size"]
         return florence_parse.parse(raw["token"], raw["text"], width, height,
-                                    label=request.prompt.strip())
+                                    label=request.prompt.strip(), banned=self.banned_phrases())
+
+    def banned_phrases(self) -> frozenset[str]:
+        """Phrases the checkpoint's processor never grounds ("the image", pronouns...)."""
+        post = getattr(self.processor, "post_processor", None)
+        return frozenset(getattr(post, "banned_grounding_tokens", ()) or ())
 
 
 def load(spec: Any, path: Path, device: str, dtype: Any) -> FlorenceBackend:

@@ -9,6 +9,7 @@ yields fewer (or no) shapes plus a warning.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Union
 
 import numpy as np
@@ -136,9 +137,14 @@ def parse_polygons(text: str, width: int, height: int) -> tuple[list[PixelPolygo
     return polygons, warnings
 
 
-def parse(task_token: str, text: str, width: int, height: int, label: str = "") -> PixelResult:
+GROUNDING_TASK = "<CAPTION_TO_PHRASE_GROUNDING>"
+
+
+def parse(task_token: str, text: str, width: int, height: int, label: str = "",
+          banned: Collection[str] = ()) -> PixelResult:
     """Generated text of one Florence task token -> PixelResult. ``label`` names unlabelled shapes
-    (segmentation answers carry only coordinates)."""
+    (segmentation answers carry only coordinates). ``banned``: phrases grounding answers must
+    not box (the processor's ``banned_grounding_tokens``: "the image", pronouns, ...)."""
     result = PixelResult(extra={"raw": text, "task_token": task_token})
     if task_token in ("<CAPTION>", "<DETAILED_CAPTION>", "<MORE_DETAILED_CAPTION>"):
         result.text = caption_text(text)
@@ -150,6 +156,8 @@ def parse(task_token: str, text: str, width: int, height: int, label: str = "") 
         result.polygons, result.warnings = parse_polygons(text, width, height)
     else:
         result.boxes, result.warnings = parse_boxes(text, width, height)
+    if task_token == GROUNDING_TASK and banned:
+        result.boxes = [b for b in result.boxes if b.label not in banned]
     for shape in result.boxes + result.polygons:
         shape.label = shape.label or label
     if not (result.boxes or result.polygons):

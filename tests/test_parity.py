@@ -232,3 +232,58 @@ def test_clip_patch_grid_covers_the_whole_non_square_capture(tiny_models, image,
     diff = np.linalg.norm(clip.patch_tokens([changed])[0] - grid, axis=-1)
     left = diff[:, : max(1, grid.shape[1] // 5)]
     assert left.mean() > 0 and left.mean() > diff[:, -max(1, grid.shape[1] // 5):].mean()
+
+
+# ------------------------------------------------------------------ item 5: Florence-2
+
+def _florence_reference(florence, image, task, prompt="", max_new_tokens=20):
+    """The model card's call: processor -> generate -> batch_decode -> post_process_generation."""
+    import torch
+
+    inputs = florence.processor(text=task + prompt, images=image, return_tensors="pt")
+    with torch.inference_mode():
+        ids = florence.model.generate(**inputs, max_new_tokens=max_new_tokens, num_beams=1,
+                                      do_sample=False)
+    text = florence.processor.batch_decode(ids, skip_special_tokens=False)[0]
+    size = (image.shape[1], image.shape[0])
+    return text, florence.processor.post_process_generation(text, task=task, image_size=size)[task]
+
+
+@pytest.mark.parametrize("task, request_task, prompt", [
+    ("<MORE_DETAILED_CAPTION>", "caption", ""), ("<OD>", "detect", ""),
+    ("<CAPTION_TO_PHRASE_GROUNDING>", "ground", "trees")])
+def test_florence_generates_what_the_model_card_call_generates(tiny_models, image, task,
+                                                               request_task, prompt, no_network):
+    from eolens.inference.results import Request
+
+    florence = _backend(tiny_models, "florence2")
+    got = florence.run(Request(request_task, image, prompt,
+                               options={"max_new_tokens": 20, "num_beams": 1}))
+    text, parsed = _florence_reference(florence, image, task, prompt)
+    assert got.extra["raw"] == text
+    if request_task == "caption":
+        assert got.text == parsed.strip()
+    else:
+        want = [lab for lab in parsed["labels"] if lab] if request_task == "ground" else parsed["labels"]
+        assert [b.label for b in got.boxes] == [lab or prompt for lab in want]
+
+
+def test_florence_grounding_drops_the_processors_banned_phrases(tiny_models, image):
+    """'the image' and pronouns are never grounded (whole-image boxes): as post_process_generation."""
+    florence = _backend(tiny_models, "florence2")
+    text = ("</s><s>the image<loc_0><loc_0><loc_999><loc_999>a red roof<loc_100><loc_200>"
+            "<loc_300><loc_400>it<loc_5><loc_5><loc_990><loc_990></s>")
+    size = (image.shape[1], image.shape[0])
+    want = florence.processor.post_process_generation(
+        text, task="<CAPTION_TO_PHRASE_GROUNDING>", image_size=size)["<CAPTION_TO_PHRASE_GROUNDING>"]
+    got = florence.postprocess(_ground_request(image), {"token": "<CAPTION_TO_PHRASE_GROUNDING>",
+                                                        "text": text, "size": size})
+    assert [b.label for b in got.boxes] == want["labels"] == ["a red roof"]
+    np.testing.assert_allclose([[b.x0, b.y0, b.x1, b.y1] for b in got.boxes], want["bboxes"],
+                               atol=1.0)
+
+
+def _ground_request(image):
+    from eolens.inference.results import Request
+
+    return Request("ground", image, "red roof")
