@@ -2,7 +2,8 @@
 
 The vision tower runs in the constructor; every ``ask`` re-uses the cached image features
 (SamPredictor's set-image-once pattern), and the language model's key/value cache of the earlier
-turns, so a follow-up question costs only its own new tokens.
+turns, so a follow-up question costs only its own new tokens (``qwen_vl.PrefixCache`` says how
+exactly that matches a fresh run in fp32 and in bf16).
 """
 from __future__ import annotations
 

@@ -193,3 +193,44 @@ def test_a_conversation_answers_the_same_with_or_without_its_cache(tiny_models, 
         fresh.cache = type(fresh.cache)()
         without.append(fresh.ask(q).answer)
     assert with_cache == without
+
+
+BF16_ULPS = 4  # the bound qwen_vl.PrefixCache documents, in units of 2**-8 of the largest logit
+
+
+@pytest.mark.parametrize("family", ["qwen3_vl", "qwen2_5_vl"])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_cache_reuse_matches_a_fresh_pass_as_documented(tiny_models, harbor, family, dtype,
+                                                        no_network):
+    """The first new token's logits with the reused cache vs a fresh full pass: ~1e-6 in fp32,
+    within a few bf16 rounding units in bf16; the greedy token agrees when its lead is larger."""
+    import torch
+
+    from eolens.inference import qwen_vl
+    from eolens.inference.qwen_vl import PrefixCache, user_turn
+
+    backend = qwen_vl.load(None, tiny_models.path(family), "cpu", getattr(torch, dtype))
+    encoded, cache = backend.encode([harbor]), PrefixCache()
+    turn1 = backend._tokenize([user_turn("What is here?", 1)], encoded)
+    backend.generate_ids(turn1, encoded, max_new_tokens=5, cache=cache)
+    proc = backend.processor
+    follow = proc.tokenizer("<|im_end|>\n<|im_start|>user\nHow many boats?<|im_end|>\n"
+                            "<|im_start|>assistant\n", return_tensors="pt")["input_ids"]
+    ids = torch.cat([cache.ids, follow], dim=1)
+    turn2 = {"input_ids": ids, "attention_mask": torch.ones_like(ids),
+             "mm_token_type_ids": torch.tensor(proc.create_mm_token_type_ids(ids), dtype=torch.int32)}
+    logits = []
+    hook = backend.model.lm_head.register_forward_hook(
+        lambda m, a, out: logits.append(out[0, -1].float().clone()))
+    try:
+        cached = backend.generate_ids(turn2, encoded, max_new_tokens=1, cache=cache)
+        fresh = backend.generate_ids(turn2, encoded, max_new_tokens=1)
+    finally:
+        hook.remove()
+    with_cache, without = logits[0], logits[1]
+    scale = float(without.abs().max())
+    bound = 1e-5 * scale if dtype == "float32" else BF16_ULPS * 2.0 ** -8 * scale
+    assert float((with_cache - without).abs().max()) <= bound
+    top2 = torch.topk(without, 2).values
+    if dtype == "float32" or float(top2[0] - top2[1]) > 2 * bound:
+        assert cached.tolist() == fresh.tolist()
