@@ -247,13 +247,13 @@ def segment_prompts(image: GeoImage, sam_model: str, *, points: Sequence[tuple[f
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     if not points and not boxes:
         raise InputError("Click at least one point or drag a box on the map.")
+    px_points, px_boxes = to_pixel_prompts(image, points, boxes)
+    _require_inside(image, points, px_points, boxes, px_boxes)  # before any model loads
     if session is None:
         from .sam_family import SegmentSession
 
         backend = load(sam_model, "segment_prompt", opts, sub_progress(progress, 0, 40), cancel)
         session = SegmentSession(backend, image.rgb)
-    px_points, px_boxes = to_pixel_prompts(image, points, boxes)
-    _require_inside(image, points, px_points, boxes, px_boxes)
     cancel.check()
     out = session.predict(points=px_points or None, labels=list(labels) or None, boxes=px_boxes or None)
     progress(100.0)

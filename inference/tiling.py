@@ -90,10 +90,12 @@ def plan_windows(width: int, height: int, tile: int, overlap: int) -> list[Windo
     return list(iter_windows(width, height, tile, overlap))
 
 
-def check_tile_count(path: str, count: int, tile: int, max_tiles: int = MAX_TILES) -> None:
+def check_tile_count(path: str, grid: TileGrid, count: int, tile: int,
+                     max_tiles: int = MAX_TILES) -> None:
     if count > max_tiles:
         raise TooLargeError(
-            f"'{path}' would be cut into {count:,} tiles of {tile} px, over the {max_tiles:,} one "
+            f"'{path}' ({grid.width:,} x {grid.height:,} pixels) would be cut into {count:,} tiles "
+            f"of {tile} px, over the {max_tiles:,} one "
             "run can keep; choose a smaller EXTENT or a larger TILE_SIZE, or index the scene "
             "with eolens:index.")
 
@@ -171,7 +173,8 @@ def iter_tiles(path, bounds: Bounds | None = None, bounds_crs=None, *, tile: int
         require_crs(ds, path)
         idx = select_bands(ds, bands, path)
         grid = _grid(ds, path, bounds, bounds_crs, max_side)
-        check_tile_count(path, window_count(grid.width, grid.height, tile, overlap), tile, max_tiles)
+        check_tile_count(path, grid, window_count(grid.width, grid.height, tile, overlap), tile,
+                         max_tiles)
         limits = _scene_limits(ds, path, grid, idx)
         for i, win in enumerate(iter_windows(grid.width, grid.height, tile, overlap)):
             cancel.check()

@@ -21,7 +21,9 @@ MAX_DECIMATED_SAMPLES = 1 << 31
 MAX_PROMPT_CHARS = 1000        # Florence-2's text encoder takes 1,024 tokens, template included
 _TASK_TOKEN = re.compile(r"<\s*/?\s*[A-Z_]{2,}\s*>")   # <OD>, <CAPTION>, ...: model task tokens
 _EXCEPTION_NAME = re.compile(r"\b(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Warning)\b:?\s*")
-_WEIGHTS_HINT = re.compile(r"[^.\n]*weights_only\s*=\s*False[^.\n]*\.?", re.IGNORECASE)
+_TORCH_REFUSAL = re.compile(r"\s*\(?\s*Weights only load failed.*?(?=\)\.?\s*$|$)", re.S)
+_WEIGHTS_HINT = re.compile(r"[^.\n]*`?weights_only`?(\s*=\s*|\s+set to\s+)`?False[^.\n]*\.?",
+                           re.IGNORECASE)
 _TEMP_NAME = re.compile(r"[^\s'\"]*\.eolens-[\w.-]+[^\s'\"]*")
 
 
@@ -172,7 +174,9 @@ def plain_message(text: str, names: Iterable[tuple[str, str]] = ()) -> str:
     hint, and staging names replaced by the output they stood for (``names``: temp -> output)."""
     for temp, real in names:
         text = text.replace(temp, real)
+    text = _TORCH_REFUSAL.sub("", text)  # PyTorch's own text ends in "re-run with weights_only=False"
     text = _WEIGHTS_HINT.sub("", text)
+    text = re.sub(r"\(\s*\)", "", text)
     text = _EXCEPTION_NAME.sub("", text)
     text = _TEMP_NAME.sub("a temporary file", text)
     return re.sub(r"\s{2,}", " ", text).strip()

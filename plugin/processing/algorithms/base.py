@@ -67,8 +67,7 @@ VECTOR_EXTS = (".gpkg", ".shp")
 RASTER_EXTS = (".tif", ".tiff")
 TEXT_EXTS = (".txt", ".json")
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w.-]+)?")
-_EXTENT_TEXT = re.compile(r"\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)"
-                          r"\s*(?:\[(.+)\])?\s*")
+_EXTENT_TEXT = re.compile(r"\s*([^,\[\]]+),([^,\[\]]+),([^,\[\]]+),([^,\[\]]+?)\s*(?:\[(.+)\])?\s*")
 
 
 def tr(text: str) -> str:
@@ -137,9 +136,15 @@ def split_layer(path: str) -> tuple[str, str | None]:
     return parts[0], layer
 
 
-def check_finite_extent(values) -> None:
+def parse_extent_numbers(texts) -> tuple[float, ...]:
+    """xmin, xmax, ymin, ymax of an EXTENT string, each a finite number."""
+    try:
+        values = tuple(float(t) for t in texts)
+    except ValueError:
+        raise InputError(tr("EXTENT: expected xmin,xmax,ymin,ymax [EPSG:code].")) from None
     for v in values:
         check_finite(v, "EXTENT")
+    return values
 
 
 def _plain_meta(meta: dict) -> dict:
@@ -319,8 +324,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         crs = crs if crs.isValid() else layer.crs()
         match = _EXTENT_TEXT.fullmatch(value) if isinstance(value, str) else None
         if match:
-            x0, x1, y0, y1 = (float(v) for v in match.groups()[:4])
-            check_finite_extent((x0, x1, y0, y1))
+            x0, x1, y0, y1 = parse_extent_numbers(match.groups()[:4])
             if x0 > x1 and crs.isGeographic():
                 rect = QgsRectangle(x0, min(y0, y1), x1 + 360.0, max(y0, y1), False)
                 self._check_antimeridian(layer, rect, crs)
