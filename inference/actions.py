@@ -357,6 +357,10 @@ def search(path: str, query: str, model: str, *, bounds=None, bounds_crs=None, t
         f.properties["model"] = model
     out = ActionResult(text=f"Top {len(feats)} tiles for '{query}'.", features=feats,
                        crs_wkt=res.crs_wkt, meta=_meta(model, query=query))
+    scores = res.scores[np.isfinite(res.scores)] if len(res.tiles) else np.zeros(0, np.float32)
+    out.meta.update(tiles=len(res.tiles), scored=int(scores.size),   # how many could qualify
+                    score_min=float(scores.min()) if scores.size else 0.0,
+                    score_max=float(scores.max()) if scores.size else 0.0)
     out.raster = RasterOut(heat.astype(np.float32), transform, res.crs_wkt, float("nan"), "heat")
     return out
 

@@ -7,7 +7,7 @@ from qgis.core import (QgsGeometry, QgsMapLayerProxyModel, QgsProject, QgsRaster
                        QgsRectangle, QgsWkbTypes)
 from qgis.gui import QgsDockWidget, QgsMapLayerComboBox, QgsMapToolExtent, QgsRubberBand
 from qgis.PyQt.QtCore import QCoreApplication, QTimer, pyqtSignal
-from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtGui import QColor, QStandardItemModel
 from qgis.PyQt.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
                                  QPushButton, QSizePolicy, QTabWidget, QVBoxLayout, QWidget)
 
@@ -361,6 +361,9 @@ class EOLensDock(QgsDockWidget):
             except (TypeError, RuntimeError):
                 continue   # already gone with its object
         self._watched = []
+        for _, combo in self._input_combos():   # an unloaded dock must not react to new layers
+            combo.blockSignals(True)
+            combo.setModel(QStandardItemModel(combo))
         if self.drawn_band is not None:
             self.iface.mapCanvas().scene().removeItem(self.drawn_band)
             self.drawn_band = None

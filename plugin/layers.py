@@ -118,6 +118,11 @@ def find_role(role: str, project: Optional[QgsProject] = None) -> Optional[QgsVe
     return None
 
 
+def find_roles(role: str, project: Optional[QgsProject] = None) -> list[QgsMapLayer]:
+    return [lyr for lyr in (project or QgsProject.instance()).mapLayers().values()
+            if lyr.customProperty(ROLE) == role]
+
+
 def fields_for(features: Iterable[GeoFeature], extra: Optional[dict] = None) -> QgsFields:
     kinds: dict[str, type] = dict(extra or {})
     for feat in features:

@@ -73,7 +73,7 @@ def push(iface, text: str, level, duration: int,
     if item is not None:
         from qgis.PyQt.QtWidgets import QPushButton
 
-        button = QPushButton(action[0])
+        button = QPushButton(action[0], item)   # owned by the item, not by Python
         button.setObjectName("eolens-message-action")
         button.clicked.connect(action[1])
         item.setWidget(button)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
-                                 QHBoxLayout, QHeaderView, QProgressBar, QPushButton, QSpinBox,
+                                 QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox,
                                  QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from . import messages, settings, tasks
@@ -52,6 +52,12 @@ class SettingsDialog(QDialog):
         self.offline = QCheckBox(tr("Offline: load only from the cache or local folders"), self)
         self.offline.setChecked(self.current.offline)
         form.addRow("", self.offline)
+        if settings.env_offline():   # huggingface_hub obeys it whatever this box says
+            note = QLabel(tr("HF_HUB_OFFLINE is set in QGIS's environment: EO Lens and Processing are "
+                             "offline whatever this box says."), self)
+            note.setWordWrap(True)
+            self.offline.setToolTip(note.text())
+            form.addRow("", note)
         self.models_dir = self._folder_widget(self.current.models_dir)
         form.addRow(tr("Local model folder"), self.models_dir)
         self.cache_dir = self._folder_widget(self.current.cache_dir)
@@ -100,7 +106,12 @@ class SettingsDialog(QDialog):
                       spec.licence, tr("yes") if cached else tr("no")]
             for col, value in enumerate(values):
                 self.table.setItem(row, col, QTableWidgetItem(value))
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)      # the last column is never cut off
+        self.table.resizeColumnsToContents()
+        width = sum(header.sectionSize(c) for c in range(self.table.columnCount()))
+        self.table.setMinimumWidth(min(900, width + self.table.verticalHeader().width() + 40))
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         return self.table
 

@@ -9,6 +9,8 @@ from qgis.PyQt.QtGui import QColor
 BOX_COLOUR = "#ff3b30"
 MASK_COLOUR = "#00b7eb"
 CHANGE_COLOUR = "#ff9500"
+HEAT_LEGEND = ("#000004", "#3b0f70", "#8c2981", "#de4968", "#fe9f6d", "#fcfdbf")   # Magma, low → high
+HEAT_OPACITY = 0.55   # the imagery must stay readable beneath
 
 
 def outline(layer: QgsVectorLayer, colour: str = BOX_COLOUR, width: float = 0.6) -> None:
@@ -42,13 +44,17 @@ def heat_raster(layer: QgsRasterLayer, lo: float, hi: float, ramp: str = "Magma"
     shader_fn.setSourceColorRamp(QgsStyle.defaultStyle().colorRamp(ramp))
     shader_fn.setColorRampType(QgsColorRampShader.Type.Interpolated)
     shader_fn.classifyColorRamp(5, -1)
+    items = shader_fn.colorRampItemList()
+    if items:    # a legend that says which end is which
+        items[0].label, items[-1].label = f"low ({lo:.3g})", f"high ({hi:.3g})"
+        shader_fn.setColorRampItemList(items)
     shader = QgsRasterShader()
     shader.setRasterShaderFunction(shader_fn)
     renderer = QgsSingleBandPseudoColorRenderer(layer.dataProvider(), 1, shader)
     renderer.setClassificationMin(lo)
     renderer.setClassificationMax(hi)
     layer.setRenderer(renderer)
-    layer.renderer().setOpacity(0.7)
+    layer.renderer().setOpacity(HEAT_OPACITY)
     layer.triggerRepaint()
 
 

@@ -177,8 +177,9 @@ class ChatPanel(QWidget):
         self.view.append(f"<p><i>{html.escape(text)}</i></p>")
 
     def _log_layer(self, role: str, name: str, crs_wkt: str, spec: dict):
-        layer = layers.find_role(role)
-        if layer is None or layer.crs() != layers.crs_from_wkt(crs_wkt):
+        crs = layers.crs_from_wkt(crs_wkt)
+        layer = next((lyr for lyr in layers.find_roles(role) if lyr.crs() == crs), None)
+        if layer is None:
             fields = layers.fields_for([], spec)
             layer = layers.memory_layer(name, crs_wkt, [], fields=fields)
             styles.outline(layer, "#ffd60a", 0.8)   # a footprint must not hide the image

@@ -3,12 +3,25 @@ from __future__ import annotations
 
 from qgis.core import QgsCoordinateTransform, QgsProject, QgsRectangle
 from qgis.PyQt.QtCore import QCoreApplication, Qt
-from qgis.PyQt.QtWidgets import (QFormLayout, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
-                                 QSpinBox, QVBoxLayout, QWidget)
+from qgis.PyQt.QtWidgets import (QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                                 QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from .. import layers, messages, results, settings
+from .. import layers, messages, results, settings, styles
 from ..capture import require_file
+from .widgets import wrapping_label
 from ...inference import actions
+
+ROLE_RANK = Qt.ItemDataRole.UserRole + 2
+
+
+def relative_scores(scores, lo: float, hi: float) -> list[float]:
+    """Cosine similarities as 0..100 within the scene (its lowest tile 0, its best 100)."""
+    span = hi - lo
+    return [100.0 if span <= 0 else max(0.0, min(100.0, 100.0 * (s - lo) / span)) for s in scores]
+
+
+def location_text(x: float, y: float, geographic: bool) -> str:
+    return f"{y:.5f}°, {x:.5f}°" if geographic else f"{x:,.0f} E, {y:,.0f} N"
 
 
 def tr(text: str) -> str:
@@ -38,7 +51,17 @@ class SearchPanel(QWidget):
         self.search_button = QPushButton(tr("Search the layer"), self)
         self.search_button.clicked.connect(self.search)
         layout.addWidget(self.search_button)
+        self.legend = QLabel(self)
+        self.legend.setText(tr("Similarity heat map: low") + " "
+                            + "".join(f"<span style='color:{c}'>█</span>" for c in styles.HEAT_LEGEND)
+                            + " " + tr("high"))
+        self.legend.setVisible(False)
+        layout.addWidget(self.legend)
+        self.note = wrapping_label("", self)
+        layout.addWidget(self.note)
         self.ranked = QListWidget(self)
+        self.ranked.setToolTip(tr("Score: 0–100 within this search (100 = the best tile). Click to "
+                                  "zoom to a tile and select it on the map."))
         self.ranked.itemClicked.connect(self.zoom_to)
         layout.addWidget(self.ranked, 1)
         self.classes = QLineEdit(self)
@@ -73,18 +96,53 @@ class SearchPanel(QWidget):
 
     def _found(self, query: str, result, raster_path) -> None:
         stamp = layers.stamp()
+        self.ranked.clear()
+        asked, meta = self.top_k.value(), result.meta
+        if not result.features:
+            results.discard_file(raster_path)
+            text = tr("No tile could be scored for '{}' {}: the area has no valid pixels.").format(
+                query, self.dock.area_words())
+            self.note.setText(text)
+            self.dock.set_status(text)
+            return
+        lo, hi = meta.get("score_min", 0.0), meta.get("score_max", 0.0)
+        relative = relative_scores([f.properties["score"] for f in result.features], lo, hi)
+        for feat, rel in zip(result.features, relative):
+            feat.properties["relative"] = round(rel, 1)
         if raster_path:
             results.add_raster(raster_path, result, tr("Similarity: {} ({})").format(query, stamp), "search-heat")
+            self.legend.setVisible(True)
         self.footprints = results.add_vector(result, tr("Top {}: {} ({})").format(len(result.features), query, stamp),
                                              "search-top", "outline")
-        self.ranked.clear()
-        for feat in result.features:
-            item = QListWidgetItem(f"#{feat.properties['rank']}  {feat.properties['score']:.3f}")
+        geographic = layers.crs_from_wkt(result.crs_wkt).isGeographic()
+        for feat, rel in zip(result.features, relative):
+            c = feat.geometry.centroid
+            item = QListWidgetItem(tr("#{}  score {:.0f}  at {}").format(
+                feat.properties["rank"], rel, location_text(c.x, c.y, geographic)))
+            item.setToolTip(tr("Cosine similarity {:.4f} (scene range {:.4f} … {:.4f})").format(
+                feat.properties["score"], lo, hi))
             item.setData(Qt.ItemDataRole.UserRole, feat.geometry.bounds)
             item.setData(Qt.ItemDataRole.UserRole + 1, result.crs_wkt)
+            item.setData(ROLE_RANK, feat.properties["rank"])
             self.ranked.addItem(item)
+        n = len(result.features)
+        if n < asked:
+            text = tr("Only {} of the {} tiles asked for qualified: the area holds {} tiles of {} px with "
+                      "valid pixels.").format(n, asked, meta.get("scored", n), self.tile.value())
+        else:
+            text = tr("Top {} tiles for '{}'.").format(n, query)
+        self.note.setText(text)
+        self.dock.set_status(text)
+        results.report_with_zoom(self.dock.iface, text, self.footprints)
 
     def zoom_to(self, item: QListWidgetItem) -> None:
+        """Zoom to the clicked tile and select it in the footprint layer."""
+        rank = item.data(ROLE_RANK)
+        if self.footprints is not None and rank is not None:
+            try:
+                self.footprints.selectByExpression(f'"rank" = {int(rank)}')
+            except RuntimeError:       # the layer was removed meanwhile
+                self.footprints = None
         xmin, ymin, xmax, ymax = item.data(Qt.ItemDataRole.UserRole)
         rect = QgsRectangle(xmin, ymin, xmax, ymax)
         canvas = self.dock.iface.mapCanvas()

@@ -38,6 +38,10 @@ class ElidedLabel(QLabel):
     def text(self) -> str:
         return self._full
 
+    def displayed(self) -> str:
+        """The (possibly elided) text actually shown."""
+        return super().text()
+
     def minimumSizeHint(self) -> QSize:  # noqa: N802
         return QSize(0, super().minimumSizeHint().height())
 
