@@ -554,6 +554,10 @@
       <translation>EXTENT „{0}“ hat die Breite oder Höhe null; geben Sie xmin,xmax,ymin,ymax mit xmin &lt; xmax und ymin &lt; ymax an.</translation>
     </message>
     <message>
+      <source>EXTENT: expected xmin,xmax,ymin,ymax [EPSG:code].</source>
+      <translation>EXTENT: erwartet wird xmin,xmax,ymin,ymax [EPSG:Code].</translation>
+    </message>
+    <message>
       <source>EXTENT crosses the antimeridian, where '{0}' is split in two; run once for each side (east and west of 180 degrees).</source>
       <translation>EXTENT überquert den Antimeridian, an dem „{0}“ in zwei Teile zerfällt; führen Sie den Algorithmus für jede Seite einzeln aus (östlich und westlich von 180 Grad).</translation>
     </message>

@@ -34,7 +34,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from ....inference.errors import Cancelled, EOLensError, InputError, ModelError
+from ....inference.errors import EOLensError, InputError, ModelError
 from ...translate import N_
 from ....inference.registry import DEFAULTS, REGISTRY
 from ...capture import CaptureSource, is_local_file, layer_path, snapshot
