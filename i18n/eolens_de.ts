@@ -350,6 +350,41 @@
     </message>
   </context>
   <context>
+    <name>EOLensErrors</name>
+    <message>
+      <source>Not enough memory to run '{name}'{where}; try a smaller area, a smaller model or the CPU.</source>
+      <translation>Nicht genügend Speicher, um „{name}“{where} auszuführen; versuchen Sie einen kleineren Bereich, ein kleineres Modell oder die CPU.</translation>
+    </message>
+    <message>
+      <source>Not enough memory{where}; try a smaller area, a smaller model or the CPU.</source>
+      <translation>Nicht genügend Speicher{where}; versuchen Sie einen kleineren Bereich, ein kleineres Modell oder die CPU.</translation>
+    </message>
+    <message>
+      <source>Raster '{path}' is empty (0 bytes).</source>
+      <translation>Das Raster „{path}“ ist leer (0 Byte).</translation>
+    </message>
+    <message>
+      <source>Raster '{path}' has no CRS; assign one in Layer Properties.</source>
+      <translation>Das Raster „{path}“ hat kein KBS; weisen Sie in den Layereigenschaften eines zu.</translation>
+    </message>
+    <message>
+      <source>The extent {extent} does not overlap raster '{path}'.</source>
+      <translation>Die Ausdehnung {extent} überschneidet sich nicht mit dem Raster „{path}“.</translation>
+    </message>
+    <message>
+      <source>Model '{model}' cannot do this; it supports: {tasks}.</source>
+      <translation>Modell „{model}“ kann das nicht; es unterstützt: {tasks}.</translation>
+    </message>
+    <message>
+      <source>No model found at '{path}': that folder or file does not exist.</source>
+      <translation>Kein Modell unter „{path}“ gefunden: Dieser Ordner bzw. diese Datei existiert nicht.</translation>
+    </message>
+    <message>
+      <source>Unknown model '{model}'. Use a model name ({names}), a hub id such as org/name or org/name@revision, or a local folder.</source>
+      <translation>Unbekanntes Modell „{model}“. Verwenden Sie einen Modellnamen ({names}), eine Hub-ID wie org/name oder org/name@revision oder einen lokalen Ordner.</translation>
+    </message>
+  </context>
+  <context>
     <name>EOLensInstaller</name>
     <message>
       <source>Installing EO Lens packages</source>

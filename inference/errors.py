@@ -1,8 +1,39 @@
-"""Errors with messages an analyst can act on; the plugin shows ``str(err)`` in the message bar."""
+"""Errors with messages an analyst can act on, and the one translator of library errors.
+
+A message may be a template marked with :func:`N_` plus named fields, e.g.
+``NoOverlapError(N_("The extent {extent} does not overlap raster '{path}'."), extent=e, path=p)``:
+``str(err)`` is the English text, and the plugin shows ``err.translated(tr)`` (``make i18n``
+collects the ``N_`` templates of ``inference/`` under the context ``EOLensErrors``).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+TRANSLATION_CONTEXT = "EOLensErrors"
+
+
+def N_(text: str) -> str:  # noqa: N802 - gettext convention
+    """Mark a message template for translation; returned unchanged."""
+    return text
 
 
 class EOLensError(Exception):
     """Base class: the message is written for the user, not the developer."""
+
+    def __init__(self, message: str = "", /, **fields: object) -> None:
+        self.template, self.fields = message, fields
+        super().__init__(message.format(**fields) if fields else message)
+
+    def translated(self, translate: Callable[[str], str]) -> str:
+        """The message in the UI language: ``translate`` maps the template, then the fields are
+        filled in; the English text when there is no (usable) translation."""
+        text = translate(self.template) if self.template else ""
+        if not text or text == self.template:
+            return str(self)
+        try:
+            return text.format(**self.fields) if self.fields else text
+        except (KeyError, IndexError, ValueError):
+            return str(self)
 
 
 class InputError(EOLensError):
@@ -43,3 +74,37 @@ class OutOfMemoryError(ModelError):
 
 class Cancelled(EOLensError):
     """The user cancelled; not an error to report loudly."""
+
+
+def is_oom(err: BaseException) -> bool:
+    """Host MemoryError, torch.cuda.OutOfMemoryError, or the RuntimeError other devices raise."""
+    return (isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError"
+            or "out of memory" in str(err).lower())
+
+
+def translate_error(err: BaseException, name: str = "", device: str = "") -> EOLensError:
+    """Any exception -> an EOLensError an analyst can act on (EO Lens errors pass through).
+
+    The one place that words library failures: the dock, Processing and the runtime all call it.
+    """
+    import pickle  # nosec B403: only to recognise refused unpickling
+
+    if isinstance(err, EOLensError):
+        return err
+    text = str(err)
+    if is_oom(err):
+        what = N_("Not enough memory to run '{name}'{where}; try a smaller area, a smaller model "
+                  "or the CPU.") if name else N_(
+            "Not enough memory{where}; try a smaller area, a smaller model or the CPU.")
+        return OutOfMemoryError(what, name=name, where=f" on {device}" if device else "")
+    if isinstance(err, pickle.UnpicklingError):
+        return UnsafeModelError(f"Refused to load '{name}': the checkpoint is not plain weights ({err}).")
+    mismatch = ("size mismatch", "Error(s) in loading state_dict", "does not match", "shape")
+    if name and (isinstance(err, AssertionError) or any(m in text for m in mismatch)):
+        return ModelError(f"The weights of '{name}' do not match the expected architecture; check "
+                          f"the model name or architecture ({text[:300]}).")
+    if name:
+        return ModelError(f"Could not load '{name}': {type(err).__name__}: {text[:300]}")
+    return EOLensError(f"Unexpected error ({type(err).__name__}: {text[:300]}). Details are in "
+                       f"the EO Lens log panel.")
+

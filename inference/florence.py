@@ -10,7 +10,7 @@ import numpy as np
 from . import florence_parse
 from .backend import Backend
 from .cancel import CancelToken, ProgressFn
-from .errors import InputError, ModelError
+from .errors import InputError, ModelError, is_oom, translate_error
 from .results import PixelResult, Request
 
 CAPTION_TOKENS = {"brief": "<CAPTION>", "detailed": "<DETAILED_CAPTION>",
@@ -95,8 +95,6 @@ class FlorenceBackend(Backend):
                   cancel: CancelToken) -> str:
         """``generate`` with per-token progress and cancel; out-of-memory made readable."""
         import torch
-
-        from .runtime import is_oom, translate_error
 
         kwargs = self.generate_kwargs(request)
         stop = _stopping_criteria(progress, cancel, kwargs["max_new_tokens"])

@@ -24,6 +24,7 @@ from rasterio.windows import Window
 
 from .dates import acquisition_date
 from .errors import (
+    N_,
     InputError,
     NoDataError,
     NoOverlapError,
@@ -63,7 +64,7 @@ def open_raster(path) -> Iterator[rasterio.io.DatasetReader]:
     """Open ``path`` or raise RasterReadError naming it (missing, empty, corrupt)."""
     path = os.fspath(path)
     if os.path.isfile(path) and os.path.getsize(path) == 0:
-        raise RasterReadError(f"Raster '{path}' is empty (0 bytes).")
+        raise RasterReadError(N_("Raster '{path}' is empty (0 bytes)."), path=path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
@@ -86,7 +87,7 @@ def require_crs(ds, path: str) -> None:
     if ds.transform.is_identity and (ds.gcps[0] or ds.rpcs):  # before "no CRS": GCPs carry one
         raise InputError(f"Raster '{path}' is georeferenced by GCPs/RPCs only; warp it first.")
     if not ds.crs:
-        raise InputError(f"Raster '{path}' has no CRS; assign one in Layer Properties.")
+        raise InputError(N_("Raster '{path}' has no CRS; assign one in Layer Properties."), path=path)
 
 
 def parse_crs(crs, what: str = "extent") -> CRS:
@@ -163,7 +164,8 @@ def bounds_window(ds, path: str, bounds: Bounds | None = None, bounds_crs=None) 
     wins = [w for b in boxes_in_crs(bounds, bounds_crs, ds.crs)
             if (w := _box_window(ds.transform, b, ds.width, ds.height))]
     if not wins:
-        raise NoOverlapError(f"The extent {tuple(bounds)} does not overlap raster '{path}'.")
+        raise NoOverlapError(N_("The extent {extent} does not overlap raster '{path}'."),
+                             extent=tuple(bounds), path=path)
     c0, r0 = min(w.col_off for w in wins), min(w.row_off for w in wins)
     c1, r1 = max(w.col_off + w.width for w in wins), max(w.row_off + w.height for w in wins)
     return Window(c0, r0, c1 - c0, r1 - r0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
@@ -19,8 +20,7 @@ from .cancel import CancelToken, ProgressFn
 from .devices import free_device_memory, pick_device
 from .torch_guard import prepare_torch_import
 from .weights import FOLDER_REVISION, safe_torch_load, weights_kwargs  # noqa: F401 (re-exported)
-from .errors import (EOLensError, ModelError, ModelNotAvailableError, OutOfMemoryError,
-                     UnsafeModelError)
+from .errors import N_, ModelError, ModelNotAvailableError, UnsafeModelError, translate_error
 from .registry import FAMILY_LOADERS, MODEL_TYPE_FAMILY, REGISTRY, ModelSpec
 
 _LOCK = threading.Lock()                 # guards the two dicts below
@@ -36,6 +36,23 @@ def resolve_spec(name_or_path: str, task: Optional[str] = None) -> ModelSpec:
     return _resolve(name_or_path, task, offline=None)
 
 
+def check_model(name_or_path: str, tasks: Sequence[str] = ()) -> Optional[ModelSpec]:
+    """The checks ``load_model`` makes, without network or weights (for parameter validation).
+
+    Registry names and local folders resolve to their spec (which must do one of ``tasks``);
+    a well-formed hub id returns None: its config is read when it loads.
+    """
+    text = str(name_or_path).strip()
+    if text and text not in REGISTRY and not Path(text).expanduser().exists() \
+            and hub.parse_hub_id(text) is not None:
+        return None
+    spec = _resolve(text, None, offline=True)
+    if tasks and spec.tasks and not set(tasks) & set(spec.tasks):
+        raise ModelError(N_("Model '{model}' cannot do this; it supports: {tasks}."),
+                         model=spec.name, tasks=", ".join(spec.tasks))
+    return spec
+
+
 def _resolve(name_or_path: str, task: Optional[str], offline: Optional[bool]) -> ModelSpec:
     text = str(name_or_path).strip()
     if not text:
@@ -47,11 +64,12 @@ def _resolve(name_or_path: str, task: Optional[str], offline: Optional[bool]) ->
     elif (hub_id := hub.parse_hub_id(text)) is not None:
         spec = _hub_spec(text, *hub_id, offline=offline)
     elif "/" in text or "\\" in text or text.startswith((".", "~")):
-        raise ModelNotAvailableError(f"No model found at '{text}': that folder or file does not exist.")
+        raise ModelNotAvailableError(
+            N_("No model found at '{path}': that folder or file does not exist."), path=text)
     else:
         raise ModelNotAvailableError(
-            f"Unknown model '{text}'. Use a model name ({', '.join(sorted(REGISTRY))}), a hub id "
-            f"such as org/name or org/name@revision, or a local folder.")
+            N_("Unknown model '{model}'. Use a model name ({names}), a hub id such as org/name or "
+               "org/name@revision, or a local folder."), model=text, names=", ".join(sorted(REGISTRY)))
     return _check_task(spec, task)
 
 
@@ -182,31 +200,6 @@ def check_remote_code(spec: ModelSpec, allow_remote_code: bool) -> None:
             f"and (2) remote code is enabled in the settings. Pinned: "
             f"{'yes' if hub.is_pinned(spec.revision) else 'no'}; enabled: "
             f"{'yes' if allow_remote_code else 'no'}.")
-
-
-def is_oom(err: BaseException) -> bool:
-    """torch.cuda.OutOfMemoryError, or the RuntimeError other devices raise."""
-    return type(err).__name__ == "OutOfMemoryError" or "out of memory" in str(err).lower()
-
-
-def translate_error(err: BaseException, name: str, device: str = "") -> EOLensError:
-    """Turn library errors into messages an analyst can act on."""
-    import pickle  # nosec B403
-
-    if isinstance(err, EOLensError):
-        return err
-    text = str(err)
-    if is_oom(err):
-        where = f" on {device}" if device else ""
-        return OutOfMemoryError(f"Not enough memory to run '{name}'{where}; try a smaller model or "
-                                f"the CPU.")
-    if isinstance(err, pickle.UnpicklingError):
-        return UnsafeModelError(f"Refused to load '{name}': the checkpoint is not plain weights ({err}).")
-    mismatch = ("size mismatch", "Error(s) in loading state_dict", "does not match", "shape")
-    if isinstance(err, AssertionError) or any(m in text for m in mismatch):
-        return ModelError(f"The weights of '{name}' do not match the expected architecture; check "
-                          f"the model name or architecture ({text[:300]}).")
-    return ModelError(f"Could not load '{name}': {type(err).__name__}: {text[:300]}")
 
 
 # ---------------------------------------------------------------- loading and caching

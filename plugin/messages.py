@@ -7,7 +7,7 @@ from typing import Callable, Optional
 from qgis.core import Qgis, QgsMessageLog
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..inference.errors import Cancelled, EOLensError, OutOfMemoryError
+from ..inference.errors import TRANSLATION_CONTEXT, Cancelled, translate_error
 
 LOG_TAG = "EO Lens"
 
@@ -17,13 +17,10 @@ def tr(text: str) -> str:
 
 
 def describe(err: BaseException) -> str:
-    """A message an analyst can act on."""
-    if isinstance(err, EOLensError):
-        return _offline_source(str(err))
-    if isinstance(err, MemoryError) or "out of memory" in str(err).lower():
-        return str(OutOfMemoryError(
-            "Out of memory. Try a smaller area, 'fit to model' capture, a smaller model or the CPU."))
-    return f"Unexpected error ({type(err).__name__}: {err}). Details are in the EO Lens log panel."
+    """A message an analyst can act on, in the UI language (inference.errors words it)."""
+    err = translate_error(err)
+    return _offline_source(err.translated(
+        lambda text: QCoreApplication.translate(TRANSLATION_CONTEXT, text)))
 
 
 def log(text: str, level=Qgis.MessageLevel.Info) -> None:

@@ -59,10 +59,18 @@ def module_strings(path: Path) -> tuple[str, list[str]]:
     return (context_of(path) if found else ""), found
 
 
+# inference/ cannot import Qt: its N_() message templates share one context, translated by
+# plugin/messages.describe (inference/errors.py: EOLensError.translated)
+INFERENCE_CONTEXT = "EOLensErrors"
+
+
 def collect() -> dict[str, list[str]]:
     contexts: dict[str, list[str]] = {}
-    for path in sorted((REPO / "plugin").rglob("*.py")):
+    sources = [(p, None) for p in sorted((REPO / "plugin").rglob("*.py"))]
+    sources += [(p, INFERENCE_CONTEXT) for p in sorted((REPO / "inference").rglob("*.py"))]
+    for path, fixed in sources:
         context, strings = module_strings(path)
+        context = fixed or context
         if strings and context:
             bucket = contexts.setdefault(context, [])
             for text in strings:

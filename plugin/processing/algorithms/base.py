@@ -36,7 +36,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ....inference.errors import EOLensError, InputError, ModelError
 from ...translate import N_
-from ....inference.registry import DEFAULTS, REGISTRY
+from ....inference.registry import DEFAULTS
 from ...capture import CaptureSource, is_local_file, layer_path, snapshot
 from ....inference.validate import (
     check_bands,
@@ -66,7 +66,6 @@ def plugin_defaults(task: str | None) -> dict:
 VECTOR_EXTS = (".gpkg", ".shp")
 RASTER_EXTS = (".tif", ".tiff")
 TEXT_EXTS = (".txt", ".json")
-_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w.-]+)?")
 _EXTENT_TEXT = re.compile(r"\s*([^,\[\]]+),([^,\[\]]+),([^,\[\]]+),([^,\[\]]+?)\s*(?:\[(.+)\])?\s*")
 
 
@@ -93,21 +92,9 @@ def check_model(model: str, accepted: tuple[str, ...] = ()) -> None:
     """Fail early, with words an analyst can act on, for a model that cannot be what they meant."""
     if not model:
         raise ModelError(tr("Please choose a model (MODEL)."))
-    if model in REGISTRY:
-        tasks = REGISTRY[model].tasks
-        if accepted and not set(accepted) & set(tasks):
-            raise ModelError(tr("Model '{0}' cannot do this; it supports: {1}.").format(
-                model, ", ".join(tasks)))
-        return
-    looks_local = os.path.isabs(model) or model.startswith((".", "~")) or os.path.exists(model)
-    if looks_local:
-        if not os.path.exists(os.path.expanduser(model)):
-            raise ModelError(tr("Model folder '{0}' does not exist.").format(model))
-        return
-    if _HUB_ID.fullmatch(model):
-        return  # a hub id: the runtime resolves it (or explains why it cannot offline)
-    raise ModelError(tr("Unknown model '{0}'. Use one of {1}, a hub id (org/name[@revision]) "
-                        "or a local model folder.").format(model, ", ".join(sorted(REGISTRY))))
+    from ....inference import runtime  # the one resolver (no network, no weights here)
+
+    runtime.check_model(model, accepted)
 
 
 def check_dependencies() -> None:
@@ -413,9 +400,10 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
                 replaced = outputs.commit()
         except (EOLensError, QgsProcessingException) as err:
             raise QgsProcessingException(plain_message(str(err), outputs.temp_names())) from err
-        except MemoryError as err:
-            raise QgsProcessingException(tr(
-                "Out of memory. Try a smaller extent, a smaller MAX_SIDE or the CPU.")) from err
+        except MemoryError as err:  # worded once, in inference.errors.translate_error
+            from ...messages import describe
+
+            raise QgsProcessingException(describe(err)) from err
         except OSError as err:
             raise QgsProcessingException(plain_message(tr("Could not read or write '{0}': {1}.").format(
                 err.filename or "", err.strerror or err), outputs.temp_names())) from err
