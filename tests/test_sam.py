@@ -161,3 +161,16 @@ def test_runtime_loads_a_sam21_folder(tiny_models, no_network):
 
     backend = runtime.load_model(str(tiny_models.path("sam2")), task="segment_prompt", device="cpu")
     assert isinstance(backend, Sam2Backend)
+
+
+def test_sam3_is_not_offered_for_clicks_or_boxes(tiny_models, image):
+    """SAM 3 is text-prompted: the resolver and the session refuse it for point/box prompts."""
+    from eolens.inference.errors import InputError, ModelError
+    from eolens.inference.runtime import check_model
+    from eolens.inference.segment_session import SegmentSession
+
+    with pytest.raises(ModelError, match="cannot do this"):
+        check_model("sam3", ("segment_prompt",))
+    assert check_model("sam2.1-hiera-tiny", ("segment_prompt",)).family == "sam2"
+    with pytest.raises(InputError, match="point or box prompts"):
+        SegmentSession(load(tiny_models, "sam3"), image)

@@ -31,7 +31,7 @@ class SegmentAlgorithm(EOLensAlgorithm):
     def validate_specific(self, parameters, context) -> None:
         sam = (self.parameterAsString(parameters, "SAM_MODEL", context) or "").strip()
         if sam:
-            check_model(sam, ("segment_prompt", "segment_text"))
+            check_model(sam, ("segment_prompt",))  # boxes in: SAM / SAM 2.1 (SAM 3 takes text only)
 
     def read_specific(self, parameters, context) -> dict:
         return {"sam_model": (self.parameterAsString(parameters, "SAM_MODEL", context) or "").strip()
