@@ -126,13 +126,26 @@ class EOLensDock(QgsDockWidget):
         self._refresh_timer.timeout.connect(self.choose_defaults)
         self._watched = [(project.layersAdded, self._layers_changed),
                          (project.layersRemoved, self._layers_changed),
-                         (self.iface.mapCanvas().extentsChanged, self._refresh_timer.start)]
+                         (self.iface.mapCanvas().extentsChanged, self._refresh_timer.start),
+                         (project.fileNameChanged, self._project_renamed),
+                         (project.projectSaved, self._project_saved)]
         changed = getattr(self.iface, "currentLayerChanged", None)
         if changed is not None:
             self._watched.append((changed, self._active_changed))
         for signal, slot in self._watched:
             signal.connect(slot)
         self.choose_defaults()
+
+    def _project_renamed(self, *_args) -> None:
+        """Saved (as): result tables move into the GeoPackage beside the project file."""
+        moved = layers.move_store()
+        if moved:
+            messages.log(tr("{} result layers now live in {}").format(moved, layers.store_path()))
+
+    def _project_saved(self, *_args) -> None:
+        """Saved without a rename first (QgsProject.write(path)): move now; the next save keeps it."""
+        if layers.move_store():
+            QgsProject.instance().setDirty(True)
 
     def _layers_changed(self, *_args) -> None:
         present = {lyr.id() for lyr in layers.input_rasters()}

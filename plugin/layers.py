@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
+import os
+import tempfile
 from typing import Iterable, Optional
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsFeature, QgsField,
@@ -22,19 +25,125 @@ def crs_from_wkt(wkt: str) -> QgsCoordinateReferenceSystem:
     return crs
 
 
-def results_group(project: Optional[QgsProject] = None) -> QgsLayerTreeGroup:
+WORKFLOWS = {"boxes": "Find", "mask": "Find", "change": "Change", "search": "Search",
+             "landcover": "Search", "captions": "Chat", "chat": "Chat"}
+STORE_SUFFIX = "_eolens.gpkg"
+_TEMP_STORE: Optional[str] = None
+_serial = itertools.count(1)
+
+
+def results_group(project: Optional[QgsProject] = None, role: str = "", source: str = "") -> QgsLayerTreeGroup:
+    """EO Lens ▸ "<workflow> · <source layer>" (the top group alone when no role is given)."""
     root = (project or QgsProject.instance()).layerTreeRoot()
     group = root.findGroup(GROUP)
-    return group if group is not None else root.insertGroup(0, GROUP)
+    group = group if group is not None else root.insertGroup(0, GROUP)
+    workflow = WORKFLOWS.get(role.split("-")[0], "") if role else ""
+    if not workflow:
+        return group
+    name = f"{workflow} · {source}" if source else workflow
+    sub = next((g for g in group.children() if isinstance(g, QgsLayerTreeGroup) and g.name() == name), None)
+    return sub if sub is not None else group.insertGroup(0, name)
 
 
-def add_result(layer: QgsMapLayer, role: str, project: Optional[QgsProject] = None) -> QgsMapLayer:
-    """Add ``layer`` to the project inside the EO Lens group, marked with its role."""
+def short(text: str, limit: int = 28) -> str:
+    """A layer-panel-sized name (the full text goes to the layer's abstract)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def add_result(layer: QgsMapLayer, role: str, project: Optional[QgsProject] = None, *,
+               source: str = "", details: str = "") -> QgsMapLayer:
+    """Add ``layer`` to the project in its EO Lens group, marked with its role. A memory vector
+    layer is first written into the results GeoPackage (beside a saved project), so it survives
+    a reload; ``details`` (prompt, model, time) go to its abstract, shown in the layer tooltip."""
     project = project or QgsProject.instance()
+    if isinstance(layer, QgsVectorLayer) and layer.providerType() == "memory":
+        layer = persist(layer, store_path(project), role)
     layer.setCustomProperty(ROLE, role)
+    set_abstract(layer, "\n".join(t for t in (details, f"EO Lens · {stamp()}") if t))
     project.addMapLayer(layer, False)
-    results_group(project).insertLayer(0, layer)
+    results_group(project, role, source).insertLayer(0, layer)
     return layer
+
+
+def set_abstract(layer: QgsMapLayer, text: str) -> None:
+    server = getattr(layer, "serverProperties", None)
+    if server is not None and hasattr(server(), "setAbstract"):
+        server().setAbstract(text)
+    else:
+        layer.setAbstract(text)
+
+
+def abstract(layer: QgsMapLayer) -> str:
+    server = getattr(layer, "serverProperties", None)
+    if server is not None and hasattr(server(), "abstract"):
+        return server().abstract()
+    return layer.abstract()
+
+
+def store_path(project: Optional[QgsProject] = None) -> str:
+    """The results GeoPackage: ``<project>_eolens.gpkg`` beside a saved project, else a temporary
+    one for this session (moved beside the project when it is saved)."""
+    global _TEMP_STORE
+    project = project or QgsProject.instance()
+    if project.fileName():
+        home = os.path.dirname(os.path.abspath(project.fileName()))
+        if os.path.isdir(home) and os.access(home, os.W_OK):
+            return os.path.join(home, os.path.splitext(os.path.basename(project.fileName()))[0] + STORE_SUFFIX)
+    if _TEMP_STORE is None or not os.path.isdir(os.path.dirname(_TEMP_STORE)):
+        _TEMP_STORE = os.path.join(tempfile.mkdtemp(prefix="eolens-"), "results" + STORE_SUFFIX)
+    return _TEMP_STORE
+
+
+def persist(layer: QgsVectorLayer, path: str, role: str) -> QgsVectorLayer:
+    """Write ``layer`` as a new table of the GeoPackage ``path``; the GeoPackage layer, styled alike."""
+    table = f"{role.replace('-', '_')}_{_dt.datetime.now():%Y%m%d_%H%M%S}_{next(_serial)}"
+    saved = _write_table(layer, path, table)
+    if saved is None:
+        return layer     # could not write: keep the memory layer (the message log says why)
+    if layer.renderer() is not None:
+        saved.setRenderer(layer.renderer().clone())
+    return saved
+
+
+def _write_table(layer: QgsVectorLayer, path: str, table: str) -> Optional[QgsVectorLayer]:
+    from qgis.core import QgsVectorFileWriter
+
+    opts = QgsVectorFileWriter.SaveVectorOptions()
+    opts.driverName, opts.layerName, opts.fileEncoding = "GPKG", table, "UTF-8"
+    opts.actionOnExistingFile = (QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteLayer
+                                 if os.path.exists(path) else
+                                 QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile)
+    out = QgsVectorFileWriter.writeAsVectorFormatV3(layer, path, QgsProject.instance().transformContext(), opts)
+    if out[0] != QgsVectorFileWriter.WriterError.NoError:
+        from .messages import log
+
+        log(f"Could not write '{layer.name()}' to {path}: {out[1]}")
+        return None
+    saved = QgsVectorLayer(f"{path}|layername={table}", layer.name(), "ogr")
+    return saved if saved.isValid() else None
+
+
+def move_store(project: Optional[QgsProject] = None) -> int:
+    """After the project got a (new) file name: copy every result table that lives in another
+    results GeoPackage into this project's one and point the layers at it. Returns the count."""
+    project = project or QgsProject.instance()
+    if not project.fileName():
+        return 0
+    target, moved = store_path(project), 0
+    for layer in result_layers(project):
+        if not isinstance(layer, QgsVectorLayer) or layer.providerType() != "ogr":
+            continue
+        path, _, table = layer.source().partition("|layername=")
+        if not path.endswith(STORE_SUFFIX) or os.path.abspath(path) == os.path.abspath(target):
+            continue
+        if _write_table(layer, target, table) is None:
+            continue
+        from qgis.core import QgsDataProvider
+
+        layer.setDataSource(f"{target}|layername={table}", layer.name(), "ogr", QgsDataProvider.ProviderOptions())
+        moved += 1
+    return moved
 
 
 def is_result(layer: Optional[QgsMapLayer]) -> bool:

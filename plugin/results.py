@@ -79,14 +79,22 @@ def report_with_zoom(iface, text: str, layer) -> None:
     messages.report_info(iface, text, action=action, duration=10 if action else 5)
 
 
-def add_vector(result: ActionResult, name: str, role: str, style: str = "outline") -> QgsVectorLayer:
+def details(result: ActionResult) -> str:
+    """Prompt, model and time of a result, for the layer's abstract (its tooltip)."""
+    keys = ("prompt", "query", "question", "method", "classes", "model", "time")
+    return "\n".join(f"{k}: {result.meta[k]}" for k in keys if result.meta.get(k) not in (None, "", []))
+
+
+def add_vector(result: ActionResult, name: str, role: str, style: str = "outline",
+               source: str = "") -> QgsVectorLayer:
+    """The result's features as a GeoPackage layer in the group of its workflow and source layer."""
     layer = layers.memory_layer(name, result.crs_wkt, result.features)
     {"outline": styles.outline, "fill": styles.translucent,
      "change": lambda lyr: styles.translucent(lyr, styles.CHANGE_COLOUR)}[style](layer)
-    return layers.add_result(layer, role)
+    return layers.add_result(layer, role, source=source, details=details(result))
 
 
-def add_raster(path: str, result: ActionResult, name: str, role: str) -> QgsRasterLayer:
+def add_raster(path: str, result: ActionResult, name: str, role: str, source: str = "") -> QgsRasterLayer:
     layer = layers.raster_layer(path, name)
     kind = result.raster.kind if result.raster is not None else "mask"
     if kind == "mask":
@@ -96,4 +104,4 @@ def add_raster(path: str, result: ActionResult, name: str, role: str) -> QgsRast
         finite = arr[np.isfinite(arr)]
         lo, hi = (float(np.percentile(finite, 2)), float(np.percentile(finite, 98))) if finite.size else (0, 1)
         styles.heat_raster(layer, lo, hi)
-    return layers.add_result(layer, role)
+    return layers.add_result(layer, role, source=source, details=details(result))

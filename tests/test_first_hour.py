@@ -279,7 +279,7 @@ def test_model_loading_is_a_named_phase_and_cancel_is_not_a_failure(gui, qtbot, 
     from eolens.inference import actions
 
     iface, plugin = gui
-    shown, statuses = [], []
+    shown = []
 
     def slow_caption(image, model, *, detail, opts, progress, cancel):
         actions.phase(opts, "Loading model…")
@@ -415,3 +415,36 @@ def test_processing_defaults_follow_the_plugin_settings(qtbot, monkeypatch):
         from eolens.inference.hub import not_cached_error
 
         assert "HF_HUB_OFFLINE environment variable" in describe(not_cached_error("x"))
+
+
+# -- 7. results live in a GeoPackage beside the project ------------------------------------------
+def test_results_survive_a_project_save_and_reload_grouped_with_short_names(gui, qtbot, tiny_models,
+                                                                            sample_dir, monkeypatch,
+                                                                            tmp_path):
+    from eolens.plugin import layers
+
+    iface, plugin = gui
+    model = _florence(tiny_models, monkeypatch, "</s><s>tree<loc_100><loc_200><loc_500><loc_600></s>")
+    layer = add_raster(sample_dir / "OSBS_029.tif", "forest")
+    plugin.dock.layer_combo.setLayer(layer)
+    plugin.dock.area_combo.setCurrentIndex(1)
+    prompt = "tall trees beside the little road in the north"
+    plugin.dock.find.prompt.setText(prompt)
+    with plugin_settings(model_detect=model, max_side=128):
+        plugin.dock.find.boxes_button.click()           # before the project is saved
+        wait_idle(qtbot, plugin.dock)
+    boxes = _role("boxes")
+    assert boxes.providerType() == "ogr" and layers.STORE_SUFFIX in boxes.source()
+    assert len(boxes.name()) <= 36 and prompt in layers.abstract(boxes) and model in layers.abstract(boxes)
+    group = QgsProject.instance().layerTreeRoot().findLayer(boxes.id()).parent()
+    assert group.name() == "Find · forest" and group.parent().name() == "EO Lens"
+    project_file = tmp_path / "study.qgz"
+    QgsProject.instance().setFileName(str(project_file))    # what Save As does before writing
+    assert QgsProject.instance().write()
+    store = tmp_path / ("study" + layers.STORE_SUFFIX)
+    assert store.exists() and boxes.source().startswith(str(store))
+    QgsProject.instance().clear()
+    assert QgsProject.instance().read(str(project_file))
+    again = _role("boxes")
+    assert again is not None and again.isValid() and again.featureCount() == 1
+    assert again.source().startswith(str(store))

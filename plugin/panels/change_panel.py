@@ -135,13 +135,11 @@ class ChangePanel(QWidget):
 
     def _compared(self, name_a: str, name_b: str, pair, result, raster_path) -> None:
         self.pair, self.conversation = pair, None
-        stamp = layers.stamp()
-        heat = None
+        heat, pair_name = None, f"{layers.short(name_a, 18)} → {layers.short(name_b, 18)}"
         if raster_path:
-            heat = results.add_raster(raster_path, result,
-                                      tr("Change heat: {} → {} ({})").format(name_a, name_b, stamp), "change-heat")
+            heat = results.add_raster(raster_path, result, tr("Change heat"), "change-heat", pair_name)
         if result.features:
-            results.add_vector(result, tr("Change: {} → {} ({})").format(name_a, name_b, stamp), "change", "change")
+            results.add_vector(result, tr("Change regions"), "change", "change", pair_name)
             text = tr("{} change regions between {} and {}.").format(len(result.features), name_a, name_b)
         else:
             text = tr("No change found between {} and {} {}.").format(name_a, name_b, self.dock.area_words())

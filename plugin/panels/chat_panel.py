@@ -143,7 +143,8 @@ class ChatPanel(QWidget):
             for feat in feats:
                 feat.properties["turn"] = n
             layer = layers.memory_layer(tr("Chat turn {} boxes").format(n), image.crs_wkt, feats)
-            layers.add_result(layer, f"chat-boxes-{n}")
+            layers.add_result(layer, f"chat-boxes-{n}", source=self.source.name if self.source else "",
+                              details=f"question: {turn.question}\nmodel: {model}")
 
     def _log_turn(self, question: str, answer: str, model: str, image) -> int:
         self.turns.append((question, answer))
@@ -183,7 +184,7 @@ class ChatPanel(QWidget):
             fields = layers.fields_for([], spec)
             layer = layers.memory_layer(name, crs_wkt, [], fields=fields)
             styles.outline(layer, "#ffd60a", 0.8)   # a footprint must not hide the image
-            layer = layers.add_result(layer, role)
+            layer = layers.add_result(layer, role, source=self.source.name if self.source else "")
         return layer
 
     def export_dialog(self) -> None:

@@ -115,8 +115,8 @@ class FindPanel(QWidget):
             self._keep(key, img, result)
             if self._nothing_found(prompt, result, where):
                 return
-            name = tr("Boxes: {} ({})").format(prompt or tr("objects"), layers.stamp())
-            self.last_vector = results.add_vector(result, name, "boxes", "outline")
+            name = tr("Boxes: {}").format(layers.short(prompt or tr("objects")))
+            self.last_vector = results.add_vector(result, name, "boxes", "outline", source.name)
             self._found(tr("{} objects found for '{}'.").format(len(result.features), prompt or tr("objects")))
 
         self._start(tr("Finding {}").format(prompt or tr("objects")), work, done)
@@ -151,7 +151,7 @@ class FindPanel(QWidget):
             self._keep(key, img, result)
             if self._nothing_found(prompt, result, where, path):
                 return
-            self._masks_done(prompt, result, path)
+            self._masks_done(prompt, result, path, source.name)
 
         self._start(tr("Segmenting {}").format(prompt), work, done)
 
@@ -182,12 +182,12 @@ class FindPanel(QWidget):
         self.dock.set_status(text)
         results.report_with_zoom(self.dock.iface, text, self.last_vector)
 
-    def _masks_done(self, prompt: str, result, raster_path) -> None:
-        stamp = layers.stamp()
+    def _masks_done(self, prompt: str, result, raster_path, source: str) -> None:
         if raster_path:
-            results.add_raster(raster_path, result, tr("Mask: {} ({})").format(prompt, stamp), "mask-raster")
-        self.last_vector = results.add_vector(result, tr("Mask polygons: {} ({})").format(prompt, stamp),
-                                              "mask-polygons", "fill")
+            results.add_raster(raster_path, result, tr("Mask: {}").format(layers.short(prompt)), "mask-raster",
+                               source)
+        self.last_vector = results.add_vector(result, tr("Mask polygons: {}").format(layers.short(prompt)),
+                                              "mask-polygons", "fill", source)
         self._found(tr("{} regions found for '{}'.").format(len(result.features), prompt))
 
     # -- clicked points and dragged boxes ---------------------------------------
@@ -301,7 +301,7 @@ class FindPanel(QWidget):
         def done(out):
             img, result, path = out
             self.session, self.session_image = result.meta.pop("session", None), (key, img)
-            self._masks_done(tr("points/box"), result, path)
+            self._masks_done(tr("points/box"), result, path, source.name)
 
         self._start(tr("Segmenting the clicked objects"), work, done)
 
@@ -332,7 +332,8 @@ class FindPanel(QWidget):
             messages.report_info(self.dock.iface, tr("Nothing to export yet."))
             return None
         path = with_extension(path, "GeoPackage", VECTOR_FORMATS)
-        names = layer.fields().names()
+        keys = set(layer.primaryKeyAttributes())     # the GeoPackage fid is not an attribute
+        names = [n for i, n in enumerate(layer.fields().names()) if i not in keys]
         feats = [GeoFeature(wkb.loads(bytes(f.geometry().asWkb())), layers.attributes(f, names))
                  for f in layer.getFeatures()]
         try:

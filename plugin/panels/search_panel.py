@@ -92,10 +92,9 @@ class SearchPanel(QWidget):
             return result, results.write_raster_for(result, f"search-{query}", folder)
 
         self.dock.run(tr("Searching for '{}'").format(query), work,
-                      lambda out: self._found(query, *out), layers=[self.dock.layer()])
+                      lambda out: self._found(query, *out, source.name), layers=[self.dock.layer()])
 
-    def _found(self, query: str, result, raster_path) -> None:
-        stamp = layers.stamp()
+    def _found(self, query: str, result, raster_path, source: str = "") -> None:
         self.ranked.clear()
         asked, meta = self.top_k.value(), result.meta
         if not result.features:
@@ -110,10 +109,12 @@ class SearchPanel(QWidget):
         for feat, rel in zip(result.features, relative):
             feat.properties["relative"] = round(rel, 1)
         if raster_path:
-            results.add_raster(raster_path, result, tr("Similarity: {} ({})").format(query, stamp), "search-heat")
+            results.add_raster(raster_path, result, tr("Similarity: {}").format(layers.short(query)),
+                               "search-heat", source)
             self.legend.setVisible(True)
-        self.footprints = results.add_vector(result, tr("Top {}: {} ({})").format(len(result.features), query, stamp),
-                                             "search-top", "outline")
+        self.footprints = results.add_vector(
+            result, tr("Top {}: {}").format(len(result.features), layers.short(query)), "search-top",
+            "outline", source)
         geographic = layers.crs_from_wkt(result.crs_wkt).isGeographic()
         for feat, rel in zip(result.features, relative):
             c = feat.geometry.centroid
@@ -168,11 +169,12 @@ class SearchPanel(QWidget):
                                     opts=opts, progress=progress, cancel=cancel)
 
         def done(result):
-            layer = layers.memory_layer(tr("Land cover ({})").format(layers.stamp()), result.crs_wkt,
-                                        result.features)
+            layer = layers.memory_layer(tr("Land cover: {}").format(layers.short(", ".join(names))),
+                                        result.crs_wkt, result.features)
             from ..styles import categorized
 
             categorized(layer, "class")
-            layers.add_result(layer, "landcover")
+            layers.add_result(layer, "landcover", source=source.name,
+                              details=results.details(result))
 
         self.dock.run(tr("Classifying tiles"), work, done, layers=[self.dock.layer()])
