@@ -15,6 +15,7 @@ from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress, sub_pr
 from .errors import InputError
 from .geoimage import GeoImage
 from .georef import GeoFeature, result_to_features
+from . import sessions
 from .results import Request
 
 
@@ -37,7 +38,7 @@ class ActionResult:
     footprint: object = None                  # shapely Polygon of the capture, in crs_wkt
     raster: Optional[RasterOut] = None
     warnings: list[str] = field(default_factory=list)
-    meta: dict = field(default_factory=dict)  # model, prompt, time, ...
+    meta: dict = field(default_factory=dict)  # model, prompt, time, session handle: plain data only
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def detect(image: GeoImage, prompt: str, model: str, *, opts: RunOptions = RunOp
            session=None) -> ActionResult:
     """Text prompt -> box polygons (rotated with the raster when it is rotated).
 
-    ``session`` (from a previous result's ``meta["session"]``) reuses the encoded capture."""
+    ``session`` (a previous result's ``meta["session"]`` handle) reuses the encoded capture."""
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     backend = load(model, "detect", opts, sub_progress(progress, 0, 40), cancel)
     task = "detect" if "detect" in backend.tasks else "ground"
@@ -151,16 +152,17 @@ def detect(image: GeoImage, prompt: str, model: str, *, opts: RunOptions = RunOp
     out = run(Request(task, image.rgb, prompt=prompt), sub_progress(progress, 40, 100), cancel)
     feats = result_to_features(out, image, prompt=prompt, model=model)
     result = _result(image, "", feats, out.warnings, **_meta(model, prompt=prompt))
-    result.meta["session"] = session
+    result.meta["session"] = sessions.keep(session)
     return result
 
 
-def _prompter(backend, image: GeoImage, session):
+def _prompter(backend, image: GeoImage, handle):
     """(run function, session): Florence-2 encodes the capture once and is prompted many times."""
     if getattr(backend, "family", "") != "florence2":
         return backend.run, None
     from .florence import FlorenceSession
 
+    session = sessions.get(handle)
     if session is None or session.backend is not backend or session.image is not image.rgb:
         session = FlorenceSession(backend, image.rgb)
     return session.run, session
@@ -232,7 +234,7 @@ def segment(image: GeoImage, prompt: str, model: str, *, sam_model: Optional[str
     mask &= image.valid.astype(np.uint8)
     result = _result(image, "", feats, out.warnings, **_meta(sam_model or model, prompt=prompt))
     result.raster = _mask_raster(mask, image)
-    result.meta["session"] = session if not sam_model else None
+    result.meta["session"] = sessions.keep(session) if not sam_model else None
     return result
 
 
@@ -241,17 +243,17 @@ def segment_prompts(image: GeoImage, sam_model: str, *, points: Sequence[tuple[f
                     opts: RunOptions = RunOptions(), progress: Optional[ProgressFn] = None,
                     cancel: Optional[CancelToken] = None, session=None) -> ActionResult:
     """Clicked points (1 include, 0 exclude) and dragged boxes, in MAP coordinates of the image CRS,
-    -> SAM masks. Pass ``session`` (a SegmentSession) to reuse the encoded image."""
-    from .segment_session import to_pixel_prompts
+    -> SAM masks. Pass ``session`` (a previous result's ``meta["session"]`` handle) to reuse the
+    encoded image."""
+    from .segment_session import SegmentSession, to_pixel_prompts
 
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     if not points and not boxes:
         raise InputError("Click at least one point or drag a box on the map.")
     px_points, px_boxes = to_pixel_prompts(image, points, boxes)
     _require_inside(image, points, px_points, boxes, px_boxes)  # before any model loads
+    session = sessions.get(session)
     if session is None:
-        from .sam_family import SegmentSession
-
         backend = load(sam_model, "segment_prompt", opts, sub_progress(progress, 0, 40), cancel)
         session = SegmentSession(backend, image.rgb)
     cancel.check()
@@ -260,7 +262,7 @@ def segment_prompts(image: GeoImage, sam_model: str, *, points: Sequence[tuple[f
     feats = _instance_features(out, image, prompt="points/box", model=sam_model)
     result = _result(image, "", feats, out.warnings, **_meta(sam_model, prompt="points/box"))
     result.raster = _mask_raster(_union(out, image) & image.valid.astype(np.uint8), image)
-    result.meta["session"] = session
+    result.meta["session"] = sessions.keep(session)
     return result
 
 

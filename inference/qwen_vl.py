@@ -19,7 +19,6 @@ from .qwen_parse import Version, parse_boxes
 from .weights import FOLDER_REVISION
 from .results import PixelBox, PixelResult, Request
 
-TASKS = frozenset({"caption", "chat", "ground", "change_caption"})
 MAX_NEW_TOKENS = {"caption": 256, "chat": 512, "ground": 1024, "change_caption": 256}
 _VERSIONS: dict[str, Version] = {"qwen2_5_vl": "2.5", "qwen3_vl": "3"}
 _CAPTION = {
@@ -117,7 +116,7 @@ def task_prompt(request: Request) -> str:
 
 class QwenVLBackend(Backend):
     family = "qwen_vl"
-    tasks = TASKS
+    tasks = frozenset({"caption", "chat", "ground", "change_caption"})
 
     def __init__(self, model: Any, processor: Any, spec: Any, device: str, dtype: Any) -> None:
         super().__init__(model, processor, spec, device, dtype)

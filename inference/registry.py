@@ -5,7 +5,7 @@ A user can also pass any hub id (``org/name`` or ``org/name@revision``) or a loc
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Optional
 
 # family -> "module:function" that builds a Backend: load(spec, path, device, dtype) -> Backend
@@ -57,9 +57,6 @@ class ModelSpec:
     gated: bool = False
     extra: tuple = field(default_factory=tuple)
 
-    def with_source(self, source: str) -> "ModelSpec":
-        return replace(self, source=source)
-
 
 _CAPTION = ("caption", "detect", "ground", "segment")
 _CLIP = ("embed_image", "embed_text", "classify", "search")
@@ -110,7 +107,3 @@ DEFAULTS: dict[str, str] = {
     "change_caption": "qwen3-vl-2b",
     "change_features": "dinov2-small",
 }
-
-
-def default_for(task: str) -> str:
-    return DEFAULTS[task]

@@ -276,6 +276,10 @@ def unload(name_or_path: Optional[str] = None) -> None:
         keys = [k for k, b in _CACHE.items()
                 if source is None or k[0] == source or b.spec.name == name_or_path]
         dropped = [_CACHE.pop(k) for k in keys]
+    if source is None:  # sessions hold encodings and models: all go with Free GPU memory
+        from . import sessions
+
+        sessions.clear()
     for backend in dropped:
         backend.unload()
     del dropped

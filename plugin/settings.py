@@ -9,7 +9,6 @@ from qgis.core import QgsSettings
 from ..inference.registry import DEFAULTS
 
 PREFIX = "eolens/"
-TASKS = ("caption", "detect", "segment", "segment_prompt", "chat", "change_caption", "search")
 
 
 @dataclass(frozen=True)

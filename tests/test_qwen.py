@@ -149,7 +149,7 @@ def test_loads_by_folder_through_the_runtime(tiny_models, family, no_network):
 
 
 def test_default_chat_model_is_qwen3_2b():
-    from eolens.inference.registry import REGISTRY, default_for
+    from eolens.inference.registry import DEFAULTS, REGISTRY
 
-    spec = REGISTRY[default_for("chat")]
+    spec = REGISTRY[DEFAULTS["chat"]]
     assert spec.name == "qwen3-vl-2b" and spec.family == "qwen_vl"

@@ -174,3 +174,33 @@ def test_sam3_is_not_offered_for_clicks_or_boxes(tiny_models, image):
     assert check_model("sam2.1-hiera-tiny", ("segment_prompt",)).family == "sam2"
     with pytest.raises(InputError, match="point or box prompts"):
         SegmentSession(load(tiny_models, "sam3"), image)
+
+
+def test_action_results_carry_a_session_handle_not_the_session(tiny_models, sample_dir,
+                                                               no_network):
+    """ActionResult.meta is plain data (an out-of-process worker stays possible); the handle
+    still reuses the encoded capture."""
+    import json
+    import pickle
+
+    from eolens.inference import actions, sessions
+
+    image = actions.capture(str(sample_dir / "OSBS_029.tif"), max_side=128)
+    centre = image.transform * (image.width / 2, image.height / 2)
+    out = actions.segment_prompts(image, str(tiny_models.path("sam2")), points=[centre],
+                                  labels=[1], opts=actions.RunOptions(device="cpu"))
+    handle = out.meta["session"]
+    assert isinstance(handle, str)
+    json.dumps({k: v for k, v in out.meta.items()})
+    pickle.dumps(out.meta)
+    session = sessions.get(handle)
+    calls = []
+    session.backend.encode = lambda *a: calls.append(1)  # a reuse must not encode again
+    try:
+        again = actions.segment_prompts(image, "unused", points=[centre], labels=[1],
+                                        session=handle)
+    finally:
+        del session.backend.encode
+    assert not calls and again.meta["session"] == handle
+    sessions.clear()
+    assert sessions.get(handle) is None
