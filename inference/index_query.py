@@ -21,7 +21,7 @@ from .errors import InputError
 from .index_store import IndexStore
 
 APPROX_MIN_TILES = 200_000   # exact search of 200k 512-d vectors is ~20 ms on a laptop core
-CANDIDATES = 8               # graph candidates per requested hit, re-scored exactly
+CANDIDATES = 32              # graph candidates per requested hit, re-scored exactly
 CACHE_BYTES = 1 << 30        # exact search keeps up to 1 GiB of vectors loaded between queries
 _ANN_NAME = "usearch-hnsw-f16"
 _CACHE: dict = {}
@@ -84,7 +84,7 @@ class AnnIndex:
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, *, connectivity: int = 16,
-              expansion_add: int = 64, expansion_search: int = 128) -> "AnnIndex":
+              expansion_add: int = 64, expansion_search: int = 512) -> "AnnIndex":
         from usearch.index import Index, ScalarKind
 
         index = Index(ndim=int(vectors.shape[1]), metric="ip", dtype=ScalarKind.F16,
@@ -113,7 +113,7 @@ class AnnIndex:
 def approx_search(ann: AnnIndex, vectors_of, query: np.ndarray, k: int
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Graph candidates re-scored exactly; ``vectors_of(ids)`` gives their stored vectors."""
-    cand = ann.search(query, max(k * CANDIDATES, 64))
+    cand = ann.search(query, max(k * CANDIDATES, 256))
     return exact_search([(cand, vectors_of(cand))], query, k)
 
 
