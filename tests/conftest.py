@@ -42,6 +42,29 @@ from qgis.testing import start_app  # noqa: E402
 QGIS_APP = start_app()
 
 
+_PROVIDERS: list = []  # a strong Python reference: QGIS must never be left with a bare C++ provider
+
+
+@pytest.fixture(scope="session")
+def provider():
+    """The ``eolens`` Processing provider, registered once for the whole session."""
+    from qgis.core import QgsApplication
+
+    from eolens.plugin.processing.provider import EOLensProvider
+
+    plugins = os.path.join(QgsApplication.pkgDataPath(), "python", "plugins")
+    if plugins not in sys.path:
+        sys.path.append(plugins)
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+    registry = QgsApplication.processingRegistry()
+    if registry.providerById("eolens") is None:
+        _PROVIDERS.append(EOLensProvider())
+        assert registry.addProvider(_PROVIDERS[-1])
+    return registry.providerById("eolens")
+
+
 def shared_data_dir() -> Path:
     env = os.environ.get("EOLENS_SHARED_DATA")
     return Path(env) if env else REPO.parent / "shared" / "data"

@@ -327,24 +327,6 @@ def test_dask_cluster_with_two_workers_builds_the_same_index(tmp_path, archive, 
 
 # --- Processing -------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def provider():
-    import sys
-
-    from qgis.core import QgsApplication
-
-    from eolens.plugin.processing.provider import EOLensProvider
-
-    plugins = os.path.join(QgsApplication.pkgDataPath(), "python", "plugins")
-    if plugins not in sys.path:
-        sys.path.append(plugins)
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-    registry = QgsApplication.processingRegistry()
-    if registry.providerById("eolens") is None:
-        assert registry.addProvider(EOLensProvider())
-    return registry.providerById("eolens")
 
 
 def test_processing_index_then_search_index(tmp_path, archive, clip_model, provider):

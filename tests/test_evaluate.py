@@ -6,32 +6,16 @@ a greedy matching written out again, the bench's own pixel F1), never copied fro
 from __future__ import annotations
 
 import json
-import os
-import sys
 
 import numpy as np
 import pytest
-from qgis.core import QgsApplication, QgsProcessingException, QgsProcessingFeedback, QgsVectorLayer
+from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsVectorLayer
 from shapely import affinity
 from shapely.geometry import box, shape
 
 NEON = "boxes/neon_osbs_029"
 
 
-@pytest.fixture(scope="session")
-def provider():
-    from eolens.plugin.processing.provider import EOLensProvider
-
-    plugins = os.path.join(QgsApplication.pkgDataPath(), "python", "plugins")
-    if plugins not in sys.path:
-        sys.path.append(plugins)
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-    registry = QgsApplication.processingRegistry()
-    if registry.providerById("eolens") is None:
-        assert registry.addProvider(EOLensProvider())
-    return registry.providerById("eolens")
 
 
 def run(alg: str, params: dict):

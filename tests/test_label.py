@@ -8,8 +8,6 @@ than the raster is read at the right place.
 from __future__ import annotations
 
 import json
-import os
-import sys
 
 import numpy as np
 import pytest
@@ -23,20 +21,6 @@ NEON = "boxes/neon_osbs_029"
 CLASSES = "tree crowns, bare sand, a road"
 
 
-@pytest.fixture(scope="session")
-def provider():
-    from eolens.plugin.processing.provider import EOLensProvider
-
-    plugins = os.path.join(QgsApplication.pkgDataPath(), "python", "plugins")
-    if plugins not in sys.path:
-        sys.path.append(plugins)
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-    registry = QgsApplication.processingRegistry()
-    if registry.providerById("eolens") is None:
-        assert registry.addProvider(EOLensProvider())
-    return registry.providerById("eolens")
 
 
 def run(params: dict, feedback=None):

@@ -51,22 +51,6 @@ class Feedback(QgsProcessingFeedback):
         super().pushWarning(warning)
 
 
-@pytest.fixture(scope="session")
-def provider():
-    from eolens.plugin.processing.provider import EOLensProvider
-
-    plugins = os.path.join(QgsApplication.pkgDataPath(), "python", "plugins")
-    if plugins not in sys.path:
-        sys.path.append(plugins)
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-    registry = QgsApplication.processingRegistry()
-    prov = registry.providerById("eolens")
-    if prov is None:
-        prov = EOLensProvider()
-        assert registry.addProvider(prov)
-    return prov
 
 
 def run(alg: str, params: dict, feedback: Feedback | None = None):
