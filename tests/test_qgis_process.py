@@ -39,7 +39,8 @@ def test_algorithms_are_listed_headless(qgis_process):
     assert res.returncode == 0, res.stderr[-3000:]
     listed = {line.split()[0] for line in res.stdout.splitlines() if line.strip().startswith("eolens:")}
     assert listed == {"eolens:caption", "eolens:ask", "eolens:detect", "eolens:segment",
-                      "eolens:change", "eolens:search"}
+                      "eolens:change", "eolens:search", "eolens:label", "eolens:evaluate",
+                      "eolens:index", "eolens:search_index"}
 
 
 def test_change_spectral_headless(qgis_process, shared_data, tmp_path):
