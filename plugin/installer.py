@@ -44,6 +44,9 @@ TORCH_INDEX = {"cpu": "https://download.pytorch.org/whl/cpu",
                "cuda-win": "https://download.pytorch.org/whl/cu128"}
 # Rough sizes for the consent dialog (torch dominates), measured on Linux x86_64 / Python 3.11.
 SIZES_MB = {"cpu": (250, 1100), "cuda": (2900, 5600)}  # (download, disk)
+# pip's warning about packages *outside* the new folder (e.g. Debian 13's python3-typeshed stubs):
+# not about EO Lens, so it is kept for the failure report but not shown as an error.
+RESOLVER_NOTE = "ERROR: pip's dependency resolver does not currently"
 
 
 @dataclass
@@ -263,7 +266,8 @@ def _run_pip(plan: Plan, say, progress, is_cancelled) -> None:
         if not line:
             continue
         tail = (tail + [line])[-30:]
-        if line.startswith(("Collecting", "Downloading", "Installing", "Successfully", "ERROR")):
+        shown = ("Collecting", "Downloading", "Installing", "Successfully", "ERROR")
+        if line.startswith(shown) and not line.startswith(RESOLVER_NOTE):
             say(line)
         seen += line.startswith("Collecting")
         progress(min(85.0, 2.0 * seen) if not line.startswith("Installing") else 88.0)
@@ -323,7 +327,8 @@ def pip_failure(tail: Sequence[str]) -> str:
         why = "the requirements conflict with each other"
     else:
         why = "pip failed"
-    last = [ln for ln in tail if ln.startswith("ERROR")][-3:] or list(tail)[-3:]
+    last = [ln for ln in tail if ln.startswith("ERROR") and not ln.startswith(RESOLVER_NOTE)][-3:] \
+        or list(tail)[-3:]
     return f"Installation failed: {why}. Nothing was changed.\n" + "\n".join(last)
 
 

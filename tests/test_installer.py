@@ -193,3 +193,11 @@ def test_pip_errors_are_plain_words():
     assert "proxy" in installer.pip_failure(["ERROR: ProxyError('Cannot connect to proxy.')"])
     assert "disk is full" in installer.pip_failure(["OSError: [Errno 28] No space left on device"])
     assert "could not reach" in installer.pip_failure(["NewConnectionError: Network is unreachable"])
+
+
+def test_the_resolver_note_about_other_packages_is_not_the_error():
+    tail = ["ERROR: pip's dependency resolver does not currently take into account all the packages "
+            "that are installed.", "types-flask-cors 5.0 requires flask, which is not installed.",
+            "ERROR: No matching distribution found for torch==9.9"]
+    text = installer.pip_failure(tail)
+    assert "torch==9.9" in text and "dependency resolver" not in text
