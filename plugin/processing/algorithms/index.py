@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import asdict
 
 from qgis.core import (
     QgsProcessing,
@@ -140,10 +141,9 @@ class IndexAlgorithm(EOLensAlgorithm):
                              on_event=lambda p, what: feedback and feedback.pushInfo(f"{p}: {what}"))
         return ActionResult(text=report.summary(),
                             warnings=[f"{p}: {msg}" for p, msg in report.failed],
-                            meta={"report": report})
+                            meta={"report": asdict(report)})  # plain data only
 
     def write_outputs(self, result, parameters, context, written, feedback) -> dict:
         report = result.meta["report"]
-        counts = (report.added, report.updated, report.unchanged, report.removed, report.failed)
-        return {"INDEX": report.index, "TEXT": result.text, "TILES": report.tiles_total,
-                **{name: len(items) for name, items in zip(COUNTS, counts)}}
+        return {"INDEX": report["index"], "TEXT": result.text, "TILES": report["tiles_total"],
+                **{name: len(report[name.lower()]) for name in COUNTS}}
