@@ -150,7 +150,8 @@ class FlorenceSession:
 
     def __init__(self, backend: FlorenceBackend, image: np.ndarray) -> None:
         self.backend, self.image = backend, image
-        self.features = backend.encode(image)
+        with backend.lock:  # the dock and a Processing run may share one cached model
+            self.features = backend.encode(image)
 
     def run(self, request: Request, progress: ProgressFn | None = None,
             cancel: CancelToken | None = None) -> PixelResult:
@@ -163,13 +164,14 @@ class FlorenceSession:
         if req.task not in backend.tasks:
             raise ModelError(f"Florence-2 cannot do '{req.task}'.")
         cancel.check()
-        inputs = backend.preprocess(req)
         import torch
 
-        with torch.inference_mode():
-            encoded = self._embedded(inputs["inputs"])
-        text = backend._generate(encoded, req, progress, cancel)
-        return backend.postprocess(req, {**inputs, "text": text})
+        with backend.lock:  # one call at a time on a model, as in Backend.run
+            inputs = backend.preprocess(req)
+            with torch.inference_mode():
+                encoded = self._embedded(inputs["inputs"])
+            text = backend._generate(encoded, req, progress, cancel)
+            return backend.postprocess(req, {**inputs, "text": text})
 
     def _embedded(self, inputs: dict) -> dict:
         """Prompt embeddings with the cached image features scattered into the image tokens."""

@@ -161,7 +161,7 @@ class QwenVLBackend(Backend):
         grid = px["image_grid_thw"]
         patch = self.processor.image_processor.patch_size
         pixels = px["pixel_values"].to(self.device, self.dtype)
-        with torch.inference_mode():
+        with self.lock, torch.inference_mode():
             features = self.model.model.get_image_features(pixels, grid.to(self.device),
                                                            return_dict=True)
         return EncodedImages(features=features, grid_thw=grid,

@@ -207,3 +207,15 @@ def test_a_session_encodes_the_image_once_and_matches_a_fresh_run(tiny_models, s
         hook.remove()
     for a, b in zip(cached, fresh):
         assert a.text == b.text and a.extra.get("raw") == b.extra.get("raw")
+
+
+def test_florence_session_takes_the_backend_lock(backend, airplane):
+    """FlorenceSession.run waits for a call another thread is making on the same model."""
+    from eolens.inference.florence import FlorenceSession
+    from eolens.inference.results import Request
+
+    from test_sam import blocks_while_locked
+
+    session = FlorenceSession(backend, airplane)
+    request = Request("caption", airplane, options={"max_new_tokens": 3})
+    assert blocks_while_locked(backend, lambda: session.run(request))

@@ -204,3 +204,33 @@ def test_action_results_carry_a_session_handle_not_the_session(tiny_models, samp
     assert not calls and again.meta["session"] == handle
     sessions.clear()
     assert sessions.get(handle) is None
+
+
+def blocks_while_locked(backend, call) -> bool:
+    """True when ``call`` runs no layer of the model while another thread holds
+    ``backend.lock``, and completes once it is released."""
+    import threading
+
+    ran, done = [], threading.Event()
+    hooks = [m.register_forward_pre_hook(lambda *a: ran.append(1)) for m in backend.model.modules()]
+    try:
+        with backend.lock:
+            worker = threading.Thread(target=lambda: (call(), done.set()))
+            worker.start()
+            worker.join(1.0)
+            idle = not ran
+        worker.join(60)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return idle and bool(ran) and done.is_set()
+
+
+def test_segment_session_takes_the_backend_lock(tiny_models, image):
+    """The dock and a Processing run may share one cached SAM: session calls take turns too."""
+    from eolens.inference.segment_session import SegmentSession
+
+    sam = load(tiny_models, "sam2")
+    session = SegmentSession(sam, image)
+    assert blocks_while_locked(sam, lambda: session.predict(points=[(120, 200)]))
+    assert blocks_while_locked(sam, lambda: SegmentSession(sam, image))
