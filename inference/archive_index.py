@@ -175,15 +175,16 @@ def _crs_label(crs_wkt: str) -> str:
 
 
 def _to_wgs84(geoms: list, crs_wkt: str) -> list:
+    """Tile quads in EPSG:4326, all corners through one PROJ call."""
     from rasterio.warp import transform as warp
+    from shapely.geometry import Polygon
 
-    from .geom import transform_xy
-
-    def fn(xy: np.ndarray) -> np.ndarray:
-        xs, ys = warp(crs_wkt, "EPSG:4326", xy[:, 0].tolist(), xy[:, 1].tolist())
-        return np.column_stack((xs, ys))
-
-    return [transform_xy(g, fn) for g in geoms]
+    rings = [np.asarray(g.exterior.coords) for g in geoms]
+    xy = np.concatenate(rings)
+    lon, lat = warp(crs_wkt, "EPSG:4326", xy[:, 0].tolist(), xy[:, 1].tolist())
+    lonlat = np.column_stack((lon, lat))
+    bounds = np.cumsum([0] + [len(r) for r in rings])
+    return [Polygon(lonlat[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def embed_file(backend: Any, rec: FileRecord, settings: IndexSettings,
