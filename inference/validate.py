@@ -21,7 +21,8 @@ MAX_DECIMATED_SAMPLES = 1 << 31
 MAX_PROMPT_CHARS = 1000        # Florence-2's text encoder takes 1,024 tokens, template included
 _TASK_TOKEN = re.compile(r"<\s*/?\s*[A-Z_]{2,}\s*>")   # <OD>, <CAPTION>, ...: model task tokens
 _EXCEPTION_NAME = re.compile(r"\b(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Warning)\b:?\s*")
-_TORCH_REFUSAL = re.compile(r"\s*\(?\s*Weights only load failed.*?(?=\)\.?\s*$|$)", re.S)
+_TORCH_REFUSAL = re.compile(r"\s*\(\s*Weights only load failed.*\)(?=\.?\s*$)|"
+                            r"\s*Weights only load failed.*$", re.S)
 _WEIGHTS_HINT = re.compile(r"[^.\n]*`?weights_only`?(\s*=\s*|\s+set to\s+)`?False[^.\n]*\.?",
                            re.IGNORECASE)
 _TEMP_NAME = re.compile(r"[^\s'\"]*\.eolens-[\w.-]+[^\s'\"]*")

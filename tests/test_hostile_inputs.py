@@ -16,7 +16,7 @@ import struct
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -214,7 +214,6 @@ class Refused:
     params: Callable[[dict, Path], tuple[str, dict]]
     names: Callable[[dict], tuple[str, ...]]
     beyond_issue: bool = False
-    needs: tuple[str, ...] = field(default_factory=tuple)
 
 
 def _chg(**extra):
@@ -558,6 +557,8 @@ def test_a_pickled_bin_model_is_refused_without_the_weights_only_hint(provider, 
     res, message, _ = run("eolens:caption", {"INPUT": str(bad["rgb"]), "MODEL": str(folder),
                                              "DEVICE": "cpu", "OUTPUT": str(outdir / "c.gpkg")})
     assert res is None and not marker.exists()
+    assert_plain(message, str(folder), "Refused")
+    assert message.count("(") == message.count(")")
     assert "weights_only" not in message.replace("weights_only=True", "")
     assert_plain(message)
     assert snapshot(outdir) == {}
