@@ -497,8 +497,32 @@
       <translation>Prompt</translation>
     </message>
     <message>
+      <source>Other</source>
+      <translation>Sonstiges</translation>
+    </message>
+    <message>
       <source>Features</source>
       <translation>Objekte</translation>
+    </message>
+    <message>
+      <source>Describe and ask</source>
+      <translation>Beschreiben und fragen</translation>
+    </message>
+    <message>
+      <source>Find objects</source>
+      <translation>Objekte finden</translation>
+    </message>
+    <message>
+      <source>Compare dates</source>
+      <translation>Zeitpunkte vergleichen</translation>
+    </message>
+    <message>
+      <source>Search</source>
+      <translation>Suche</translation>
+    </message>
+    <message>
+      <source>Label and evaluate</source>
+      <translation>Beschriften und bewerten</translation>
     </message>
     <message>
       <source>Raster</source>
@@ -515,6 +539,14 @@
     <message>
       <source>Raster layer (before)</source>
       <translation>Rasterlayer (vorher)</translation>
+    </message>
+    <message>
+      <source>remote sensing</source>
+      <translation>Fernerkundung</translation>
+    </message>
+    <message>
+      <source>AI</source>
+      <translation>KI</translation>
     </message>
     <message>
       <source>Raster layer</source>

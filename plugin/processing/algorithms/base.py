@@ -73,6 +73,28 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("EOLensProcessing", text)
 
 
+# Toolbox groups: algorithm id -> (group id, group name)
+_GROUPS: dict[str, tuple[str, str]] = {
+    "caption": ("describe", N_("Describe and ask")), "ask": ("describe", N_("Describe and ask")),
+    "detect": ("find", N_("Find objects")), "segment": ("find", N_("Find objects")),
+    "change": ("change", N_("Compare dates")),
+    "search": ("search", N_("Search")), "index": ("search", N_("Search")),
+    "search_index": ("search", N_("Search")),
+    "label": ("label", N_("Label and evaluate")), "evaluate": ("label", N_("Label and evaluate")),
+}
+_OTHER = ("other", N_("Other"))
+
+
+def _homepage() -> str:
+    """``homepage`` of metadata.txt: the help pages live in its README."""
+    import configparser
+
+    meta = configparser.ConfigParser(interpolation=None)
+    meta.read(os.path.join(os.path.dirname(__file__), "..", "..", "..", "metadata.txt"),
+              encoding="utf-8")
+    return meta.get("general", "homepage", fallback="").strip()
+
+
 @dataclass
 class Run:
     """Plain data one algorithm run needs after the main-thread snapshot."""
@@ -178,6 +200,19 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
 
     def shortHelpString(self) -> str:
         return tr(self.HELP)
+
+    def group(self) -> str:
+        return tr(_GROUPS.get(self.ALG_ID, _OTHER)[1])
+
+    def groupId(self) -> str:
+        return _GROUPS.get(self.ALG_ID, _OTHER)[0]
+
+    def helpUrl(self) -> str:
+        return _homepage() + "#headless-processing-and-qgis_process"
+
+    def tags(self) -> list[str]:
+        group_id, group = _GROUPS.get(self.ALG_ID, _OTHER)
+        return [self.ALG_ID, group_id, tr(group), "eolens", tr("remote sensing"), tr("AI")]
 
     def icon(self) -> QIcon:
         from ..provider import ICON
