@@ -71,7 +71,8 @@ def _label_bench():
     with ChipReader(raster, None, spec.max_side) as reader:  # the same chips, outside the clock
         boxes, _ = feature_bounds(feats, crs, reader.crs_wkt)
         chips = [reader.read(chip_bounds(b, spec, reader.pixel)).rgb for b in boxes]
-    batches = [backend._pixels(chips[i:i + BATCH]) for i in range(0, len(chips), BATCH)]
+    batches = [backend._pixels(chips[i:i + BATCH])["pixel_values"]
+               for i in range(0, len(chips), BATCH)]
     _bare_s(backend.model, batches[:1])  # warm up threads and allocator
     bare = _bare_s(backend.model, batches)
     with tempfile.TemporaryDirectory() as tmp:
