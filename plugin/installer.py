@@ -231,7 +231,8 @@ def run(plan: Plan, log: Callable[[str], None] = print,
         write_marker(plan)
         progress(100)
         size = _folder_mb(plan.target)
-        msg = f"Installed into {plan.target} ({size:,.0f} MB). Restart QGIS to use EO Lens."
+        msg = (f"Installed into {plan.target} ({size:,.0f} MB). EO Lens can be used now; restart QGIS "
+               f"if an older copy of these packages was already loaded.")
         say(msg)
         return Outcome(True, msg, lines, time.monotonic() - start, size)
     except InstallCancelled:

@@ -5,7 +5,7 @@ import threading
 from typing import Optional
 
 from qgis.core import QgsApplication, QgsTask
-from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer
+from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (QButtonGroup, QDialog, QHBoxLayout, QLabel, QPlainTextEdit,
                                  QProgressBar, QPushButton, QRadioButton, QVBoxLayout)
 
@@ -45,6 +45,8 @@ class InstallTask(QgsTask):
 
 
 class InstallerDialog(QDialog):
+    installed = pyqtSignal()
+
     def __init__(self, report: deps.DependencyReport, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle(tr("EO Lens: install Python packages"))
@@ -163,6 +165,7 @@ class InstallerDialog(QDialog):
         if outcome is not None and outcome.ok:
             packages_path.activate(self.target)
             self.install_button.setText(tr("Installed"))
+            self.installed.emit()
         else:
             self.install_button.setEnabled(True)
             for b in (self.cpu, self.cuda):

@@ -33,6 +33,7 @@ class EOLensPlugin:
         self.provider = None
         self.translator: Optional[QTranslator] = None
         self.installer = None
+        self.deps_item = None
         self._install_translator()
         packages_path.activate()  # EO Lens's private packages, after QGIS's own paths
         network.apply_qgis_proxy()
@@ -102,6 +103,7 @@ class EOLensPlugin:
 
         if self.installer is None or not self.installer.isVisible():
             self.installer = InstallerDialog(report, self.iface.mainWindow())
+            self.installer.installed.connect(self._installed)
         self.installer.show()
         self.installer.raise_()
 
@@ -112,7 +114,13 @@ class EOLensPlugin:
         button = QPushButton(tr("Install…"))
         button.clicked.connect(lambda: self.show_dependency_dialog(deps.check()))
         item.layout().addWidget(button)
-        bar.pushWidget(item, Qgis.MessageLevel.Warning)
+        self.deps_item = bar.pushWidget(item, Qgis.MessageLevel.Warning)
+
+    def _installed(self) -> None:
+        """The packages are there now: drop the warning, the panel opens without a restart."""
+        if self.deps_item is not None:
+            self.iface.messageBar().popWidget(self.deps_item)
+            self.deps_item = None
 
     def unload(self) -> None:
         from . import tasks

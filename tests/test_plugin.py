@@ -91,6 +91,9 @@ def test_without_dependencies_every_entry_point_offers_the_installer(iface, monk
         plugin.installer.close()
         plugin.open_settings()                       # settings: the same dialog, no exception
         assert plugin.installer.isVisible()
+        warning = iface.bar.currentItem()
+        plugin.installer.installed.emit()            # a successful install drops the warning
+        assert iface.bar.currentItem() is not warning
         plugin.installer.close()
         alg = QgsApplication.processingRegistry().algorithmById("eolens:caption")
         ok, msg = alg.checkParameterValues({"INPUT": "x.tif"}, QgsProcessingContext())
