@@ -52,20 +52,6 @@ class Feedback(QgsProcessingFeedback):
         super().pushInfo(info)
 
 
-@pytest.fixture(scope="module")
-def provider():
-    from eolens.plugin.processing.provider import EOLensProvider
-
-    plugins = os.path.join(QgsApplication.pkgDataPath(), "python", "plugins")
-    if plugins not in sys.path:
-        sys.path.append(plugins)
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-    registry = QgsApplication.processingRegistry()
-    if registry.providerById("eolens") is None:
-        assert registry.addProvider(EOLensProvider())
-    return registry.providerById("eolens")
 
 
 def run(alg: str, params: dict) -> tuple[dict | None, str, Feedback]:
