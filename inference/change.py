@@ -127,25 +127,46 @@ def _band_stacks(a: GeoImage, b: GeoImage) -> tuple[np.ndarray, np.ndarray, str]
     return (np.moveaxis(a.rgb, -1, 0), np.moveaxis(b.rgb, -1, 0), "rgb")
 
 
-def _normalised_residual(va: np.ndarray, vb: np.ndarray) -> tuple[np.ndarray, list[float]]:
-    """RMS over bands of (B - gain*A - offset) / noise sigma, per valid pixel.
+@dataclass(frozen=True)
+class Normalisation:
+    """B ~ gain * A + offset per band, and the noise sigma of each band's residual."""
+
+    gains: tuple[float, ...]
+    offsets: tuple[float, ...]
+    sigmas: tuple[float, ...]
+
+
+def fit_normalisation(va: np.ndarray, vb: np.ndarray) -> Normalisation:
+    """Relative radiometric normalisation of B to A from (C, N) valid pixel values.
 
     Gain and offset per band are fitted on pseudo-invariant pixels (the less-changed half),
     so season, sun and sensor differences are removed but the change itself does not bias the
-    fit. The first guess of "stable" comes from per-date robust z-scores.
+    fit. The first guess of "stable" comes from per-date robust z-scores. A streamed run fits
+    this once on a sample and applies it to every tile.
     """
     magnitude = np.sqrt(np.mean((_robust_z(vb) - _robust_z(va)) ** 2, axis=0))
-    gains: list[float] = []
+    norm = Normalisation((), (), ())
     for _ in range(_PIF_ROUNDS):
         stable = magnitude <= np.median(magnitude)
-        residuals, gains = [], []
+        params = []
         for x, y in zip(va, vb):
             gain, offset = _fit_line(x[stable], y[stable])
-            r = y - (gain * x + offset)
-            residuals.append(r / _noise_sigma(r, y))
-            gains.append(gain)
-        magnitude = np.sqrt(np.mean(np.square(residuals), axis=0))
-    return magnitude, gains
+            params.append((gain, offset, _noise_sigma(y - (gain * x + offset), y)))
+        norm = Normalisation(*(tuple(p) for p in zip(*params)))
+        magnitude = normalised_magnitude(norm, va, vb)
+    return norm
+
+
+def normalised_magnitude(norm: Normalisation, va: np.ndarray, vb: np.ndarray) -> np.ndarray:
+    """RMS over bands of (B - gain*A - offset) / noise sigma, per pixel of (C, N) values."""
+    residuals = [(y - (g * x + o)) / s for x, y, g, o, s in
+                 zip(va, vb, norm.gains, norm.offsets, norm.sigmas)]
+    return np.sqrt(np.mean(np.square(residuals), axis=0))
+
+
+def _normalised_residual(va: np.ndarray, vb: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    norm = fit_normalisation(va, vb)
+    return normalised_magnitude(norm, va, vb), list(norm.gains)
 
 
 def _robust_z(v: np.ndarray) -> np.ndarray:
