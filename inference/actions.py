@@ -114,29 +114,48 @@ def _result(image: GeoImage, text: str = "", features=(), warnings=(), **meta) -
 
 
 def caption(image: GeoImage, model: str, *, detail: str = "more", opts: RunOptions = RunOptions(),
-            progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> ActionResult:
-    """Describe the capture; the footprint feature carries the caption."""
+            progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
+            grounding=None) -> ActionResult:
+    """Describe the capture; the footprint feature carries the caption.
+
+    ``grounding`` (a ``grounding.Grounding``) puts the analyst's layers/documents into the prompt
+    of a chat-capable model; its sources go into ``meta["sources"]``."""
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     backend = load(model, "caption", opts, sub_progress(progress, 0, 40), cancel)
-    out = backend.run(Request("caption", image.rgb, options={"detail": detail}),
-                      sub_progress(progress, 40, 100), cancel)
+    request, prompt = Request("caption", image.rgb, options={"detail": detail}), ""
+    if grounding is not None:
+        from .grounding import caption_request
+
+        request, prompt = caption_request(backend, request, grounding)
+    out = backend.run(request, sub_progress(progress, 40, 100), cancel)
     meta = _meta(model, detail=detail)
     feat = GeoFeature(image.footprint(), {"caption": out.text, **meta})
-    return _result(image, out.text, [feat], out.warnings, **meta)
+    result = _result(image, out.text, [feat], out.warnings, **meta)
+    if grounding is not None:
+        grounding.attach(result, prompt)
+    return result
 
 
 def ask(image: GeoImage, question: str, model: str, *, opts: RunOptions = RunOptions(),
-        progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> ActionResult:
-    """One question about the capture; grounded boxes in the answer become features."""
+        progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
+        grounding=None) -> ActionResult:
+    """One question about the capture; grounded boxes in the answer become features.
+
+    ``grounding`` (a ``grounding.Grounding``) adds the analyst's layers/documents to the prompt;
+    its sources go into ``meta["sources"]`` and the answer feature's ``sources`` field."""
     _require(question, "a question")
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     backend = load(model, "chat", opts, sub_progress(progress, 0, 40), cancel)
-    out = backend.run(Request("chat", image.rgb, prompt=question), sub_progress(progress, 40, 100),
+    prompt = grounding.prompt(question) if grounding is not None else question
+    out = backend.run(Request("chat", image.rgb, prompt=prompt), sub_progress(progress, 40, 100),
                       cancel)
     meta = _meta(model, question=question)
     features = result_to_features(out, image, prompt=question, model=model)
     answer = GeoFeature(image.footprint(), {"question": question, "answer": out.text, **meta})
-    return _result(image, out.text, [answer] + features, out.warnings, **meta)
+    result = _result(image, out.text, [answer] + features, out.warnings, **meta)
+    if grounding is not None:
+        grounding.attach(result, prompt)
+    return result
 
 
 def detect(image: GeoImage, prompt: str, model: str, *, opts: RunOptions = RunOptions(),

@@ -21,6 +21,7 @@ PIP: dict[str, str] = {
     "open_clip": "open_clip_torch",
     "safetensors": "safetensors",
     "huggingface_hub": "huggingface_hub",
+    "rank_bm25": "rank-bm25", "pypdf": "pypdf",  # documents that ground answers (issue 16)
 }
 # import name -> Debian/Ubuntu package; must link the GDAL/GEOS QGIS has loaded
 SYSTEM: dict[str, str] = {"rasterio": "python3-rasterio", "shapely": "python3-shapely"}
