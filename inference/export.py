@@ -442,3 +442,50 @@ def write_raster(array: np.ndarray, transform: Affine, crs_wkt: str, path, *,
         except (rasterio.errors.RasterioError, ValueError, TypeError) as err:
             raise EOLensError(f"Could not write '{target}': {str(err).replace(tmp_path, target)}") from err
     return target
+
+
+class TiledRasterWriter:
+    """A GeoTIFF written window by window (tiled, compressed, BigTIFF when needed): outputs
+    larger than memory are never built as one array.
+
+    Use as a context manager on a staged path (``OutputSet.stage``); windows aligned to
+    ``block`` are written once each, so no compressed block is ever rewritten.
+    """
+
+    def __init__(self, path: str, width: int, height: int, transform: Affine, crs_wkt: str, *,
+                 dtype: str = "float32", nodata: float | None = None, block: int = 256,
+                 compress: str = "deflate") -> None:
+        self.path = path
+        self.profile = {"driver": "GTiff", "width": int(width), "height": int(height), "count": 1,
+                        "dtype": dtype, "crs": crs_wkt or None, "transform": transform,
+                        "nodata": nodata, "compress": compress, "bigtiff": "IF_SAFER",
+                        "tiled": True, "blockxsize": block, "blockysize": block}
+        if np.dtype(dtype).kind == "f":
+            self.profile.update(predictor=3)
+        elif np.dtype(dtype).itemsize > 1:
+            self.profile.update(predictor=2)
+        self._ds = None
+
+    def __enter__(self) -> TiledRasterWriter:
+        import rasterio
+
+        try:
+            self._ds = rasterio.open(self.path, "w", **self.profile)
+        except (rasterio.errors.RasterioError, ValueError, TypeError) as err:
+            raise EOLensError(f"Could not write '{self.path}': {err}") from err
+        return self
+
+    def write(self, array: np.ndarray, col: int, row: int) -> None:
+        """``array`` (h, w) at pixel (``col``, ``row``)."""
+        from rasterio.windows import Window
+
+        arr = np.asarray(array)
+        arr = arr.astype(np.uint8) if arr.dtype == bool else arr
+        h, w = arr.shape
+        self._ds.write(arr.astype(self.profile["dtype"], copy=False), 1,
+                       window=Window(int(col), int(row), w, h))
+
+    def __exit__(self, *exc) -> None:
+        if self._ds is not None:
+            self._ds.close()
+            self._ds = None

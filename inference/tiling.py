@@ -40,6 +40,16 @@ WindowLike = Union[Window, Sequence[int]]  # noqa: UP007 - a runtime alias on Py
 _STRETCH_SIDE = 1024  # the scene-wide stretch is estimated on a decimated read this size
 _SAMPLE_GRID, _SAMPLE_SIDE = 8, 128  # ... or, when that read is too costly, on 8 x 8 native chips
 MAX_TILES = 500_000  # tiles one streamed run plans and keeps results for (~1 KiB each)
+GDAL_CACHE_MB = 128  # GDAL's block cache while streaming (its default, 5 % of RAM, is most of the peak)
+
+
+def bounded_gdal(cache_mb: int | None = None):
+    """A ``rasterio.Env`` capping GDAL's block cache for a streamed run (``EOLENS_GDAL_CACHE_MB``
+    overrides the default; the previous cache size is restored on exit)."""
+    import rasterio
+
+    mb = cache_mb or int(os.environ.get("EOLENS_GDAL_CACHE_MB") or GDAL_CACHE_MB)
+    return rasterio.Env(GDAL_CACHEMAX=max(16, mb) * 2**20)  # bytes: rasterio sets it directly
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,74 @@ def window_count(width: int, height: int, tile: int, overlap: int) -> int:
     _check_tiling(tile, overlap)
     stride = tile - overlap
     return len(_offsets(width, tile, stride)) * len(_offsets(height, tile, stride))
+
+
+def iter_blocks(width: int, height: int, block: int, halo: int = 0) -> Iterator[tuple[Window, Window]]:
+    """(core, read) windows, row-major: the cores cut the grid into ``block``-px squares (so a
+    tiled GeoTIFF of that block size is written one whole block at a time) and each read is
+    its core grown by ``halo`` px per side, clipped to the grid."""
+    _check_tiling(block, 0)
+    for r in range(0, height, block):
+        for c in range(0, width, block):
+            core = Window(c, r, min(block, width - c), min(block, height - r))
+            c0, r0 = max(0, c - halo), max(0, r - halo)
+            c1, r1 = min(width, c + core.width + halo), min(height, r + core.height + halo)
+            yield core, Window(c0, r0, c1 - c0, r1 - r0)
+
+
+def block_count(width: int, height: int, block: int) -> int:
+    return math.ceil(width / block) * math.ceil(height / block)
+
+
+def writer_block(core: int) -> int:
+    """The largest GeoTIFF block side (16..512) that divides ``core``, so cores align to blocks."""
+    return next((b for b in (512, 256, 128, 64, 32, 16) if core % b == 0), 16)
+
+
+class SeamPolygons:
+    """Polygons of a mask that arrives block by block, merged across the block seams so a
+    region cut by a seam comes back as one polygon (4-connected, as ``mask_to_polygons``).
+
+    Blocks are polygonised in grid pixel coordinates (whole numbers, so the two sides of a
+    seam meet exactly); polygons that touch an inner seam wait for one union at the end.
+    """
+
+    def __init__(self, width: int, height: int, transform: Affine, min_area: float = 0.0) -> None:
+        self.width, self.height, self.transform, self.min_area = width, height, transform, min_area
+        self._done: list = []
+        self._open: list = []
+
+    def add(self, mask: np.ndarray, col: int, row: int) -> None:
+        from rasterio.features import shapes
+        from shapely.geometry import shape
+
+        m = np.ascontiguousarray(mask, dtype=np.uint8)
+        if not m.any():
+            return
+        h, w = m.shape
+        inner = (col > 0, row > 0, col + w < self.width, row + h < self.height)
+        for geom, _ in shapes(m, mask=m.astype(bool), transform=Affine.translation(col, row)):
+            poly = shape(geom)
+            x0, y0, x1, y1 = poly.bounds
+            seam = ((inner[0] and x0 <= col) or (inner[1] and y0 <= row)
+                    or (inner[2] and x1 >= col + w) or (inner[3] and y1 >= row + h))
+            (self._open if seam else self._done).append(poly)
+
+    def polygons(self) -> list:
+        """All polygons in map units (holes kept, counter-clockwise shells), ``min_area`` applied."""
+        from shapely.affinity import affine_transform
+        from shapely.geometry.polygon import orient
+
+        merged = union_all(self._open) if self._open else None
+        parts = list(getattr(merged, "geoms", [merged])) if merged is not None and not merged.is_empty else []
+        t = self.transform
+        coeffs = [t.a, t.b, t.d, t.e, t.c, t.f]
+        out = []
+        for poly in [*self._done, *(p for p in parts if p.geom_type == "Polygon")]:
+            geo = affine_transform(poly, coeffs)
+            if not geo.is_empty and geo.area >= self.min_area:
+                out.append(orient(geo, 1.0))
+        return out
 
 
 def plan_windows(width: int, height: int, tile: int, overlap: int) -> list[Window]:
@@ -167,16 +245,43 @@ def iter_tiles(path, bounds: Bounds | None = None, bounds_crs=None, *, tile: int
     Every tile shares one scene-wide stretch. ``meta``: ``window`` (col, row, w, h) in the
     tile grid, ``index`` in plan order, ``grid`` (the TileGrid, for mosaics).
     """
+    def plan(grid: TileGrid):
+        return (((w, None) for w in iter_windows(grid.width, grid.height, tile, overlap)),
+                window_count(grid.width, grid.height, tile, overlap))
+
+    yield from _stream(path, bounds, bounds_crs, plan, tile, bands, max_side, cancel, budget_bytes,
+                       max_tiles)
+
+
+def iter_block_tiles(path, bounds: Bounds | None = None, bounds_crs=None, *, block: int = 640,
+                     halo: int = 64, bands: Sequence[int] | None = None,
+                     max_side: int | None = None, cancel: CancelToken | None = None,
+                     budget_bytes: int = DEFAULT_BUDGET,
+                     max_tiles: int = MAX_TILES) -> Iterator[GeoImage]:
+    """Like :func:`iter_tiles` on the plan of :func:`iter_blocks`: each tile is a core block
+    grown by ``halo`` px; ``meta["core"]`` is the core (col, row, w, h) in the tile grid, the part
+    of the tile's result a mosaic keeps (so seams fall mid-overlap and every output block is
+    written once)."""
+    def plan(grid: TileGrid):
+        return (((read, core) for core, read in iter_blocks(grid.width, grid.height, block, halo)),
+                block_count(grid.width, grid.height, block))
+
+    yield from _stream(path, bounds, bounds_crs, plan, block + 2 * halo, bands, max_side, cancel,
+                       budget_bytes, max_tiles)
+
+
+def _stream(path, bounds, bounds_crs, plan, tile: int, bands, max_side, cancel, budget_bytes,
+            max_tiles) -> Iterator[GeoImage]:
     path, cancel = os.fspath(path), ensure_token(cancel)
     date = acquisition_date(path)
-    with open_raster(path) as ds:
+    with bounded_gdal(), open_raster(path) as ds:
         require_crs(ds, path)
         idx = select_bands(ds, bands, path)
         grid = _grid(ds, path, bounds, bounds_crs, max_side)
-        check_tile_count(path, grid, window_count(grid.width, grid.height, tile, overlap), tile,
-                         max_tiles)
+        windows, count = plan(grid)
+        check_tile_count(path, grid, count, tile, max_tiles)
         limits = _scene_limits(ds, path, grid, idx)
-        for i, win in enumerate(iter_windows(grid.width, grid.height, tile, overlap)):
+        for i, (win, core) in enumerate(windows):  # (read window, core window or None)
             cancel.check()
             shape = (int(win.height), int(win.width))
             check_budget(path, shape, len(idx), ds.dtypes[idx[0] - 1], budget_bytes)
@@ -185,6 +290,8 @@ def iter_tiles(path, bounds: Bounds | None = None, bounds_crs=None, *, tile: int
                 continue
             meta = {"window": tuple(int(v) for v in win.flatten()), "index": i, "grid": grid,
                     "bands": idx, "mode": "tile"}
+            if core is not None:
+                meta["core"] = tuple(int(v) for v in core.flatten())
             transform = grid.transform * Affine.translation(win.col_off, win.row_off)
             yield to_geoimage(raw, valid, transform, grid.crs_wkt, path, date=date, meta=meta,
                               limits=limits)
