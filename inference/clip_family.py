@@ -226,18 +226,24 @@ class OpenClipBackend(ClipBackend):
         cfg = PreprocessCfg(**merge_preprocess_dict(PreprocessCfg(),
                                                     open_clip.get_model_preprocess_cfg(model)))
         self.preprocess_cfg = cfg
-        self._transform = image_transform_v2(cfg, is_train=False)
         whole = PreprocessCfg(**merge_preprocess_dict(cfg, {"resize_mode": "squash"}))
-        self._whole = image_transform_v2(whole, is_train=False)
+        # open_clip's own eval transform minus its last three steps (convert, ToTensor,
+        # Normalize), which run once per batch below in the same order of operations
+        self._geometry = image_transform_v2(cfg, is_train=False).transforms[:-3]
+        self._whole = image_transform_v2(whole, is_train=False).transforms[:-3]
+        size = cfg.size
+        self._size = (size, size) if isinstance(size, int) else tuple(size)
 
     def _pixels(self, images, whole=False):
         import torch
-        from PIL import Image
 
-        transform = self._whole if whole else self._transform
-        batch = torch.stack([transform(Image.fromarray(np.ascontiguousarray(_as_rgb(image))))
-                             for image in images])
-        return {"pixel_values": batch.to(device=self.device, dtype=self.dtype)}
+        steps = self._whole if whole else self._geometry
+        batch = np.stack([_apply(steps, _as_rgb(image), self._size) for image in images])
+        t = torch.from_numpy(batch).to(self.device).permute(0, 3, 1, 2).to(torch.float32)
+        mean = torch.tensor(self.preprocess_cfg.mean, device=self.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.preprocess_cfg.std, device=self.device).view(1, 3, 1, 1)
+        t = t.div_(255.0).sub_(mean).div_(std)
+        return {"pixel_values": t.contiguous().to(self.dtype)}
 
     def _image_features(self, inputs, tokens):
         pixels, visual = inputs["pixel_values"], self.model.visual
@@ -252,6 +258,18 @@ class OpenClipBackend(ClipBackend):
 
     def _text_features(self, texts):
         return self.model.encode_text(self.processor(list(texts)).to(self.device))
+
+
+def _apply(steps, image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(H, W, 3) uint8 through open_clip's resize/crop steps (PIL); as is when already ``size``."""
+    if image.shape[:2] == tuple(size):
+        return np.ascontiguousarray(image)
+    from PIL import Image
+
+    pil = Image.fromarray(np.ascontiguousarray(image))
+    for step in steps:
+        pil = step(pil)
+    return np.asarray(pil.convert("RGB"))
 
 
 def _square_grid(tokens):
