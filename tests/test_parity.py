@@ -287,3 +287,63 @@ def _ground_request(image):
     from eolens.inference.results import Request
 
     return Request("ground", image, "red roof")
+
+
+# ------------------------------------------------------------------ GroundingDINO, SAM 3, Qwen-VL
+
+def test_grounding_dino_detect_matches_post_process_grounded_object_detection(tiny_models, image,
+                                                                             no_network):
+    import torch
+    from eolens.inference.results import Request
+
+    dino = _backend(tiny_models, "grounding_dino")
+    got = dino.run(Request("detect", image, "trees. roofs", options={
+        "box_threshold": 0.05, "text_threshold": 0.05}))
+    inputs = dino.processor(images=image, text="trees. roofs.", return_tensors="pt")
+    with torch.inference_mode():
+        out = dino.model(**inputs)
+    h, w = image.shape[:2]
+    want = dino.processor.post_process_grounded_object_detection(
+        out, inputs["input_ids"], threshold=0.05, text_threshold=0.05, target_sizes=[(h, w)])[0]
+    boxes = want["boxes"].numpy().clip([0, 0, 0, 0], [w, h, w, h])
+    keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    assert len(got.boxes) == int(keep.sum()) > 0
+    np.testing.assert_allclose([[b.x0, b.y0, b.x1, b.y1] for b in got.boxes], boxes[keep],
+                               atol=1e-3)
+    np.testing.assert_allclose(got.scores, want["scores"].numpy()[keep], atol=1e-6)
+
+
+def test_sam3_text_masks_match_post_process_instance_segmentation(tiny_models, image, no_network):
+    import torch
+    from eolens.inference.results import Request
+
+    sam3 = _backend(tiny_models, "sam3")
+    got = sam3.run(Request("segment_text", image, "tree", options={"threshold": 0.0}))
+    inputs = sam3.processor(images=image, text="tree", return_tensors="pt")
+    with torch.inference_mode():
+        out = sam3.model(**inputs)
+    want = sam3.processor.post_process_instance_segmentation(
+        out, threshold=0.0, mask_threshold=0.5, target_sizes=[image.shape[:2]])[0]
+    assert len(got.masks) == len(want["masks"]) > 0
+    np.testing.assert_allclose(got.scores, want["scores"].numpy(), atol=1e-6)
+    assert all(np.array_equal(m, w) for m, w in zip(got.masks, want["masks"].numpy()))
+
+
+@pytest.mark.parametrize("family", ["qwen3_vl", "qwen2_5_vl"])
+def test_qwen_chat_answers_as_the_processor_and_generate_do(tiny_models, image, family,
+                                                            no_network):
+    """The model card's call: chat template -> processor(text, images) -> generate -> decode."""
+    import torch
+    from eolens.inference.results import Request
+
+    qwen = _backend(tiny_models, family)
+    question = "What is in this image?"
+    got = qwen.run(Request("chat", image, question, options={"max_new_tokens": 8}))
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+    text = qwen.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    inputs = qwen.processor(text=[text], images=[image], return_tensors="pt")
+    with torch.inference_mode():
+        ids = qwen.model.generate(**inputs, max_new_tokens=8, do_sample=False)
+    want = qwen.processor.batch_decode(ids[:, inputs["input_ids"].shape[1]:],
+                                       skip_special_tokens=True)[0].strip()
+    assert got.text == want
