@@ -13,8 +13,8 @@ import numpy as np
 
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress, sub_progress
 from .errors import InputError
-from .geoimage import GeoImage
-from .georef import GeoFeature, result_to_features
+from .geoimage import GeoImage, outline
+from .georef import GeoFeature, instance_features, result_to_features
 from . import sessions
 from .results import Request
 
@@ -215,19 +215,6 @@ def _union(out, image: GeoImage) -> np.ndarray:
     return masks_union(out).astype(np.uint8)
 
 
-def _instance_features(out, image: GeoImage, **attrs) -> list[GeoFeature]:
-    """One feature per polygon of each instance mask, with the instance's label and score."""
-    from .georef import mask_to_polygons
-
-    feats = []
-    for i, m in enumerate(out.masks):
-        label = out.boxes[i].label if i < len(out.boxes) else ""
-        score = float(out.scores[i]) if out.scores is not None and i < len(out.scores) else 1.0
-        for poly in mask_to_polygons(np.asarray(m, bool) & image.valid, image.transform):
-            feats.append(GeoFeature(poly, {"label": label, "score": score, "instance": i, **attrs}))
-    return feats
-
-
 def segment(image: GeoImage, prompt: str, model: str, *, sam_model: Optional[str] = None,
             opts: RunOptions = RunOptions(), progress: Optional[ProgressFn] = None,
             cancel: Optional[CancelToken] = None, session=None) -> ActionResult:
@@ -242,7 +229,7 @@ def segment(image: GeoImage, prompt: str, model: str, *, sam_model: Optional[str
         sam = load(sam_model, "segment_prompt", opts, sub_progress(progress, 20, 40), cancel)
         out = segment_by_text(detector, sam, image.rgb, prompt, progress=sub_progress(progress, 40, 100),
                               cancel=cancel)
-        feats = _instance_features(out, image, prompt=prompt, model=sam_model)
+        feats = instance_features(out, image, prompt=prompt, model=sam_model)
         mask = _union(out, image)
     else:
         backend = load(model, "segment", opts, sub_progress(progress, 0, 40), cancel)
@@ -278,7 +265,7 @@ def segment_prompts(image: GeoImage, sam_model: str, *, points: Sequence[tuple[f
     cancel.check()
     out = session.predict(points=px_points or None, labels=list(labels) or None, boxes=px_boxes or None)
     progress(100.0)
-    feats = _instance_features(out, image, prompt="points/box", model=sam_model)
+    feats = instance_features(out, image, prompt="points/box", model=sam_model)
     result = _result(image, "", feats, out.warnings, **_meta(sam_model, prompt="points/box"))
     result.raster = _mask_raster(_union(out, image) & image.valid.astype(np.uint8), image)
     result.meta["session"] = sessions.keep(session)
@@ -377,13 +364,22 @@ def search(path: str, query: str, model: str, *, bounds=None, bounds_crs=None, t
     for f in feats:
         f.properties["model"] = model
     out = ActionResult(text=f"Top {len(feats)} tiles for '{query}'.", features=feats,
-                       crs_wkt=res.crs_wkt, meta=_meta(model, query=query))
+                       crs_wkt=res.crs_wkt, footprint=_area(path, bounds, bounds_crs),
+                       meta=_meta(model, query=query))
     scores = res.scores[np.isfinite(res.scores)] if len(res.tiles) else np.zeros(0, np.float32)
     out.meta.update(tiles=len(res.tiles), scored=int(scores.size),   # how many could qualify
                     score_min=float(scores.min()) if scores.size else 0.0,
                     score_max=float(scores.max()) if scores.size else 0.0)
     out.raster = RasterOut(heat.astype(np.float32), transform, res.crs_wkt, float("nan"), "heat")
     return out
+def _area(path, bounds, bounds_crs):
+    """Footprint of the whole area a tiled action analysed (the tile grid's outline)."""
+    from .tiling import tile_grid
+
+    grid = tile_grid(path, bounds, bounds_crs)
+    return outline(grid.transform, grid.width, grid.height)
+
+
 
 
 def _count_tiles(path, bounds, bounds_crs, tile: int, overlap: int, opts: RunOptions) -> int:
@@ -416,7 +412,7 @@ def classify(path: str, classes: Sequence[str], model: str, *, bounds=None, boun
              for i, t in enumerate(res.tiles) if labels[i] >= 0]
     grid, transform = res.class_grid()
     out = ActionResult(text=", ".join(names), features=feats, crs_wkt=res.crs_wkt,
-                       meta=_meta(model, classes=names))
+                       footprint=_area(path, bounds, bounds_crs), meta=_meta(model, classes=names))
     out.raster = RasterOut(grid.astype(np.int16), transform, res.crs_wkt, -1, "classes")
     return out
 
@@ -444,7 +440,8 @@ def detect_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=
         progress(10 + 90 * (i + 1) / total)
     merged = nms_map(feats, iou=iou)
     return ActionResult(text=f"{len(merged)} objects", features=merged, crs_wkt=crs_wkt,
-                        warnings=warnings, meta=_meta(model, prompt=prompt))
+                        footprint=_area(path, bounds, bounds_crs), warnings=warnings,
+                        meta=_meta(model, prompt=prompt))
 
 
 def segment_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=None,
@@ -454,17 +451,15 @@ def segment_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs
                   cancel: Optional[CancelToken] = None) -> ActionResult:
     """Text -> masks over a whole layer: tile by tile at native resolution (or ``max_side``),
     mosaicked onto one grid, then polygonised once so objects cut by a seam come back whole."""
-    from .errors import TooLargeError
     from .georef import mask_to_polygons
-    from .raster_read import DEFAULT_BUDGET
+    from .raster_read import DEFAULT_BUDGET, check_budget
     from .tiling import count_tiles, iter_tiles, mosaic_masks, tile_grid
 
     _require(prompt, "what to segment (a prompt)")
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     grid = tile_grid(path, bounds, bounds_crs, max_side=max_side)
-    if grid.width * grid.height * 4 > DEFAULT_BUDGET:
-        raise TooLargeError(f"A {grid.width} x {grid.height} mask of '{path}' is over the memory "
-                            "budget; segment a smaller area or turn on 'fit to model'.")
+    # the float32 mosaic of the whole grid, checked like any read
+    check_budget(path, (grid.height, grid.width), 1, np.float32, DEFAULT_BUDGET)
     backend = load(model, "segment", opts, sub_progress(progress, 0, 10), cancel)
     where = dict(tile=tile, overlap=overlap, max_side=max_side)
     total, warnings = max(1, count_tiles(path, bounds, bounds_crs, **where)), []
@@ -480,6 +475,7 @@ def segment_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs
     mask = mosaic_masks(pieces(), grid.width, grid.height) > 0
     meta = _meta(model, prompt=prompt)
     feats = [GeoFeature(p, {"label": prompt, "score": 1.0, "prompt": prompt, "model": model})
+                          footprint=outline(grid.transform, grid.width, grid.height),
              for p in mask_to_polygons(mask, grid.transform)]
     result = ActionResult(text=f"{len(feats)} regions", features=feats, crs_wkt=grid.crs_wkt,
                           warnings=warnings, meta=meta)

@@ -35,7 +35,11 @@ class GeoImage:
 
     def footprint(self):
         """The image outline as a shapely Polygon in ``crs_wkt`` (a quadrilateral if rotated)."""
-        from shapely.geometry import Polygon
+        return outline(self.transform, self.width, self.height)
 
-        w, h = self.width, self.height
-        return Polygon([self.transform * c for c in ((0, 0), (w, 0), (w, h), (0, h))])
+
+def outline(transform, width: int, height: int):
+    """The outline of a ``width`` x ``height`` pixel grid as a shapely Polygon in map units."""
+    from shapely.geometry import Polygon
+
+    return Polygon([transform * c for c in ((0, 0), (width, 0), (width, height), (0, height))])

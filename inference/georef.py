@@ -67,14 +67,28 @@ def _mask_transform(mask: np.ndarray, image: GeoImage) -> Affine:
     return image.transform * Affine.scale(image.width / w, image.height / h)
 
 
-def _mask_features(mask: np.ndarray, image: GeoImage, base: dict) -> list[GeoFeature]:
+def _mask_features(mask: np.ndarray, image: GeoImage, base: dict, label: str = "",
+                   score: float | None = None) -> list[GeoFeature]:
     score_map = np.asarray(mask, np.float32)
     binary = score_map >= 0.5 if mask.dtype != bool else np.asarray(mask)
     if binary.shape == image.valid.shape:  # no predictions over nodata
         binary = binary & image.valid
-    score = float(score_map[binary].mean()) if binary.any() else 0.0
-    props = {"label": "", "score": score, **base}
+    if score is None:
+        score = float(score_map[binary].mean()) if binary.any() else 0.0
+    props = {"label": label, "score": float(score), **base}
     return [GeoFeature(p, dict(props)) for p in mask_to_polygons(binary, _mask_transform(binary, image))]
+
+
+def instance_features(result: PixelResult, image: GeoImage, **attrs: Any) -> list[GeoFeature]:
+    """One feature per polygon of each instance mask, with ``instance``, the label of the
+    instance's box and its score (``result.scores``; the mean mask value when there is none)."""
+    feats = []
+    for i, m in enumerate(result.masks):
+        label = result.boxes[i].label if i < len(result.boxes) else ""
+        scores = result.scores
+        score = float(scores[i]) if scores is not None and i < len(scores) else None
+        feats += _mask_features(np.asarray(m), image, {"instance": i, **attrs}, label, score)
+    return feats
 
 
 def result_to_features(result: PixelResult, image: GeoImage, **attrs: Any) -> list[GeoFeature]:
@@ -89,6 +103,4 @@ def result_to_features(result: PixelResult, image: GeoImage, **attrs: Any) -> li
                          {"label": p.label, "score": float(p.score), **attrs}) for p in result.polygons]
     if result.mask is not None:
         feats += _mask_features(np.asarray(result.mask), image, attrs)
-    for i, m in enumerate(result.masks):
-        feats += _mask_features(np.asarray(m), image, {"instance": i, **attrs})
-    return feats
+    return feats + instance_features(result, image, **attrs)
