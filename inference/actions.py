@@ -475,9 +475,9 @@ def segment_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs
     mask = mosaic_masks(pieces(), grid.width, grid.height) > 0
     meta = _meta(model, prompt=prompt)
     feats = [GeoFeature(p, {"label": prompt, "score": 1.0, "prompt": prompt, "model": model})
-                          footprint=outline(grid.transform, grid.width, grid.height),
              for p in mask_to_polygons(mask, grid.transform)]
     result = ActionResult(text=f"{len(feats)} regions", features=feats, crs_wkt=grid.crs_wkt,
+                          footprint=outline(grid.transform, grid.width, grid.height),
                           warnings=warnings, meta=meta)
     result.raster = RasterOut(mask.astype(np.uint8), grid.transform, grid.crs_wkt, None, "mask")
     progress(100.0)
