@@ -57,8 +57,6 @@ def phase(opts: RunOptions, text: str) -> None:
         opts.on_phase(text)
 
 
-
-
 def capture(path: str, bounds=None, bounds_crs=None, *, bands: Optional[Sequence[int]] = None,
             max_side: Optional[int] = None) -> GeoImage:
     """Native capture of ``bounds`` (in ``bounds_crs``) from the raster at ``path``."""
@@ -372,14 +370,14 @@ def search(path: str, query: str, model: str, *, bounds=None, bounds_crs=None, t
                     score_max=float(scores.max()) if scores.size else 0.0)
     out.raster = RasterOut(heat.astype(np.float32), transform, res.crs_wkt, float("nan"), "heat")
     return out
+
+
 def _area(path, bounds, bounds_crs):
     """Footprint of the whole area a tiled action analysed (the tile grid's outline)."""
     from .tiling import tile_grid
 
     grid = tile_grid(path, bounds, bounds_crs)
     return outline(grid.transform, grid.width, grid.height)
-
-
 
 
 def _count_tiles(path, bounds, bounds_crs, tile: int, overlap: int, opts: RunOptions) -> int:
