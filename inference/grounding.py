@@ -76,7 +76,8 @@ def build(transform: Any, width: int, height: int, query: str, *,
     """The grounding for a capture (``transform``, ``width`` x ``height`` px, ``crs_wkt``).
 
     ``documents`` is a folder (indexed once and cached until a file changes) or an index; its
-    query is ``query`` plus ``caption``."""
+    query is ``query`` plus ``caption`` or, with neither (a caption run), the attribute values
+    of the features in view."""
     ctx = layer_context(layers, transform, width, height, crs_wkt=crs_wkt, budget=layer_budget,
                         count_tokens=count_tokens) if layers else LayerContext()
     out = Grounding(layers=ctx)
@@ -86,7 +87,8 @@ def build(transform: Any, width: int, height: int, query: str, *,
     if documents:
         index = index_folder(documents) if isinstance(documents, str) else documents
         out.warnings += index.warnings
-        hits = index.search(" ".join(t for t in (query, caption) if t), top_k)
+        words = " ".join(t for t in (query, caption) if t) or caption_query(out)
+        hits = index.search(words, top_k)
         out.documents_text, out.hits = document_context(hits, budget=document_budget,
                                                         count_tokens=count_tokens)
     return out
@@ -99,7 +101,7 @@ def for_image(image: Any, query: str, **kwargs: Any) -> Grounding:
 
 
 def caption_query(grounding: Grounding) -> str:
-    """A document query for a caption (no question): the attributes of the features in view."""
+    """A document query without a question: the attribute values of the features in view."""
     return " ".join(" ".join(str(v) for v in item.attributes.values())
                     for item in grounding.layers.items)
 

@@ -58,3 +58,20 @@ def copy_features(source, name: str = "", *, to_crs: Optional[QgsCoordinateRefer
         out.append(FeatureIn(int(feat.id()), wkb, attrs))
     crs = to_crs if xform is not None else src_crs
     return VectorSnapshot(out, crs.toWkt(), name)
+
+
+def context_layers(layers, extent: QgsRectangle, extent_crs: QgsCoordinateReferenceSystem,
+                   to_crs: QgsCoordinateReferenceSystem, fields=None) -> list:
+    """Grounding context (issue 16): the features of each vector layer that intersect the
+    capture's ``extent`` (in ``extent_crs``), reprojected to the capture CRS ``to_crs``, as
+    ``inference.context_layers.ContextLayer`` plain data. Main thread only."""
+    from ..inference.context_layers import ContextLayer
+
+    out = []
+    for layer in layers:
+        if layer is None or not hasattr(layer, "getFeatures") or not layer.isSpatial():
+            continue
+        snap = copy_features(layer, layer.name(), to_crs=to_crs, extent=extent,
+                             extent_crs=extent_crs)
+        out.append(ContextLayer(snap.name, snap.features, fields, snap.crs_wkt, layer.id()))
+    return out

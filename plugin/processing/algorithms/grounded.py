@@ -1,0 +1,73 @@
+"""CONTEXT_LAYERS and DOCUMENTS for eolens:ask and eolens:caption: answers grounded in the
+analyst's own vector layers and documents, with the sources written out (issue 16).
+
+The features are copied on the main thread (``prepareAlgorithm``); the worker builds the
+grounding for the captured image with ``inference.grounding`` (the same code the dock uses).
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from qgis.core import (QgsProcessing, QgsProcessingParameterFile,
+                       QgsProcessingParameterMultipleLayers)
+
+from ....inference.errors import InputError
+from .base import tr
+
+
+class GroundedMixin:
+    """Put before ``EOLensAlgorithm`` in the bases of an algorithm that takes context."""
+
+    def add_grounding_parameters(self) -> None:
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            "CONTEXT_LAYERS", tr("Context: vector layers whose features in the area ground the answer"),
+            QgsProcessing.SourceType.TypeVectorAnyGeometry, optional=True))
+        self.addParameter(QgsProcessingParameterFile(
+            "DOCUMENTS", tr("Context: a folder of documents (.txt, .md, .pdf)"),
+            QgsProcessingParameterFile.Behavior.Folder, optional=True))
+
+    def validate_grounding(self, parameters, context) -> None:
+        folder = self._documents(parameters, context)
+        if folder and not os.path.isdir(folder):
+            raise InputError(tr("DOCUMENTS: the folder '{0}' does not exist.").format(folder))
+
+    def read_grounding(self, parameters, context) -> dict:
+        """Plain data (main thread): the context features in the raster's CRS and the folder."""
+        from ...vector_snapshot import context_layers
+
+        layers = self.parameterAsLayerList(parameters, "CONTEXT_LAYERS", context) or []
+        snaps = []
+        if layers:
+            raster = self.parameterAsRasterLayer(parameters, "INPUT", context)
+            extent, extent_crs = self._extent(parameters, context, raster)
+            if extent is None:
+                extent, extent_crs = raster.extent(), raster.crs()
+            snaps = context_layers(layers, extent, extent_crs, raster.crs())
+        return {"context_layers": snaps, "documents": self._documents(parameters, context)}
+
+    def grounding(self, run, image, query: str):
+        """The grounding for the captured ``image``, or None when no context was asked for."""
+        from ....inference import grounding
+
+        v = run.values
+        if not v.get("context_layers") and not v.get("documents"):
+            return None
+        return grounding.for_image(image, query, layers=v["context_layers"],
+                                   documents=v["documents"] or None)
+
+    def write_text(self, result, path: str) -> None:
+        """A .json OUTPUT_TEXT also holds ``answer`` and ``sources`` (documents in rank order)."""
+        super().write_text(result, path)
+        if not path.lower().endswith(".json"):
+            return
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+        doc = {"answer": result.text, "sources": list(result.meta.get("sources", [])), **doc}
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+    def _documents(self, parameters, context) -> str:
+        if parameters.get("DOCUMENTS") in (None, ""):
+            return ""
+        return (self.parameterAsFile(parameters, "DOCUMENTS", context) or "").strip()
