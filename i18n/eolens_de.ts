@@ -107,6 +107,14 @@
       <source>You</source>
       <translation>Sie</translation>
     </message>
+    <message>
+      <source>Change heat</source>
+      <translation>Änderungsstärke</translation>
+    </message>
+    <message>
+      <source>Change regions</source>
+      <translation>Änderungsflächen</translation>
+    </message>
   </context>
   <context>
     <name>ChatPanel</name>
@@ -347,6 +355,10 @@
     <message>
       <source>{} was cancelled.</source>
       <translation>{} wurde abgebrochen.</translation>
+    </message>
+    <message>
+      <source>{} result layers now live in {}</source>
+      <translation>{} Ergebnislayer liegen jetzt in {}</translation>
     </message>
   </context>
   <context>
@@ -1146,6 +1158,26 @@
       <source>Mask: {} ({})</source>
       <translation>Maske: {} ({})</translation>
     </message>
+    <message>
+      <source>Boxes: {}</source>
+      <translation>Rahmen: {}</translation>
+    </message>
+    <message>
+      <source>Mask polygons: {}</source>
+      <translation>Maskenpolygone: {}</translation>
+    </message>
+    <message>
+      <source>Mask: {}</source>
+      <translation>Maske: {}</translation>
+    </message>
+    <message>
+      <source>Found for '{}': {} regions.</source>
+      <translation>Gefunden für „{}“: {} Flächen.</translation>
+    </message>
+    <message>
+      <source>{} objects found.</source>
+      <translation>{} Objekte gefunden.</translation>
+    </message>
   </context>
   <context>
     <name>SearchPanel</name>
@@ -1204,6 +1236,50 @@
     <message>
       <source>Land cover ({})</source>
       <translation>Landbedeckung ({})</translation>
+    </message>
+    <message>
+      <source>Score: 0–100 within this search (100 = the best tile). Click to zoom to a tile and select it on the map.</source>
+      <translation>Wert: 0–100 innerhalb dieser Suche (100 = die beste Kachel). Klicken zoomt auf die Kachel und wählt sie auf der Karte aus.</translation>
+    </message>
+    <message>
+      <source>high</source>
+      <translation>hoch</translation>
+    </message>
+    <message>
+      <source>No tile could be scored for '{}' {}: the area has no valid pixels.</source>
+      <translation>Für „{}“ {} konnte keine Kachel bewertet werden: Der Bereich hat keine gültigen Pixel.</translation>
+    </message>
+    <message>
+      <source>Top {}: {}</source>
+      <translation>Beste {}: {}</translation>
+    </message>
+    <message>
+      <source>Only {} of the {} tiles asked for qualified: the area holds {} tiles of {} px with valid pixels.</source>
+      <translation>Nur {} der {} gewünschten Kacheln kamen in Frage: Der Bereich enthält {} Kacheln zu {} px mit gültigen Pixeln.</translation>
+    </message>
+    <message>
+      <source>Top {} tiles for '{}'.</source>
+      <translation>Die besten {} Kacheln für „{}“.</translation>
+    </message>
+    <message>
+      <source>Similarity: {}</source>
+      <translation>Ähnlichkeit: {}</translation>
+    </message>
+    <message>
+      <source>#{}  score {:.0f}  at {}</source>
+      <translation>#{}  Wert {:.0f}  bei {}</translation>
+    </message>
+    <message>
+      <source>Cosine similarity {:.4f} (scene range {:.4f} … {:.4f})</source>
+      <translation>Kosinus-Ähnlichkeit {:.4f} (Spanne der Szene {:.4f} … {:.4f})</translation>
+    </message>
+    <message>
+      <source>Land cover: {}</source>
+      <translation>Landbedeckung: {}</translation>
+    </message>
+    <message>
+      <source>Similarity heat map: low</source>
+      <translation>Ähnlichkeitskarte: niedrig</translation>
     </message>
   </context>
   <context>
@@ -1323,6 +1399,10 @@
     <message>
       <source>Downloading {}</source>
       <translation>{} wird heruntergeladen</translation>
+    </message>
+    <message>
+      <source>HF_HUB_OFFLINE is set in QGIS's environment: EO Lens and Processing are offline whatever this box says.</source>
+      <translation>HF_HUB_OFFLINE ist in der Umgebung von QGIS gesetzt: EO Lens und Processing arbeiten offline, egal was dieses Kästchen sagt.</translation>
     </message>
   </context>
 </TS>

@@ -342,10 +342,8 @@ class EOLensDock(QgsDockWidget):
             self.task.cancel()
 
     def set_status(self, text: str) -> None:
-        """The status line (elided; the full text is in its tooltip and the EO Lens log)."""
+        """The status line (elided; the full text is in its tooltip; errors also go to the log)."""
         self.status.setText(text)
-        if text:
-            messages.log(text)
 
     def _show_phase(self, phase: str) -> None:
         if self.task is None:

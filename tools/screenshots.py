@@ -37,7 +37,7 @@ import time
 import traceback
 from pathlib import Path
 
-SHOTS = ("chat", "find", "change", "search")
+SHOTS = ("chat", "find", "change", "search", "export-chat", "export-polygons")
 MAX_BYTES = 300_000
 
 # Find: fixed answers in Florence-2's own output format (pixel bins 0..999 of the capture).
@@ -87,6 +87,9 @@ def launch() -> int:
     }
     (models / "paths.json").write_text(json.dumps({k: str(Path(v).resolve()) for k, v in paths.items()}))
 
+    (build / "shots-sample_eolens.gpkg").unlink(missing_ok=True)   # results of an earlier run
+    shutil.rmtree(build / "shots-exports", ignore_errors=True)
+    (build / "shots-exports").mkdir()
     docs = root / "docs"
     docs.mkdir(exist_ok=True)
     for name in SHOTS:
@@ -128,7 +131,7 @@ def drive() -> None:
     from qgis.core import QgsApplication, QgsCoordinateTransform, QgsProject
     from qgis.PyQt.QtCore import Qt, QTimer
     from qgis.PyQt.QtGui import QTextDocument
-    from qgis.PyQt.QtWidgets import QDockWidget
+    from qgis.PyQt.QtWidgets import QApplication, QDockWidget
 
     root = Path(os.environ.get("EOLENS_SHOTS_ROOT", os.getcwd()))
     log_file = open(root / "build" / "shots.log", "w", encoding="utf-8")  # noqa: SIM115 - closed in finish
@@ -156,12 +159,18 @@ def drive() -> None:
     def show_only(keep) -> None:
         """Tick only ``keep`` (and their groups); every other layer, earlier results too, unticked."""
         ids = {lyr.id() for lyr in keep}
-        for node in project.layerTreeRoot().findLayers():
+        tree = project.layerTreeRoot()
+        for group in tree.findGroups(True):
+            group.setExpanded(False)
+        for node in tree.findLayers():
             node.setItemVisibilityChecked(node.layerId() in ids)
             node.setExpanded(False)                   # no band legends: a short, readable panel
-            if node.layerId() in ids and node.parent() is not None:
-                node.parent().setItemVisibilityChecked(True)
-                node.parent().setExpanded(True)
+        for node in tree.findLayers():
+            parent = node.parent() if node.layerId() in ids else None
+            while parent is not None and parent is not tree:   # the groups of what is shown: open
+                parent.setItemVisibilityChecked(True)
+                parent.setExpanded(True)
+                parent = parent.parent()
         if keep:
             iface.setActiveLayer(keep[0])
 
@@ -196,6 +205,28 @@ def drive() -> None:
                 count = lyr.featureCount() if hasattr(lyr, "featureCount") else "-"
                 log(f"  shown: {lyr.name()!r} features={count} extent={lyr.extent().toString(1)}")
 
+    def answer_dialog(name: str, fill) -> None:
+        """When the export dialog (modal: it blocks this scenario) is up, grab it, fill it, accept."""
+        def go():
+            dialog = QApplication.activeModalWidget()
+            if dialog is None:
+                QTimer.singleShot(300, go)
+                return
+            dialog.raise_()
+            QTimer.singleShot(800, lambda: finish(dialog))
+
+        def finish(dialog):
+            try:
+                fill(dialog)
+                QApplication.processEvents()
+                out = root / "docs" / f"{name}.png"
+                ok = dialog.grab().save(str(out))
+                log("saved" if ok else "FAILED to save", out, "| dialog:", dialog.windowTitle())
+            except Exception:  # noqa: BLE001 - a failed step must not leave a modal dialog up
+                log("ERROR in dialog\n" + traceback.format_exc())
+            QTimer.singleShot(300, dialog.accept)
+        QTimer.singleShot(500, go)
+
     def settle():
         canvas.refreshAllLayers()
         yield 1.0
@@ -215,9 +246,10 @@ def drive() -> None:
         nonlocal plugin
         yield lambda: "eolens" in qgis.utils.plugins
         plugin = qgis.utils.plugins["eolens"]
-        if plugin.deps_box is not None:
-            log("dependency dialog shown:", plugin.deps_box.text())
-            plugin.deps_box.close()
+        dialog = getattr(plugin, "installer", None)
+        if dialog is not None and hasattr(dialog, "close"):
+            log("dependency dialog shown:", dialog.windowTitle() if hasattr(dialog, "windowTitle") else dialog)
+            dialog.close()
         from eolens.inference.runtime import load_model
         from eolens.plugin import settings
         from eolens.plugin.layers import find_role
@@ -263,9 +295,22 @@ def drive() -> None:
         # the caption / chat log layers (footprints with a default fill) are listed but unticked,
         # so that the image stays visible
         show_only([osbs])
+        # 1b. Export the chat (caption first): no extension typed, the HTML filter decides the format
+        exports = root / "build" / "shots-exports"
+
+        def fill_chat(dialog):
+            from qgis.PyQt.QtWidgets import QLineEdit
+
+            dialog.setDirectory(str(exports))
+            dialog.selectNameFilter("HTML (*.html)")
+            dialog.findChild(QLineEdit, "fileNameEdit").setText("forest-chat")   # typed without an extension
+        answer_dialog("export-chat", fill_chat)
+        log("click: export chat")
+        dock.chat.export_button.click()           # returns once the dialog was accepted
+        log("exported:", sorted(p.name for p in exports.iterdir()))
         scroll_to(dock.chat.view, "You:")
         yield from settle()
-        shot("chat")
+        shot("chat")            # the message bar shows the real path of the export
 
         # 2. Find: boxes then masks for a text prompt (fixed Florence-2 answers)
         dock.tabs.setCurrentWidget(dock.find)
@@ -281,6 +326,17 @@ def drive() -> None:
         frame(osbs)
         yield from settle()
         shot("find")
+
+        # 2b. Export polygons: choose the layer, Shapefile, a name without extension
+        def fill_polygons(dialog):
+            dialog.layer_combo.setLayer(find_role("mask-polygons"))
+            dialog.format.setCurrentIndex(1)
+            dialog.file.setFilePath(str(exports / "tree-crown"))
+        answer_dialog("export-polygons", fill_polygons)
+        log("click: export polygons")
+        dock.find.export_button.click()
+        log("exported:", sorted(p.name for p in exports.iterdir()))
+        yield from settle()
 
         # 3. Change: spectral method (no model) on the real 1985 / 2020 Landsat pair
         dock.tabs.setCurrentWidget(dock.change)

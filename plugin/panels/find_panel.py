@@ -117,7 +117,7 @@ class FindPanel(QWidget):
                 return
             name = tr("Boxes: {}").format(layers.short(prompt or tr("objects")))
             self.last_vector = results.add_vector(result, name, "boxes", "outline", source.name)
-            self._found(tr("{} objects found for '{}'.").format(len(result.features), prompt or tr("objects")))
+            self._found(tr("{} objects found.").format(len(result.features)))
 
         self._start(tr("Finding {}").format(prompt or tr("objects")), work, done)
 
@@ -188,7 +188,7 @@ class FindPanel(QWidget):
                                source)
         self.last_vector = results.add_vector(result, tr("Mask polygons: {}").format(layers.short(prompt)),
                                               "mask-polygons", "fill", source)
-        self._found(tr("{} regions found for '{}'.").format(len(result.features), prompt))
+        self._found(tr("Found for '{}': {} regions.").format(prompt, len(result.features)))
 
     # -- clicked points and dragged boxes ---------------------------------------
     def _points_mode(self, on: bool) -> None:
