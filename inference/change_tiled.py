@@ -51,6 +51,7 @@ from .tiling import (
 BLOCK = 512            # pixels per block side (and the GeoTIFF block side)
 SAMPLE_PX = 1 << 20    # first-pass pixels: the whole grid up to this size, else chips
 _CHIPS = 8             # ... 8 x 8 native chips spread evenly over the grid
+_LATTICES = (_CHIPS, 32, 128)  # finer chip lattices tried when the chips are mostly nodata
 
 
 @dataclass
@@ -95,14 +96,14 @@ class _Pair:
                 np.moveaxis(to_rgb8(raw_b, valid, limits=lb), -1, 0), valid)
 
 
-def _sample_windows(grid: TileGrid, sample_px: int) -> list[Window]:
+def _sample_windows(grid: TileGrid, sample_px: int, chips: int = _CHIPS) -> list[Window]:
     w, h = grid.width, grid.height
     if w * h <= sample_px:
         return [Window(0, 0, w, h)]
-    side = max(16, int(math.sqrt(sample_px) / _CHIPS))
+    side = max(16, int(math.sqrt(sample_px) / chips))
     sw, sh = min(side, w), min(side, h)
-    return [Window(int((w - sw) * (j + 0.5) / _CHIPS), int((h - sh) * (i + 0.5) / _CHIPS), sw, sh)
-            for i in range(_CHIPS) for j in range(_CHIPS)]
+    return [Window(int((w - sw) * (j + 0.5) / chips), int((h - sh) * (i + 0.5) / chips), sw, sh)
+            for i in range(chips) for j in range(chips)]
 
 
 def _grown(win: Window, grid: TileGrid, halo: int) -> tuple[Window, tuple[slice, slice]]:
@@ -140,15 +141,19 @@ def _limits(values: np.ndarray) -> list:
 def _first_pass(pair: _Pair, grid: TileGrid, sample_px: int, threshold: float | None,
                 cancel: CancelToken) -> tuple[Normalisation, bool, Threshold, dict]:
     """Normalisation, "identical pair" and threshold from the sample (tiling-independent)."""
-    reads = []
-    for win in _sample_windows(grid, sample_px):
-        cancel.check()
-        grown, core = _grown(win, grid, SMOOTH_RADIUS)
-        reads.append((*pair.read(grown), core))
+    wins: list[Window] = []
+    reads: list = []
+    for chips in _LATTICES:  # a sparse scene: finer lattices until enough pixels are valid
+        for win in _sample_windows(grid, sample_px, chips):
+            cancel.check()
+            grown, core = _grown(win, grid, SMOOTH_RADIUS)
+            wins.append(grown)
+            reads.append((*pair.read(grown), core))
+        if len(wins) == 1 or sum(int(r[2][r[3]].sum()) for r in reads) >= sample_px // 16:
+            break
     if not pair.raw_bands:  # per-date display stretch, as one capture of each date would have
         pair.limits = tuple(_limits(_values(reads, i)) for i in (0, 1))
-        reads = [(*pair.read(_grown(w, grid, SMOOTH_RADIUS)[0]), r[3])
-                 for w, r in zip(_sample_windows(grid, sample_px), reads)]
+        reads = [(*pair.read(w), r[3]) for w, r in zip(wins, reads)]
     va, vb = _values(reads, 0), _values(reads, 1)
     if va.shape[1] == 0:
         raise NoDataError(f"Rasters '{pair.path_a}' and '{pair.path_b}' have no valid pixels in "
