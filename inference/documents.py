@@ -1,7 +1,7 @@
 """The analyst's own documents (a folder of .txt, .md and .pdf), chunked and ranked with BM25.
 
 Everything runs locally and needs no model weights: text is split into paragraph-aligned chunks
-of about ``CHUNK_WORDS`` words, indexed with Okapi BM25 (the ``rank-bm25`` package) and queried
+of about ``CHUNK_WORDS`` words, indexed with BM25+ (the ``rank-bm25`` package) and queried
 with the question (plus the caption, when there is one). PDFs contribute their text layer
 (``pypdf``); a scanned PDF without one is reported, not guessed at.
 """
@@ -76,22 +76,27 @@ class DocumentIndex:
         words = terms(query)
         if not self.chunks or not words or k <= 0:
             return []
-        scores = self._ranker().get_scores(words)
+        ranker = self._ranker()
+        # BM25+ adds delta * idf for every query term to every chunk; without it a score is
+        # what the chunk's own matches earn (> 0 exactly when it shares a term)
+        scores = ranker.get_scores(words) - ranker.delta * sum(ranker.idf.get(w, 0.0) for w in words)
         query_terms = set(words)
         ranked = sorted(range(len(self.chunks)), key=lambda i: (-scores[i], i))
         hits = []
         for i in ranked:
-            if len(hits) == k or scores[i] <= 0:
+            if len(hits) == k or scores[i] <= 1e-9:
                 break
             if query_terms & set(terms(self.chunks[i].text)):
                 hits.append(Hit(self.chunks[i], float(scores[i])))
         return hits
 
     def _ranker(self):
+        # BM25+ (Lv & Zhai 2011): its idf log((N + 1) / n) stays positive for a term in every
+        # chunk, where Okapi's goes negative (a single note, or a word in most of a small folder)
         if self._bm25 is None:
-            from rank_bm25 import BM25Okapi
+            from rank_bm25 import BM25Plus
 
-            self._bm25 = BM25Okapi([terms(c.text) or ["\x00"] for c in self.chunks])
+            self._bm25 = BM25Plus([terms(c.text) or ["\x00"] for c in self.chunks])
         return self._bm25
 
 

@@ -206,6 +206,16 @@ def test_bm25_ranks_the_relevant_chunk_first_and_reads_the_pdf(documents):
     assert index.search("quantum chromodynamics") == []
 
 
+def test_a_single_note_is_found_although_its_words_are_in_every_chunk(tmp_path):
+    from eolens.inference.documents import DocumentIndex
+
+    (tmp_path / "note.txt").write_text("The pier was rebuilt in 2019.", encoding="utf-8")
+    index = DocumentIndex.from_folder(str(tmp_path))   # Okapi's idf is negative here
+    hits = index.search("When was the pier rebuilt?")
+    assert [h.chunk.name for h in hits] == ["note.txt#1"] and hits[0].score > 0
+    assert index.search("forest") == []
+
+
 def test_grounded_prompt_reaches_the_tiny_qwen_and_the_sources_match(rotated_scene, documents,
                                                                      tiny_models, monkeypatch):
     from eolens.inference import actions, grounding
