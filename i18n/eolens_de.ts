@@ -489,8 +489,20 @@
       <translation>Frage zum Bildbereich stellen</translation>
     </message>
     <message>
-      <source>Answers one question (PROMPT) about the raster or EXTENT. OUTPUT holds the captured footprint with the question and answer, plus any objects the answer points at.</source>
-      <translation>Beantwortet eine Frage (PROMPT) zum Raster oder zu EXTENT. OUTPUT enthält den erfassten Umriss mit Frage und Antwort sowie alle Objekte, auf die die Antwort zeigt.</translation>
+      <source>Answers one question (PROMPT) about the raster or EXTENT. OUTPUT holds the captured footprint with the question and answer, plus any objects the answer points at. CONTEXT_LAYERS (their features in the area) and DOCUMENTS (a folder of .txt, .md and .pdf, ranked with BM25) ground the answer; the sources put into the prompt are in the sources field and in a .json OUTPUT_TEXT.</source>
+      <translation>Beantwortet eine Frage (PROMPT) zum Raster oder zu EXTENT. OUTPUT enthält den erfassten Umriss mit Frage und Antwort sowie alle Objekte, auf die die Antwort zeigt. CONTEXT_LAYERS (deren Objekte im Bereich) und DOCUMENTS (ein Ordner mit .txt, .md und .pdf, mit BM25 gerankt) stützen die Antwort; die Quellen, die in den Prompt gegeben wurden, stehen im Feld sources und in einem .json-OUTPUT_TEXT.</translation>
+    </message>
+    <message>
+      <source>Context: vector layers whose features in the area ground the answer</source>
+      <translation>Kontext: Vektorlayer, deren Objekte im Bereich die Antwort stützen</translation>
+    </message>
+    <message>
+      <source>Context: a folder of documents (.txt, .md, .pdf)</source>
+      <translation>Kontext: ein Ordner mit Dokumenten (.txt, .md, .pdf)</translation>
+    </message>
+    <message>
+      <source>DOCUMENTS: the folder '{0}' does not exist.</source>
+      <translation>DOCUMENTS: Der Ordner „{0}“ existiert nicht.</translation>
     </message>
     <message>
       <source>Question</source>
@@ -677,8 +689,8 @@
       <translation>Bildbereich beschreiben</translation>
     </message>
     <message>
-      <source>Describes the raster (or EXTENT of it) in words. OUTPUT holds one polygon, the captured footprint, with the caption; OUTPUT_TEXT optionally saves it as .txt or .json.</source>
-      <translation>Beschreibt das Raster (oder dessen EXTENT) in Worten. OUTPUT enthält ein Polygon, den erfassten Umriss, mit der Bildbeschreibung; OUTPUT_TEXT speichert sie optional als .txt oder .json.</translation>
+      <source>Describes the raster (or EXTENT of it) in words. OUTPUT holds one polygon, the captured footprint, with the caption; OUTPUT_TEXT optionally saves it as .txt or .json. With a chat model (Qwen-VL), CONTEXT_LAYERS and DOCUMENTS ground the caption in the analyst's features and documents; the sources are written out.</source>
+      <translation>Beschreibt das Raster (oder dessen EXTENT) in Worten. OUTPUT enthält ein Polygon, den erfassten Umriss, mit der Bildbeschreibung; OUTPUT_TEXT speichert sie optional als .txt oder .json. Mit einem Chat-Modell (Qwen-VL) stützen CONTEXT_LAYERS und DOCUMENTS die Beschreibung auf die Objekte und Dokumente der Analysierenden; die Quellen werden mit ausgegeben.</translation>
     </message>
     <message>
       <source>Caption footprint</source>
