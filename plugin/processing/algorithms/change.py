@@ -9,6 +9,7 @@ from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
 from ....inference.registry import DEFAULTS
 from ...translate import N_
 from .base import EOLensAlgorithm, Run, check_model, tr
+from .tile_params import StreamedRasterMixin, add_tile_parameters, read_tiles
 
 METHODS = ("spectral", "semantic", "vlm")
 # method -> (registry default key, registry tasks a model must have one of)
@@ -16,7 +17,7 @@ METHOD_MODELS = {"semantic": ("change_features", ("features", "embed_image")),
                  "vlm": ("change_caption", ("change_caption",))}
 
 
-class ChangeAlgorithm(EOLensAlgorithm):
+class ChangeAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
     ALG_ID = "change"
     DISPLAY = N_("Compare two dates")
     HELP = (N_("Warps INPUT_B (after) onto the grid of INPUT (before) over their overlap (and EXTENT), "
@@ -24,7 +25,10 @@ class ChangeAlgorithm(EOLensAlgorithm):
             "vlm also writes a change caption with a two-image model. OUTPUT_RASTER is the change "
             "heat map on INPUT's grid, OUTPUT the change polygons, OUTPUT_TEXT the caption or a "
             "summary. THRESHOLD (empty = automatic) cuts the heat map; MIN_AREA drops smaller "
-            "polygons (square map units of INPUT's CRS)."))
+            "polygons (square map units of INPUT's CRS). Spectral (and vlm) change streams block by "
+            "block when TILE_SIZE > 0 or when the pair does not fit in memory: global statistics "
+            "come from a first pass, so the result does not depend on TILE_SIZE; the heat raster "
+            "is written block by block and regions cut by a seam stay one polygon."))
     TWO_DATES = True
     OUTPUTS = ("OUTPUT", "OUTPUT_RASTER", "OUTPUT_TEXT")
     OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": N_("Change polygons"), "OUTPUT_RASTER": N_("Change heat raster"),
@@ -44,6 +48,8 @@ class ChangeAlgorithm(EOLensAlgorithm):
             "LABEL_MODEL", tr("CLIP model that names each change region (optional)"), optional=True))
         self.addParameter(QgsProcessingParameterString(
             "LABELS", tr("Region labels, comma separated (optional)"), optional=True))
+        add_tile_parameters(self, "Block size in pixels for streaming (0 = automatic: stream "
+                            "only when the pair does not fit in memory)", overlap=None)
 
     def method(self, parameters, context) -> str:
         return self.parameterAsEnumString(parameters, "METHOD", context) or "spectral"
@@ -64,6 +70,12 @@ class ChangeAlgorithm(EOLensAlgorithm):
         method = self.method(parameters, context)
         if method in METHOD_MODELS:
             check_model(self.model_name(parameters, context), METHOD_MODELS[method][1])
+        tile = self.parameterAsInt(parameters, "TILE_SIZE", context)
+        if tile and (tile < 32 or tile % 16):
+            from ....inference.errors import InputError
+
+            raise InputError(tr("TILE_SIZE {0}: use a multiple of 16 pixels, at least 32, or 0 "
+                                "for automatic.").format(tile))
         label_model = (self.parameterAsString(parameters, "LABEL_MODEL", context) or "").strip()
         if label_model:
             check_model(label_model, ("classify", "embed_image"))
@@ -77,13 +89,16 @@ class ChangeAlgorithm(EOLensAlgorithm):
                 "label_model": (self.parameterAsString(parameters, "LABEL_MODEL", context) or "").strip()
                 or None,
                 "labels": [t.strip() for t in (self.parameterAsString(parameters, "LABELS", context)
-                                               or "").split(",") if t.strip()] or None}
+                                               or "").split(",") if t.strip()] or None,
+                **read_tiles(self, parameters, context)}
 
     def act(self, run: Run):
         from ....inference import actions
         from ....inference.cancel import sub_progress
 
         a, b = run.source, run.source_b
+        if self._streams(run):
+            return self._streamed(run)
         image_a, image_b = actions.coregister_pair(
             a.path, b.path, a.bounds, a.bounds_crs if a.bounds else None, bands=a.bands,
             max_side=run.max_side)
@@ -94,3 +109,36 @@ class ChangeAlgorithm(EOLensAlgorithm):
                               threshold=v["threshold"], min_area=v["min_area"],
                               label_model=v["label_model"], labels=v["labels"], opts=run.opts,
                               progress=sub_progress(run.progress, 10, 100), cancel=run.cancel)
+
+    @staticmethod
+    def _streams(run: Run) -> bool:
+        from ....inference.whole_layer import fits_in_memory
+
+        if run.values["method"] == "semantic":
+            return False  # deep features are not streamed yet: MAX_SIDE bounds the capture
+        if run.values["tile"]:
+            return True
+        a = run.source
+        return not fits_in_memory(a.path, run.source_b.path, a.bounds,
+                                  a.bounds_crs if a.bounds else None, bands=a.bands,
+                                  max_side=run.max_side)
+
+    def _streamed(self, run: Run):
+        from ....inference.actions import ActionResult
+        from ....inference.whole_layer import change_layer
+
+        a, v = run.source, run.values
+
+        def stream(raster_path):
+            result = change_layer(
+                a.path, run.source_b.path, a.bounds, a.bounds_crs if a.bounds else None,
+                method=v["method"], model=run.model if v["method"] == "vlm" else None,
+                bands=a.bands, max_side=run.max_side, threshold=v["threshold"],
+                min_area=v["min_area"], block=v["tile"] or 512, heat_path=raster_path,
+                opts=run.opts, progress=run.progress, cancel=run.cancel)
+            if v["label_model"]:
+                result.warnings.append(tr("LABEL_MODEL is not applied to a streamed change run; "
+                                          "name the regions on a smaller EXTENT."))
+            return result
+
+        return ActionResult(meta={"stream": stream})
