@@ -50,11 +50,11 @@ class Grounding:
     def context_text(self) -> str:
         return "\n\n".join(t for t in (self.layers.text, self.documents_text) if t)
 
-    def prompt(self, question: str, *, instruction: str = INSTRUCTION) -> str:
+    def prompt(self, question: str, *, instruction: str = INSTRUCTION,
+               label: str = "Question") -> str:
         """The text sent with the image: the question alone when there is no context."""
         if self.empty:
             return question
-        label = "Question" if instruction is INSTRUCTION else "Task"
         return f"{instruction}\n\n{self.context_text()}\n\n{label}: {question}"
 
     def attach(self, result: Any, prompt: str) -> None:
@@ -121,6 +121,6 @@ def caption_request(backend: Any, request: Any, grounding: Grounding) -> tuple[A
                                   "DOCUMENTS were not used (choose a chat model such as "
                                   "qwen3-vl-2b).")
         return request, ""
-    prompt = grounding.prompt(task_prompt(request), instruction=CAPTION_INSTRUCTION)
+    prompt = grounding.prompt(task_prompt(request), instruction=CAPTION_INSTRUCTION, label="Task")
     options = {"max_new_tokens": MAX_NEW_TOKENS["caption"]}
     return Request("chat", request.image, prompt=prompt, options=options), prompt

@@ -314,6 +314,25 @@ def test_processing_ask_writes_the_answer_with_its_sources(provider, sample_dir,
     assert "Pond outside" not in doc["meta"]["prompt"] and RELEVANT in doc["meta"]["prompt"]
 
 
+def test_processing_caption_with_a_chat_model_is_grounded_by_the_features_in_view(
+        provider, sample_dir, tiny_models, documents, tmp_path):
+    import processing
+
+    src = str(sample_dir / "OSBS_029.tif")
+    trees, roads = _sample_layers(src)
+    js = tmp_path / "caption.json"
+    res = processing.run("eolens:caption", {
+        "INPUT": src, "MODEL": str(tiny_models.path("qwen3_vl")), "MAX_SIDE": 96, "DEVICE": "cpu",
+        "DETAIL": "brief", "CONTEXT_LAYERS": [trees, roads], "DOCUMENTS": str(documents),
+        "OUTPUT": str(tmp_path / "caption.gpkg"), "OUTPUT_TEXT": str(js)})
+    doc = json.loads(js.read_text(encoding="utf-8"))
+    assert doc["answer"] == res["TEXT"]
+    # no question: the documents are looked up with the features' own words ("Longleaf pine")
+    assert [s.get("chunk") and os.path.basename(s["path"]) for s in doc["sources"][2:]] == [
+        "forest.txt"]
+    assert "one sentence" in doc["meta"]["prompt"] and OTHER_MD in doc["meta"]["prompt"]
+
+
 def test_processing_refuses_a_missing_documents_folder(provider, sample_dir, tmp_path):
     import processing
     from qgis.core import QgsProcessingException
