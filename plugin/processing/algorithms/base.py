@@ -434,7 +434,10 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
                 run.cancel.check()
                 replaced = outputs.commit()
         except (EOLensError, QgsProcessingException) as err:
-            raise QgsProcessingException(plain_message(str(err), outputs.temp_names())) from err
+            from ...messages import describe   # names what turned offline mode on
+
+            text = describe(err) if isinstance(err, EOLensError) else str(err)
+            raise QgsProcessingException(plain_message(text, outputs.temp_names())) from err
         except MemoryError as err:  # worded once, in inference.errors.translate_error
             from ...messages import describe
 
