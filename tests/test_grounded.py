@@ -289,6 +289,19 @@ def _sample_layers(src: str):
     return trees, roads
 
 
+def test_ask_and_caption_take_context_layers_and_a_documents_folder(provider):
+    from qgis.core import QgsApplication, QgsProcessing, QgsProcessingParameterFile
+
+    reg = QgsApplication.processingRegistry()
+    for alg in ("eolens:ask", "eolens:caption"):
+        layers = reg.algorithmById(alg).parameterDefinition("CONTEXT_LAYERS")
+        docs = reg.algorithmById(alg).parameterDefinition("DOCUMENTS")
+        assert layers.type() == "multilayer" and layers.layerType() == \
+            QgsProcessing.SourceType.TypeVectorAnyGeometry and layers.flags() & layers.FlagOptional
+        assert docs.behavior() == QgsProcessingParameterFile.Behavior.Folder
+        assert docs.flags() & docs.FlagOptional
+
+
 def test_processing_ask_writes_the_answer_with_its_sources(provider, sample_dir, tiny_models,
                                                           documents, tmp_path):
     import processing
