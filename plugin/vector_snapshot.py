@@ -75,3 +75,19 @@ def context_layers(layers, extent: QgsRectangle, extent_crs: QgsCoordinateRefere
                              extent_crs=extent_crs)
         out.append(ContextLayer(snap.name, snap.features, fields, snap.crs_wkt, layer.id()))
     return out
+
+
+def context_for_capture(layers, source, fields=None) -> list:
+    """:func:`context_layers` for the dock's capture (a ``capture.CaptureSource``): its area, or
+    the whole raster layer, in the CRS of the pixels (a rendered capture's own CRS)."""
+    to_crs = QgsCoordinateReferenceSystem.fromWkt(
+        source.image.crs_wkt if source.image is not None else source.crs_wkt)
+    if source.bounds is not None:
+        extent = QgsRectangle(*source.bounds)
+        extent_crs = QgsCoordinateReferenceSystem.fromWkt(source.bounds_crs)
+    else:
+        raster = QgsProject.instance().mapLayer(source.layer_id)
+        if raster is None:
+            return []
+        extent, extent_crs = raster.extent(), raster.crs()
+    return context_layers(layers, extent, extent_crs, to_crs, fields)

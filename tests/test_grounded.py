@@ -156,6 +156,29 @@ def test_layer_context_holds_exactly_the_intersecting_features_at_their_pixels(r
     assert "Far away" not in prompt and prompt.endswith("Question: Where is the pier?")
 
 
+def test_the_dock_snapshot_follows_a_capture_area_given_in_the_canvas_crs(rotated_scene):
+    from rasterio.warp import transform_bounds
+
+    from eolens.inference import grounding
+    from eolens.plugin.capture import CaptureSource, capture_image
+    from eolens.plugin.vector_snapshot import context_for_capture
+
+    path, (t, w, h, epsg), rings, quay, depots = rotated_scene
+    with rasterio.open(path) as ds:
+        crs_wkt, bounds = ds.crs.to_wkt(), ds.bounds
+    lonlat = transform_bounds(f"EPSG:{epsg}", "EPSG:4326", *bounds)   # a lon/lat canvas
+    source = CaptureSource(str(path), crs_wkt, lonlat,
+                           QgsCoordinateReferenceSystem("EPSG:4326").toWkt(), "rotated", "")
+    snaps = context_for_capture([quay, depots], source)
+    assert [(s.name, sorted(f.fid for f in s.features)) for s in snaps] == [
+        ("quay", [1, 2]), ("depots", [1])]           # the far feature is not even copied
+    image = capture_image(source, None)
+    g = grounding.for_image(image, "Where is the pier?", layers=snaps)
+    pier = next(i for i in g.layers.items if (i.layer, i.fid) == ("quay", 2))
+    box = _expected_box(rings["pier"], image.transform, image.width, image.height)
+    assert pier.bbox_px == box and pier.where == "centre"
+
+
 def test_ten_thousand_features_fit_the_budget_ranked_and_counted():
     from eolens.inference.context_layers import ContextLayer, estimate_tokens, layer_context
     from eolens.inference.label import FeatureIn
