@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from qgis.gui import QgsFileWidget
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                  QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox,
                                  QTableWidget, QTableWidgetItem, QVBoxLayout)
@@ -108,10 +108,12 @@ class SettingsDialog(QDialog):
                 self.table.setItem(row, col, QTableWidgetItem(value))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)      # the last column is never cut off
-        self.table.resizeColumnsToContents()
-        width = sum(header.sectionSize(c) for c in range(self.table.columnCount()))
-        self.table.setMinimumWidth(min(900, width + self.table.verticalHeader().width() + 40))
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)   # the long Tasks column gives way,
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)          # so the last one is never cut off
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 1)
+            item.setToolTip(item.text())
+        self.table.setMinimumWidth(640)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         return self.table
 

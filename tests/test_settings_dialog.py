@@ -47,3 +47,23 @@ def test_free_gpu_memory_unloads_cached_models(qtbot, tiny_models):
     qtbot.addWidget(dialog)
     dialog.free_button.click()
     assert runtime.loaded_models() == []
+
+
+def test_the_model_table_shows_its_last_column_and_the_offline_source(qtbot, monkeypatch):
+    from eolens.plugin import settings
+    from eolens.plugin.settings_dialog import SettingsDialog
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with plugin_settings(offline=False):
+        dialog = SettingsDialog()
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        table, last = dialog.table, dialog.table.columnCount() - 1
+        header = table.horizontalHeader()
+        assert header.sectionViewportPosition(last) + header.sectionSize(last) <= table.viewport().width()
+        assert "HF_HUB_OFFLINE" in dialog.offline.toolTip()
+        assert settings.offline_state(settings.load()) == (True, "the HF_HUB_OFFLINE environment variable")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    with plugin_settings(offline=True):
+        assert settings.offline_state(settings.load())[1].startswith("the EO Lens settings")
