@@ -7,6 +7,7 @@ from qgis.core import QgsProcessingParameterEnum
 
 from ...translate import N_
 from .base import EOLensAlgorithm, Run, tr
+from .tile_params import add_tile_parameters, check_tiles, read_tiles
 from .grounded import GroundedMixin
 
 DETAILS = ("brief", "detailed", "more")
@@ -18,7 +19,8 @@ class CaptionAlgorithm(GroundedMixin, EOLensAlgorithm):
     HELP = (N_("Describes the raster (or EXTENT of it) in words. OUTPUT holds one polygon, the "
             "captured footprint, with the caption; OUTPUT_TEXT optionally saves it as .txt or .json. "
             "With a chat model (Qwen-VL), CONTEXT_LAYERS and DOCUMENTS ground the caption in the "
-            "analyst's features and documents; the sources are written out."))
+            "analyst's features and documents; the sources are written out. TILE_SIZE > 0 captions "
+            "every tile (native resolution) instead: one polygon per tile, a map of what is where."))
     MODEL_TASK = "caption"
     MODEL_TASKS = ("caption",)
     OUTPUTS = ("OUTPUT", "OUTPUT_TEXT")
@@ -29,18 +31,31 @@ class CaptionAlgorithm(GroundedMixin, EOLensAlgorithm):
             "DETAIL", tr("Detail"), options=list(DETAILS), defaultValue="more",
             usesStaticStrings=True))
         self.add_grounding_parameters()
+        add_tile_parameters(self, N_("Tile size in pixels (0 = one caption of the whole extent)"),
+                            overlap=0)
 
     def validate_specific(self, parameters, context) -> None:
         self.validate_grounding(parameters, context)
+        check_tiles(parameters, context, self)
 
     def read_specific(self, parameters, context) -> dict:
         return {"detail": self.parameterAsEnumString(parameters, "DETAIL", context) or "more",
-                **self.read_grounding(parameters, context)}
+                **self.read_grounding(parameters, context), **read_tiles(self, parameters, context)}
 
     def act(self, run: Run):
         from ....inference import actions
         from ....inference.cancel import sub_progress
 
+        if run.values.get("tile"):
+            from ....inference.whole_layer import caption_tiles
+
+            src = run.source
+            return caption_tiles(src.path, run.model, bounds=src.bounds,
+                                 bounds_crs=src.bounds_crs if src.bounds else None,
+                                 tile=run.values["tile"], overlap=run.values["overlap"],
+                                 bands=src.bands,
+                                 detail=run.values["detail"], opts=run.opts,
+                                 progress=sub_progress(run.progress, 5, 100), cancel=run.cancel)
         image = self.capture(run)
         return actions.caption(image, run.model, detail=run.values["detail"], opts=run.opts,
                                progress=sub_progress(run.progress, 5, 100), cancel=run.cancel,
