@@ -485,6 +485,50 @@
   <context>
     <name>EOLensProcessing</name>
     <message>
+      <source>Warps INPUT_B (after) onto the grid of INPUT (before) over their overlap (and EXTENT), then compares them. METHOD spectral needs no model; semantic compares deep features; vlm also writes a change caption with a two-image model. OUTPUT_RASTER is the change heat map on INPUT's grid, OUTPUT the change polygons, OUTPUT_TEXT the caption or a summary. THRESHOLD (empty = automatic) cuts the heat map; MIN_AREA drops smaller polygons (square map units of INPUT's CRS). Spectral (and vlm) change streams block by block when TILE_SIZE &gt; 0 or when the pair does not fit in memory: global statistics come from a first pass, so the result does not depend on TILE_SIZE; the heat raster is written block by block and regions cut by a seam stay one polygon.</source>
+      <translation>Projiziert INPUT_B (nachher) über ihre Überlappung (und EXTENT) auf das Raster von INPUT (vorher) und vergleicht beide. METHOD spectral braucht kein Modell; semantic vergleicht tiefe Merkmale; vlm schreibt zusätzlich eine Änderungsbeschreibung mit einem Zwei-Bild-Modell. OUTPUT_RASTER ist die Änderungs-Heatmap auf dem Raster von INPUT, OUTPUT die Änderungspolygone, OUTPUT_TEXT die Beschreibung oder eine Zusammenfassung. THRESHOLD (leer = automatisch) schneidet die Heatmap; MIN_AREA verwirft kleinere Polygone (Quadrat-Karteneinheiten des KBS von INPUT). Spektrale (und vlm-)Änderung wird blockweise gestreamt, wenn TILE_SIZE &gt; 0 ist oder das Paar nicht in den Speicher passt: die globalen Statistiken stammen aus einem ersten Durchlauf, das Ergebnis hängt also nicht von TILE_SIZE ab; das Heat-Raster wird Block für Block geschrieben, und von einer Naht geschnittene Bereiche bleiben ein Polygon.</translation>
+    </message>
+    <message>
+      <source>LABEL_MODEL is not applied to a streamed change run; name the regions on a smaller EXTENT.</source>
+      <translation>LABEL_MODEL wird bei einem gestreamten Änderungslauf nicht angewendet; benennen Sie die Bereiche auf einem kleineren EXTENT.</translation>
+    </message>
+    <message>
+      <source>TILE_SIZE {0}: use a multiple of 16 pixels, at least 32, or 0 for automatic.</source>
+      <translation>TILE_SIZE {0}: verwenden Sie ein Vielfaches von 16 Pixeln, mindestens 32, oder 0 für automatisch.</translation>
+    </message>
+    <message>
+      <source>Finds the objects named in PROMPT (for example 'airplanes') and writes one box polygon per object, in the raster's CRS (rotated with the raster when it is rotated). An empty prompt detects every object the model knows. TILE_SIZE &gt; 0 streams the layer tile by tile at native resolution (small objects survive); boxes repeated across tile seams are merged in map space.</source>
+      <translation>Findet die in PROMPT genannten Objekte (zum Beispiel „Flugzeuge“) und schreibt ein Rechteck-Polygon pro Objekt im KBS des Rasters (mit dem Raster gedreht, wenn es gedreht ist). Ein leerer Prompt erkennt jedes Objekt, das das Modell kennt. TILE_SIZE &gt; 0 verarbeitet den Layer Kachel für Kachel in nativer Auflösung (kleine Objekte bleiben erhalten); an Kachelnähten doppelte Rechtecke werden im Kartenraum zusammengeführt.</translation>
+    </message>
+    <message>
+      <source>Outlines what PROMPT names (for example 'buildings'). OUTPUT_RASTER is a 0/1 mask on the captured grid; OUTPUT holds one polygon per mask. SAM_MODEL optionally refines the boxes with a SAM model. TILE_SIZE &gt; 0 streams the layer tile by tile at native resolution: the mask is written block by block on the layer's grid (any size) and regions cut by a seam are merged into one polygon.</source>
+      <translation>Umreißt, was PROMPT nennt (zum Beispiel „Gebäude“). OUTPUT_RASTER ist eine 0/1-Maske auf dem erfassten Raster; OUTPUT enthält ein Polygon pro Maske. SAM_MODEL verfeinert die Rechtecke optional mit einem SAM-Modell. TILE_SIZE &gt; 0 verarbeitet den Layer Kachel für Kachel in nativer Auflösung: die Maske wird Block für Block auf dem Raster des Layers geschrieben (beliebige Größe), und von einer Naht geschnittene Bereiche werden zu einem Polygon zusammengeführt.</translation>
+    </message>
+    <message>
+      <source>Tile overlap in pixels (objects cut by a seam are merged)</source>
+      <translation>Kachelüberlappung in Pixeln (von einer Naht geschnittene Objekte werden zusammengeführt)</translation>
+    </message>
+    <message>
+      <source>OVERLAP ({0}) must be smaller than TILE_SIZE ({1}).</source>
+      <translation>OVERLAP ({0}) muss kleiner als TILE_SIZE ({1}) sein.</translation>
+    </message>
+    <message>
+      <source>TILE_SIZE {0}: use at least 32 pixels, or 0 for no tiling.</source>
+      <translation>TILE_SIZE {0}: verwenden Sie mindestens 32 Pixel oder 0 für keine Kachelung.</translation>
+    </message>
+    <message>
+      <source>Tile size in pixels (0 = one capture of the whole extent)</source>
+      <translation>Kachelgröße in Pixeln (0 = eine Erfassung der ganzen Ausdehnung)</translation>
+    </message>
+    <message>
+      <source>Tile size in pixels (0 = one caption of the whole extent)</source>
+      <translation>Kachelgröße in Pixeln (0 = eine Beschreibung der ganzen Ausdehnung)</translation>
+    </message>
+    <message>
+      <source>Block size in pixels for streaming (0 = automatic: stream only when the pair does not fit in memory)</source>
+      <translation>Blockgröße in Pixeln für das Streaming (0 = automatisch: nur streamen, wenn das Paar nicht in den Speicher passt)</translation>
+    </message>
+    <message>
       <source>Ask about image region</source>
       <translation>Frage zum Bildbereich stellen</translation>
     </message>
