@@ -133,10 +133,8 @@ def _candidates(layer: ContextLayer, footprint: Polygon, transform: Affine, widt
     inv = ~transform
     found = []
     for feat in layer.features:
-        if not feat.wkb:
-            continue
-        geom = reproject(_wkb.loads(bytes(feat.wkb)))
-        if geom.is_empty or not fp.intersects(geom):
+        geom = _geometry(feat.wkb, reproject)
+        if geom is None or geom.is_empty or not fp.intersects(geom):
             continue
         clipped = geom if fp.contains(geom) else _clip(geom, footprint)
         if clipped.is_empty:
@@ -146,6 +144,16 @@ def _candidates(layer: ContextLayer, footprint: Polygon, transform: Affine, widt
         found.append(_Candidate(layer, feat, clipped, clipped.area / area,
                                 math.hypot(col - cx, row - cy) / diag))
     return found
+
+
+def _geometry(data, reproject) -> BaseGeometry | None:
+    """The feature's geometry in the capture CRS; None when it has none or it cannot be read."""
+    if not data:
+        return None
+    try:
+        return reproject(_wkb.loads(bytes(data)))
+    except Exception:  # noqa: BLE001 - a broken geometry cannot be placed: it is left out
+        return None
 
 
 def _clip(geom: BaseGeometry, footprint: Polygon) -> BaseGeometry:

@@ -192,8 +192,9 @@ def test_ten_thousand_features_fit_the_budget_ranked_and_counted():
                                {"name": f"building {i}", "use": "residential", "storeys": i % 7}))
     cx, cy = t * (512, 512)
     feats.append(FeatureIn(99_999, box(cx - 200, cy - 150, cx + 200, cy + 150).wkb, {"name": "park"}))
+    broken = [FeatureIn(-1, b"\x01\x03garbage", {}), FeatureIn(-2, None, {"name": "no geometry"})]
     start = time.process_time()
-    ctx = layer_context([ContextLayer("city", feats)], t, 1024, 1024, budget=600)
+    ctx = layer_context([ContextLayer("city", feats + broken)], t, 1024, 1024, budget=600)
     elapsed = time.process_time() - start
     assert elapsed < 1.0, f"{elapsed:.2f} s of CPU for 10,000 features"
     assert ctx.tokens <= 600 and estimate_tokens(ctx.text) == ctx.tokens
