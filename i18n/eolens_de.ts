@@ -1461,4 +1461,11 @@
       <translation>HF_HUB_OFFLINE ist in der Umgebung von QGIS gesetzt: EO Lens und Processing arbeiten offline, egal was dieses Kästchen sagt.</translation>
     </message>
   </context>
+  <context>
+    <name>EOLensTask</name>
+    <message>
+      <source>{} (cancelled)</source>
+      <translation>{} (abgebrochen)</translation>
+    </message>
+  </context>
 </TS>

@@ -5,7 +5,7 @@ import traceback
 from typing import Any, Callable, Iterable, Optional
 
 from qgis.core import QgsApplication, QgsMapLayer, QgsTask
-from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 
 from ..inference.cancel import CancelToken, ProgressFn
 from ..inference.errors import Cancelled
@@ -65,6 +65,8 @@ class EOLensTask(QgsTask):
         self.setProgress(max(0.0, min(100.0, float(percent))))
 
     def cancel(self) -> None:
+        if not self.token.is_set():   # QGIS's task bar then reads "<description> (cancelled)"
+            self.setDescription(QCoreApplication.translate("EOLensTask", "{} (cancelled)").format(self.description()))
         self.token.cancel()
         super().cancel()
 

@@ -299,6 +299,7 @@ def test_model_loading_is_a_named_phase_and_cancel_is_not_a_failure(gui, qtbot, 
     qtbot.waitUntil(lambda: "Loading model" in plugin.dock.status.text(), timeout=30_000)
     assert plugin.dock.status.text() == "Captioning forest — Loading model…"
     plugin.dock.cancel_button.click()
+    assert task.description() == "Captioning forest (cancelled)"     # what QGIS's task bar shows
     wait_idle(qtbot, plugin.dock, timeout=10_000)
     assert plugin.dock.status.text() == "Cancelled."
     assert QgsTask.TaskStatus.Terminated not in statuses_seen
