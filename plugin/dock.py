@@ -69,6 +69,7 @@ class EOLensDock(QgsDockWidget):
         self.area_combo = QComboBox(self)
         self.area_combo.addItems([tr("Current view"), tr("Whole layer"), tr("Drawn rectangle")])
         self.area_combo.currentIndexChanged.connect(self.areaChanged)
+        self.area_combo.currentIndexChanged.connect(self._show_drawn)
         row.addWidget(self.area_combo, 1)
         self.draw_button = QPushButton(tr("Draw…"), self)
         self.draw_button.setToolTip(tr("Drag a rectangle on the map to analyse only that area"))
@@ -288,6 +289,10 @@ class EOLensDock(QgsDockWidget):
         if self._prev_tool is not None:
             self.iface.mapCanvas().setMapTool(self._prev_tool)
 
+    def _show_drawn(self, area: int) -> None:
+        if self.drawn_band is not None:
+            self.drawn_band.setVisible(area == AREA_DRAWN)
+
     def set_drawn(self, rect: QgsRectangle) -> None:
         """The drawn area (canvas CRS): kept on the map as an outline, Area set to it."""
         self.drawn = QgsRectangle(rect)
@@ -299,6 +304,7 @@ class EOLensDock(QgsDockWidget):
             self.drawn_band.setWidth(2)
         self.drawn_band.setToGeometry(QgsGeometry.fromRect(self.drawn), None)
         self.area_combo.setCurrentIndex(AREA_DRAWN)
+        self._show_drawn(AREA_DRAWN)
 
     def open_settings(self) -> None:
         from .settings_dialog import SettingsDialog

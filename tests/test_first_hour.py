@@ -332,6 +332,13 @@ def test_segment_ends_click_mode_and_prompts_are_counted_and_drawn(gui, qtbot, t
     assert not find.points_button.isChecked() and iface.canvas.mapTool() is None
     find.clear_prompts()
     assert find.box_bands == [] and find.prompt_count.text().startswith("0 points")
+    e = layer.extent()
+    plugin.dock.set_drawn(QgsRectangle(e.xMinimum(), e.yMinimum(), e.center().x(), e.center().y()))
+    assert plugin.dock.drawn_band.isVisible() and plugin.dock.area_combo.currentIndex() == 2
+    assert plugin.dock.chat.caption_button.text() == "Caption the drawn area"
+    plugin.dock.area_combo.setCurrentIndex(0)
+    assert not plugin.dock.drawn_band.isVisible()
+    assert plugin.dock.chat.caption_button.text() == "Caption this view"
 
 
 # -- 12. the SAM encoding follows bands, size and layer ---------------------------------------------
