@@ -117,6 +117,37 @@
     </message>
   </context>
   <context>
+    <name>ContextRow</name>
+    <message>
+      <source>Context</source>
+      <translation>Kontext</translation>
+    </message>
+    <message>
+      <source>no layers</source>
+      <translation>keine Layer</translation>
+    </message>
+    <message>
+      <source>Vector layers whose features in the captured area go into the prompt (name, id, fields, where in the image)</source>
+      <translation>Vektorlayer, deren Objekte im erfassten Bereich in den Prompt kommen (Name, ID, Felder, Lage im Bild)</translation>
+    </message>
+    <message>
+      <source>A folder of .txt, .md and .pdf documents; the passages that match the question go into the prompt</source>
+      <translation>Ein Ordner mit .txt-, .md- und .pdf-Dokumenten; die zur Frage passenden Abschnitte kommen in den Prompt</translation>
+    </message>
+    <message>
+      <source>Show prompt</source>
+      <translation>Prompt zeigen</translation>
+    </message>
+    <message>
+      <source>The documents folder '{}' does not exist.</source>
+      <translation>Der Dokumentenordner „{}“ existiert nicht.</translation>
+    </message>
+    <message>
+      <source>Sources: {}</source>
+      <translation>Quellen: {}</translation>
+    </message>
+  </context>
+  <context>
     <name>ChatPanel</name>
     <message>
       <source>Caption this view</source>

@@ -179,6 +179,42 @@ def test_the_dock_snapshot_follows_a_capture_area_given_in_the_canvas_crs(rotate
     assert pier.bbox_px == box and pier.where == "centre"
 
 
+def test_the_chat_context_row_lists_vector_layers_and_grounds_a_capture(rotated_scene, documents,
+                                                                        qtbot):
+    from qgis.core import QgsProject
+    from qgis.PyQt.QtCore import Qt
+
+    from eolens.plugin.capture import CaptureSource, capture_image
+    from eolens.plugin.panels.context_row import ContextRow, ground, sources_html
+
+    path, _, _, quay, depots = rotated_scene
+    project = QgsProject.instance()
+    project.addMapLayers([quay, depots])
+    try:
+        row = ContextRow()
+        qtbot.addWidget(row)
+        names = [row.layers.itemText(i) for i in range(row.layers.count())]
+        assert {"quay", "depots"} <= set(names)
+        with rasterio.open(path) as ds:
+            source = CaptureSource(str(path), ds.crs.to_wkt(), tuple(ds.bounds),
+                                   ds.crs.to_wkt(), "rotated", "")
+        assert row.snapshot(source) is None                  # nothing chosen: no grounding
+        row.layers.setItemCheckState(names.index("depots"), Qt.CheckState.Checked)
+        row.folder.setFilePath(str(documents))
+        row.refresh()                                        # a project change keeps the ticks
+        assert row.layers.checkedItemsData() == [depots.id()]
+        snap = row.snapshot(source)
+        g = ground(snap, capture_image(source, None), QUESTION)
+        assert [s.get("layer") or os.path.basename(s["path"]) for s in g.sources] == [
+            "depots", "harbour.md"]
+        assert "depots:1, harbour.md#1" in sources_html(g.sources)
+        row.folder.setFilePath(str(documents / "missing"))
+        with pytest.raises(Exception, match="does not exist"):
+            row.snapshot(source)
+    finally:
+        project.removeMapLayers([quay.id(), depots.id()])
+
+
 def test_ten_thousand_features_fit_the_budget_ranked_and_counted():
     from eolens.inference.context_layers import ContextLayer, estimate_tokens, layer_context
     from eolens.inference.label import FeatureIn

@@ -1,0 +1,88 @@
+"""The Chat tab's "Context" row: vector layers and a documents folder that ground the answers
+(issue 16), and a *Show prompt* toggle. Feature copies are taken on the main thread; the
+grounding itself (``inference.grounding``) runs in the worker with the capture."""
+from __future__ import annotations
+
+import html
+import os
+from typing import Optional
+
+from qgis.core import QgsProject, QgsVectorLayer
+from qgis.gui import QgsCheckableComboBox, QgsFileWidget
+from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("ContextRow", text)
+
+
+class ContextRow(QWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel(tr("Context"), self))
+        self.layers = QgsCheckableComboBox(self)
+        self.layers.setDefaultText(tr("no layers"))
+        self.layers.setToolTip(tr("Vector layers whose features in the captured area go into the "
+                                  "prompt (name, id, fields, where in the image)"))
+        self.folder = QgsFileWidget(self)
+        self.folder.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
+        self.folder.setToolTip(tr("A folder of .txt, .md and .pdf documents; the passages that "
+                                  "match the question go into the prompt"))
+        self.show_prompt = QCheckBox(tr("Show prompt"), self)
+        row.addWidget(self.layers, 1)
+        row.addWidget(self.folder, 1)
+        row.addWidget(self.show_prompt)
+        project = QgsProject.instance()
+        project.layersAdded.connect(self.refresh)
+        project.layersRemoved.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self, *_args) -> None:
+        """List the project's vector layers, keeping what was ticked."""
+        ticked = set(self.layers.checkedItemsData())
+        self.layers.clear()
+        for layer in QgsProject.instance().mapLayers().values():
+            if isinstance(layer, QgsVectorLayer) and layer.isSpatial():
+                self.layers.addItem(layer.name(), layer.id())
+        for i in range(self.layers.count()):
+            if self.layers.itemData(i) in ticked:
+                self.layers.setItemCheckState(i, Qt.CheckState.Checked)
+
+    def chosen_layers(self) -> list:
+        project = QgsProject.instance()
+        return [lyr for lyr in (project.mapLayer(i) for i in self.layers.checkedItemsData()) if lyr]
+
+    def snapshot(self, source) -> Optional[dict]:
+        """Main thread: plain data for :func:`ground` (None when no context is chosen)."""
+        from ..vector_snapshot import context_for_capture
+
+        layers, folder = self.chosen_layers(), self.folder.filePath().strip()
+        if not layers and not folder:
+            return None
+        if folder and not os.path.isdir(folder):
+            from ...inference.errors import InputError
+
+            raise InputError(tr("The documents folder '{}' does not exist.").format(folder))
+        return {"layers": context_for_capture(layers, source) if layers else [],
+                "documents": folder or None}
+
+
+def ground(snapshot: Optional[dict], image, question: str, caption: str = ""):
+    """Worker side: the grounding for ``image`` and ``question`` (None without context)."""
+    if snapshot is None:
+        return None
+    from ...inference import grounding
+
+    return grounding.for_image(image, question, layers=snapshot["layers"],
+                               documents=snapshot["documents"], caption=caption)
+
+
+def sources_html(sources: list[dict]) -> str:
+    """The sources under an answer: ``layer:fid`` and ``document#chunk``."""
+    names = [f"{s['layer']}:{s['fid']}" if s["kind"] == "feature"
+             else f"{os.path.basename(s['path'])}#{s['chunk']}" for s in sources]
+    return "<p><small>" + html.escape(tr("Sources: {}").format(", ".join(names))) + "</small></p>"
+
