@@ -458,3 +458,55 @@ def test_qgis_process_ask_with_context_layers_and_documents(sample_dir, tiny_mod
         ("feature", "roads", 1), ("document", None, None)]
     assert doc["sources"][1]["path"] == str(documents / "harbour.md")
     assert doc["sources"][1]["chunk"] == 1 and doc["sources"][1]["score"] > 0
+
+
+# --- the dock --------------------------------------------------------------------------------
+
+def test_dock_chat_grounds_the_answer_and_logs_the_same_sources(qtbot, tiny_models, sample_dir,
+                                                                documents, monkeypatch):
+    from qgis.core import QgsProject
+    from qgis.PyQt.QtCore import Qt
+
+    from eolens.inference.qwen_vl import QwenVLBackend
+    from eolens.plugin.layers import find_role
+    from tests.gui_helpers import add_raster, clear_project, load_plugin, plugin_settings, wait_idle
+
+    seen = []
+    original = QwenVLBackend.generate_ids
+
+    def spy(self, inputs, encoded, **kwargs):
+        seen.append(self.processor.tokenizer.decode(inputs["input_ids"][0]))
+        return original(self, inputs, encoded, **kwargs)
+
+    monkeypatch.setattr(QwenVLBackend, "generate_ids", spy)
+    iface, plugin = load_plugin()
+    try:
+        raster = add_raster(sample_dir / "OSBS_029.tif")
+        trees, roads = _sample_layers(str(sample_dir / "OSBS_029.tif"))
+        QgsProject.instance().addMapLayers([trees, roads])
+        plugin.dock.layer_combo.setLayer(raster)
+        plugin.dock.area_combo.setCurrentIndex(1)          # the whole layer
+        chat = plugin.dock.chat
+        names = [chat.context.layers.itemText(i) for i in range(chat.context.layers.count())]
+        chat.context.layers.setItemCheckState(names.index("roads"), Qt.CheckState.Checked)
+        chat.context.folder.setFilePath(str(documents))
+        chat.context.show_prompt.setChecked(True)
+        with plugin_settings(model_chat=str(tiny_models.path("qwen3_vl")), max_side=96):
+            chat.question.setText(QUESTION)
+            chat.ask_button.click()
+            wait_idle(qtbot, plugin.dock)
+        assert iface.errors() == []
+        assert len(seen) == 1 and "[roads:1]" in seen[0] and RELEVANT in seen[0]
+        assert "Longleaf pine" not in seen[0]                # trees were not ticked
+        log = next(find_role("chat").getFeatures())
+        assert log["question"] == QUESTION
+        sources = json.loads(log["sources"])
+        assert [(s["kind"], s.get("layer"), s.get("fid")) for s in sources] == [
+            ("feature", "roads", 1), ("document", None, None)]
+        assert sources[1]["path"] == str(documents / "harbour.md")
+        text = chat.view.toPlainText()
+        assert "Sources: roads:1, harbour.md#1" in text and "Question: " + QUESTION in text
+        assert chat.turns[-1][0] == QUESTION
+    finally:
+        plugin.unload()
+        clear_project()

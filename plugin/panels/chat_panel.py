@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import json
 from typing import Optional
 
 from qgis.PyQt.QtCore import QCoreApplication
@@ -13,6 +14,7 @@ from ..capture import CaptureSource, capture_image
 from ..translate import N_
 from .export_dialog import CHAT_FORMATS, ask_save_path
 from .widgets import question_row
+from .context_row import ContextRow, ground, sources_html
 from ...inference import actions
 from ...inference.georef import GeoFeature, result_to_features
 from ...inference.results import PixelResult
@@ -20,7 +22,7 @@ from ...inference.results import PixelResult
 DETAILS = (("brief", N_("Brief")), ("detailed", N_("Detailed")), ("more", N_("More detailed")))
 CAPTION_FIELDS = {"caption": str, "model": str, "detail": str, "time": str, "layer": str}
 CHAT_FIELDS = {"conversation": int, "turn": int, "question": str, "answer": str, "model": str,
-               "time": str, "layer": str}
+               "time": str, "layer": str, "sources": str}
 CAPTION_BUTTON = (N_("Caption this view"), N_("Caption the whole layer"), N_("Caption the drawn area"))
 
 
@@ -58,6 +60,8 @@ class ChatPanel(QWidget):
         layout.addLayout(row)
         self.view = QTextBrowser(self)
         layout.addWidget(self.view, 1)
+        self.context = ContextRow(self)   # layers and documents that ground the answers (issue 16)
+        layout.addWidget(self.context)
         row, self.question, self.ask_button = question_row(
             self, tr("Ask about this view, e.g. how many ships are in the harbour?"), tr("Ask"), self.ask)
         layout.addLayout(row)
@@ -109,12 +113,18 @@ class ChatPanel(QWidget):
         except Exception as err:  # noqa: BLE001
             messages.report_error(self.dock.iface, err)
             return
+        try:
+            context = self.context.snapshot(source)   # feature copies: main thread
+        except Exception as err:  # noqa: BLE001
+            messages.report_error(self.dock.iface, err)
+            return
         if self.source is None or capture_key(source) != capture_key(self.source):
             self._new_conversation(source, None)   # another layer, area or band choice
         s, opts = settings.load(), self.dock.run_options()
         model = s.model_for("chat")
         max_side = s.max_side if s.fit_to_model else None
         conversation, image, history = self.conversation, self.image, list(self.turns)
+        caption = history[0][1] if history and history[0][0].startswith(tr("Caption")) else ""
 
         def work(progress, cancel):
             nonlocal conversation, image
@@ -122,8 +132,10 @@ class ChatPanel(QWidget):
                 image = image or capture_image(source, max_side)
                 conversation = actions.conversation(image, model, history=history, opts=opts,
                                                     cancel=cancel)
-            turn = conversation.ask(question, progress=progress, cancel=cancel)
-            return conversation, image, turn
+            grounding = ground(context, image, question, caption)
+            prompt = grounding.prompt(question) if grounding is not None else question
+            turn = conversation.ask(prompt, progress=progress, cancel=cancel)
+            return conversation, image, turn, question, grounding, prompt
 
         self.question.clear()
         self._append(tr("You"), question)
@@ -131,26 +143,36 @@ class ChatPanel(QWidget):
         self.dock.run(tr("Asking about {}").format(source.name), work,
                       lambda out: self._answered(number, model, *out), layers=[self.dock.layer()])
 
-    def _answered(self, number: int, model: str, conversation, image, turn) -> None:
+    def _answered(self, number: int, model: str, conversation, image, turn, question: str = "",
+                  grounding=None, prompt: str = "") -> None:
         if number != self.number:      # a new conversation started meanwhile: not this one's turn
             return
         self.conversation, self.image = conversation, image
+        question = question or turn.question   # turn.question is the prompt when grounded
         self._append(tr("EO Lens"), turn.answer)
-        n = self._log_turn(turn.question, turn.answer, model, image)
+        sources = grounding.sources if grounding is not None else []
+        if sources:
+            self.view.append(sources_html(sources))
+        for warning in grounding.warnings if grounding is not None else ():
+            self._note(warning)
+        if grounding is not None and self.context.show_prompt.isChecked():
+            self._note(prompt)
+        n = self._log_turn(question, turn.answer, model, image, sources)
         if turn.boxes:
             feats = result_to_features(PixelResult(boxes=list(turn.boxes)), image,
-                                       prompt=turn.question, model=model)
+                                       prompt=question, model=model)
             for feat in feats:
                 feat.properties["turn"] = n
             layer = layers.memory_layer(tr("Chat turn {} boxes").format(n), image.crs_wkt, feats)
             layers.add_result(layer, f"chat-boxes-{n}", source=self.source.name if self.source else "",
-                              details=f"question: {turn.question}\nmodel: {model}")
+                              details=f"question: {question}\nmodel: {model}")
 
-    def _log_turn(self, question: str, answer: str, model: str, image) -> int:
+    def _log_turn(self, question: str, answer: str, model: str, image, sources=()) -> int:
         self.turns.append((question, answer))
         n = len(self.turns)
         props = {"conversation": self.number, "turn": n, "question": question, "answer": answer,
-                 "model": model, "time": layers.stamp(), "layer": self.source.name if self.source else ""}
+                 "model": model, "time": layers.stamp(), "layer": self.source.name if self.source else "",
+                 "sources": json.dumps(list(sources), ensure_ascii=False) if sources else ""}
         log = self._log_layer("chat", tr("EO Lens chat"), image.crs_wkt, CHAT_FIELDS)
         layers.append_features(log, [GeoFeature(image.footprint(), props)])
         return n
