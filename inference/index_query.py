@@ -84,7 +84,7 @@ class AnnIndex:
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, *, connectivity: int = 16,
-              expansion_add: int = 64, expansion_search: int = 512) -> "AnnIndex":
+              expansion_add: int = 64, expansion_search: int = 1024) -> "AnnIndex":
         from usearch.index import Index, ScalarKind
 
         index = Index(ndim=int(vectors.shape[1]), metric="ip", dtype=ScalarKind.F16,
