@@ -2,7 +2,8 @@
 
 open_clip ViT-B-32 with random weights (real compute), a 4096 px GeoTIFF mosaicked from real
 UCM chips, 224 px tiles without overlap. The ratio shows what reading, stretching,
-preprocessing and bookkeeping cost on top of the model itself (goal >= 0.9).
+preprocessing and bookkeeping cost on top of the model itself, in CPU time of the process
+(all threads: wall time on a shared machine measures the neighbours), goal >= 0.95.
 """
 from __future__ import annotations
 
@@ -57,11 +58,11 @@ def _bare_forward_s(model, n_tiles: int) -> float:
     import torch
 
     batch = torch.randn(BATCH, 3, TILE, TILE)
-    start = time.perf_counter()
+    start = time.process_time()
     with torch.inference_mode():
         for done in range(0, n_tiles, BATCH):
             model.encode_image(batch[:min(BATCH, n_tiles - done)])
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def run():
@@ -74,11 +75,11 @@ def run():
         n = count_tiles(path, tile=TILE, overlap=0)
         _bare_forward_s(backend.model, BATCH)  # warm up threads and allocator
         bare_s = _bare_forward_s(backend.model, n)
-        start = time.perf_counter()
+        start, wall = time.process_time(), time.perf_counter()
         res = search_raster(backend, path, "a harbour with ships", tile=TILE, batch_size=BATCH)
-        pipeline_s = time.perf_counter() - start
+        pipeline_s, wall_s = time.process_time() - start, time.perf_counter() - wall
         # Bare passes either side of the pipeline: shared CPUs drift.
         bare_s = (bare_s + _bare_forward_s(backend.model, n)) / 2
     assert len(res.tiles) == n
-    yield "clip_search_tiles_per_s", n / pipeline_s, "tiles/s"
+    yield "clip_search_tiles_per_s", n / wall_s, "tiles/s"
     yield "clip_search_vs_bare_forward", bare_s / pipeline_s, "ratio"
