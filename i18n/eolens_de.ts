@@ -146,6 +146,10 @@
       <source>Sources: {}</source>
       <translation>Quellen: {}</translation>
     </message>
+    <message>
+      <source>The layer '{}' is no longer in the project.</source>
+      <translation>Der Layer „{}“ ist nicht mehr im Projekt.</translation>
+    </message>
   </context>
   <context>
     <name>ChatPanel</name>

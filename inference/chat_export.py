@@ -11,8 +11,11 @@ from .errors import InputError
 
 
 def write_chat(path: str, turns: Sequence[tuple[str, str]], chip: Optional[np.ndarray] = None,
-               *, title: str = "EO Lens conversation", overwrite: bool = False) -> str:
-    """Write ``turns`` (question, answer) to ``path`` (.md or .html); the chip goes beside it as PNG."""
+               *, title: str = "EO Lens conversation", overwrite: bool = False,
+               sources: Sequence[Sequence[dict]] = ()) -> str:
+    """Write ``turns`` (question, answer) to ``path`` (.md or .html); the chip goes beside it as PNG.
+
+    ``sources[i]`` lists the sources put into the prompt of turn ``i`` (``grounding.Grounding``)."""
     ext = os.path.splitext(path)[1].lower()
     if ext not in (".md", ".html", ".htm"):
         raise InputError(f"Export the chat as .md or .html, not '{ext or path}'.")
@@ -22,7 +25,8 @@ def write_chat(path: str, turns: Sequence[tuple[str, str]], chip: Optional[np.nd
     if not os.path.isdir(folder):
         raise InputError(f"The folder '{folder}' does not exist.")
     chip_name = _write_chip(path, chip) if chip is not None else None
-    text = _html(title, turns, chip_name) if ext != ".md" else _markdown(title, turns, chip_name)
+    cited = [_cited(sources[i] if i < len(sources) else ()) for i in range(len(turns))]
+    text = _html(title, turns, chip_name, cited) if ext != ".md" else _markdown(title, turns, chip_name, cited)
     tmp = path + ".part"
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -42,20 +46,29 @@ def _write_chip(path: str, chip: np.ndarray) -> str:
     return name
 
 
-def _markdown(title, turns, chip_name) -> str:
+def _cited(sources) -> str:
+    from .grounding import source_name
+
+    return ", ".join(source_name(s) for s in sources)
+
+
+def _markdown(title, turns, chip_name, cited) -> str:
     lines = [f"# {title}", ""]
     if chip_name:
         lines += [f"![image]({chip_name})", ""]
-    for question, answer in turns:
+    for (question, answer), names in zip(turns, cited):
         lines += [f"**Q:** {question}", "", f"**A:** {answer}", ""]
+        lines += [f"*Sources:* {names}", ""] if names else []
     return "\n".join(lines)
 
 
-def _html(title, turns, chip_name) -> str:
+def _html(title, turns, chip_name, cited) -> str:
     parts = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>",
              f"<h1>{html.escape(title)}</h1>"]
     if chip_name:
         parts.append(f"<img src='{html.escape(chip_name)}' alt='image' style='max-width:512px'>")
-    for question, answer in turns:
+    for (question, answer), names in zip(turns, cited):
         parts.append(f"<p><b>Q:</b> {html.escape(question)}</p><p><b>A:</b> {html.escape(answer)}</p>")
+        if names:
+            parts.append(f"<p><small><i>Sources:</i> {html.escape(names)}</small></p>")
     return "\n".join(parts)

@@ -9,6 +9,7 @@ order) and ``meta["prompt"]`` is the text that was sent.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,3 +125,10 @@ def caption_request(backend: Any, request: Any, grounding: Grounding) -> tuple[A
     prompt = grounding.prompt(task_prompt(request), instruction=CAPTION_INSTRUCTION, label="Task")
     options = {"max_new_tokens": MAX_NEW_TOKENS["caption"]}
     return Request("chat", request.image, prompt=prompt, options=options), prompt
+
+
+def source_name(source: dict) -> str:
+    """How a source is cited: ``layer:fid`` or ``document#chunk``."""
+    if source.get("kind") == "feature":
+        return f"{source['layer']}:{source['fid']}"
+    return f"{os.path.basename(source['path'])}#{source['chunk']}"

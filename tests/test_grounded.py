@@ -185,7 +185,7 @@ def test_the_chat_context_row_lists_vector_layers_and_grounds_a_capture(rotated_
     from qgis.PyQt.QtCore import Qt
 
     from eolens.plugin.capture import CaptureSource, capture_image
-    from eolens.plugin.panels.context_row import ContextRow, ground, sources_html
+    from eolens.plugin.panels.context_row import ContextRow, ground
 
     path, _, _, quay, depots = rotated_scene
     project = QgsProject.instance()
@@ -207,7 +207,19 @@ def test_the_chat_context_row_lists_vector_layers_and_grounds_a_capture(rotated_
         g = ground(snap, capture_image(source, None), QUESTION)
         assert [s.get("layer") or os.path.basename(s["path"]) for s in g.sources] == [
             "depots", "harbour.md"]
-        assert "depots:1, harbour.md#1" in sources_html(g.sources)
+        cited = row.cite(g)
+        assert 'eolens-source:0">depots:1</a>, <a href="eolens-source:1">harbour.md#1</a>' in cited
+
+        class Canvas:
+            zoomed = []
+
+            def zoomToSelected(self, layer):  # noqa: N802 - QGIS API name
+                self.zoomed.append(layer.id())
+
+        canvas = Canvas()
+        assert row.follow("eolens-source:0", canvas) == "" and canvas.zoomed == [depots.id()]
+        assert depots.selectedFeatureIds() == [1]
+        assert RELEVANT in row.follow("eolens-source:1", canvas)
         row.folder.setFilePath(str(documents / "missing"))
         with pytest.raises(Exception, match="does not exist"):
             row.snapshot(source)
@@ -463,9 +475,9 @@ def test_qgis_process_ask_with_context_layers_and_documents(sample_dir, tiny_mod
 # --- the dock --------------------------------------------------------------------------------
 
 def test_dock_chat_grounds_the_answer_and_logs_the_same_sources(qtbot, tiny_models, sample_dir,
-                                                                documents, monkeypatch):
+                                                                documents, monkeypatch, tmp_path):
     from qgis.core import QgsProject
-    from qgis.PyQt.QtCore import Qt
+    from qgis.PyQt.QtCore import Qt, QUrl
 
     from eolens.inference.qwen_vl import QwenVLBackend
     from eolens.plugin.layers import find_role
@@ -507,6 +519,15 @@ def test_dock_chat_grounds_the_answer_and_logs_the_same_sources(qtbot, tiny_mode
         text = chat.view.toPlainText()
         assert "Sources: roads:1, harbour.md#1" in text and "Question: " + QUESTION in text
         assert chat.turns[-1][0] == QUESTION
+        out = chat.export(str(tmp_path / "chat.md"))
+        assert "*Sources:* roads:1, harbour.md#1" in open(out, encoding="utf-8").read()
+        html_out = chat.export(str(tmp_path / "chat.html"))
+        assert "roads:1, harbour.md#1" in open(html_out, encoding="utf-8").read()
+        chat._source_clicked(QUrl("eolens-source:0"))      # a feature source: selected, zoomed
+        assert roads.selectedFeatureIds() == [1]
+        chat._source_clicked(QUrl("eolens-source:1"))      # a document source: its passage
+        assert chat.view.toPlainText().rstrip().endswith(RELEVANT)
+        qtbot.wait(50)   # the dock's refresh after the zoom runs before it is unloaded
     finally:
         plugin.unload()
         clear_project()

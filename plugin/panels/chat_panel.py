@@ -14,7 +14,7 @@ from ..capture import CaptureSource, capture_image
 from ..translate import N_
 from .export_dialog import CHAT_FORMATS, ask_save_path
 from .widgets import question_row
-from .context_row import ContextRow, ground, sources_html
+from .context_row import ContextRow, ground
 from ...inference import actions
 from ...inference.georef import GeoFeature, result_to_features
 from ...inference.results import PixelResult
@@ -45,6 +45,7 @@ class ChatPanel(QWidget):
         self.source: Optional[CaptureSource] = None
         self.turns: list[tuple[str, str]] = []      # (question, answer); a caption is turn 1
         self.number = 0                             # conversation number in the chat log layer
+        self.turn_sources: dict[tuple[int, int], list] = {}   # (conversation, turn) -> sources
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.detail = QComboBox(self)
@@ -59,6 +60,8 @@ class ChatPanel(QWidget):
         row.addWidget(self.caption_button, 1)
         layout.addLayout(row)
         self.view = QTextBrowser(self)
+        self.view.setOpenLinks(False)     # source links select a feature or show a passage
+        self.view.anchorClicked.connect(self._source_clicked)
         layout.addWidget(self.view, 1)
         self.context = ContextRow(self)   # layers and documents that ground the answers (issue 16)
         layout.addWidget(self.context)
@@ -152,7 +155,7 @@ class ChatPanel(QWidget):
         self._append(tr("EO Lens"), turn.answer)
         sources = grounding.sources if grounding is not None else []
         if sources:
-            self.view.append(sources_html(sources))
+            self.view.append(self.context.cite(grounding))
         for warning in grounding.warnings if grounding is not None else ():
             self._note(warning)
         if grounding is not None and self.context.show_prompt.isChecked():
@@ -173,6 +176,7 @@ class ChatPanel(QWidget):
         props = {"conversation": self.number, "turn": n, "question": question, "answer": answer,
                  "model": model, "time": layers.stamp(), "layer": self.source.name if self.source else "",
                  "sources": json.dumps(list(sources), ensure_ascii=False) if sources else ""}
+        self.turn_sources[(self.number, n)] = list(sources)
         log = self._log_layer("chat", tr("EO Lens chat"), image.crs_wkt, CHAT_FIELDS)
         layers.append_features(log, [GeoFeature(image.footprint(), props)])
         return n
@@ -193,6 +197,11 @@ class ChatPanel(QWidget):
         self.view.clear()
 
     # -- helpers ---------------------------------------------------------------
+    def _source_clicked(self, url) -> None:
+        passage = self.context.follow(url.toString(), self.dock.iface.mapCanvas())
+        if passage:
+            self._note(passage)
+
     def _append(self, who: str, text: str) -> None:
         self.view.append(f"<p><b>{html.escape(who)}:</b> {html.escape(text)}</p>")
 
@@ -225,8 +234,9 @@ class ChatPanel(QWidget):
             return None
         title = tr("EO Lens conversation about {}").format(self.source.name) if self.source else None
         try:
+            sources = [self.turn_sources.get((self.number, i + 1), []) for i in range(len(self.turns))]
             out = write_chat(path, self.turns, self.image.rgb if self.image is not None else None,
-                             **({"title": title} if title else {}))
+                             sources=sources, **({"title": title} if title else {}))
         except Exception as err:  # noqa: BLE001 - a bad path is a message, not a traceback
             messages.report_error(self.dock.iface, err)
             return None

@@ -32,6 +32,8 @@ class ContextRow(QWidget):
         self.folder.setToolTip(tr("A folder of .txt, .md and .pdf documents; the passages that "
                                   "match the question go into the prompt"))
         self.show_prompt = QCheckBox(tr("Show prompt"), self)
+        self._cited: list[dict] = []                  # every source linked in the chat so far
+        self._passages: dict[tuple[str, int], str] = {}  # (path, chunk) -> the chunk's text
         row.addWidget(self.layers, 1)
         row.addWidget(self.folder, 1)
         row.addWidget(self.show_prompt)
@@ -69,6 +71,36 @@ class ContextRow(QWidget):
         return {"layers": context_for_capture(layers, source) if layers else [],
                 "documents": folder or None}
 
+    def cite(self, grounding) -> str:
+        """HTML for the sources under an answer, ``layer:fid`` and ``document#chunk``, each a
+        link that :meth:`follow` opens."""
+        from ...inference.grounding import source_name
+
+        links = []
+        for src in grounding.sources:
+            self._cited.append(src)
+            links.append(f'<a href="eolens-source:{len(self._cited) - 1}">'
+                         f"{html.escape(source_name(src))}</a>")
+        for hit in grounding.hits:
+            self._passages[(hit.chunk.path, hit.chunk.index)] = hit.chunk.text
+        return "<p><small>" + html.escape(tr("Sources: {}")).format(", ".join(links)) + \
+            "</small></p>"
+
+    def follow(self, url: str, canvas) -> str:
+        """A clicked source: a feature is selected and zoomed to; a document passage is
+        returned as text for the chat to show."""
+        if not url.startswith("eolens-source:"):
+            return ""
+        src = self._cited[int(url.split(":", 1)[1])]
+        if src["kind"] != "feature":
+            return self._passages.get((src["path"], src["chunk"]), "")
+        layer = QgsProject.instance().mapLayer(src.get("layer_id", ""))
+        if layer is None:
+            return tr("The layer '{}' is no longer in the project.").format(src["layer"])
+        layer.selectByIds([int(src["fid"])])
+        canvas.zoomToSelected(layer)
+        return ""
+
 
 def ground(snapshot: Optional[dict], image, question: str, caption: str = ""):
     """Worker side: the grounding for ``image`` and ``question`` (None without context)."""
@@ -78,11 +110,3 @@ def ground(snapshot: Optional[dict], image, question: str, caption: str = ""):
 
     return grounding.for_image(image, question, layers=snapshot["layers"],
                                documents=snapshot["documents"], caption=caption)
-
-
-def sources_html(sources: list[dict]) -> str:
-    """The sources under an answer: ``layer:fid`` and ``document#chunk``."""
-    names = [f"{s['layer']}:{s['fid']}" if s["kind"] == "feature"
-             else f"{os.path.basename(s['path'])}#{s['chunk']}" for s in sources]
-    return "<p><small>" + html.escape(tr("Sources: {}").format(", ".join(names))) + "</small></p>"
-
