@@ -158,7 +158,8 @@ def test_qgis_proxy_reaches_pip_and_the_hub_download_client(monkeypatch):
     from qgis.core import QgsSettings
 
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv(var, "")  # recorded, so whatever apply_qgis_proxy sets is undone
+        monkeypatch.delenv(var)
     s = QgsSettings()
     keys = {"proxy/proxyEnabled": "true", "proxy/proxyType": "HttpProxy",
             "proxy/proxyHost": "proxy.agency.example", "proxy/proxyPort": "3128",
