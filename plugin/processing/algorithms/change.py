@@ -48,8 +48,8 @@ class ChangeAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
             "LABEL_MODEL", tr("CLIP model that names each change region (optional)"), optional=True))
         self.addParameter(QgsProcessingParameterString(
             "LABELS", tr("Region labels, comma separated (optional)"), optional=True))
-        add_tile_parameters(self, "Block size in pixels for streaming (0 = automatic: stream "
-                            "only when the pair does not fit in memory)", overlap=None)
+        add_tile_parameters(self, N_("Block size in pixels for streaming (0 = automatic: stream "
+                                     "only when the pair does not fit in memory)"), overlap=None)
 
     def method(self, parameters, context) -> str:
         return self.parameterAsEnumString(parameters, "METHOD", context) or "spectral"

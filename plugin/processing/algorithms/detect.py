@@ -23,7 +23,7 @@ class DetectAlgorithm(EOLensAlgorithm):
     OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": N_("Boxes")}
 
     def add_specific_parameters(self) -> None:
-        add_tile_parameters(self, "Tile size in pixels (0 = one capture of the whole extent)")
+        add_tile_parameters(self, N_("Tile size in pixels (0 = one capture of the whole extent)"))
 
     def validate_specific(self, parameters, context) -> None:
         check_tiles(parameters, context, self)

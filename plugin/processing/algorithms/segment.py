@@ -31,7 +31,7 @@ class SegmentAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
             "SAM_MODEL", tr("SAM model to refine boxes into masks (optional)"), optional=True)
         param.setFlags(param.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(param)
-        add_tile_parameters(self, "Tile size in pixels (0 = one capture of the whole extent)")
+        add_tile_parameters(self, N_("Tile size in pixels (0 = one capture of the whole extent)"))
 
     def validate_specific(self, parameters, context) -> None:
         check_tiles(parameters, context, self)
