@@ -372,6 +372,10 @@ class EOLensDock(QgsDockWidget):
 
     def shutdown(self) -> None:
         self.cancel()
+        refresh = getattr(self, "_refresh_timer", None)
+        if refresh is not None:  # a pending refresh must not run on a half-deleted dock
+            refresh.stop()
+            refresh.timeout.disconnect(self.choose_defaults)
         for signal, slot in getattr(self, "_watched", []):
             try:
                 signal.disconnect(slot)

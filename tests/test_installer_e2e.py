@@ -64,6 +64,7 @@ def analyst_qgis(tmp_path_factory):
         "[general]\nname=probe\nqgisMinimumVersion=3.0\ndescription=p\nversion=1\nauthor=t\n"
         "email=t@example.org\nhasProcessingProvider=yes\n")
     env = installer._clean_env()
+    env.pop("QGIS_CUSTOM_CONFIG_PATH", None)  # the test harness's; an analyst's QGIS uses $HOME
     env.update(HOME=str(root / "home"), XDG_RUNTIME_DIR=str(root / "rt"), QT_QPA_PLATFORM="offscreen",
                QGIS_PLUGINPATH=str(plugins), EOLENS_PACKAGES=str(root / "eolens-packages"),
                HF_HUB_OFFLINE="1")

@@ -34,7 +34,9 @@ export QGIS_PLUGINPATH="$PKGROOT${QGIS_PLUGINPATH:+:$QGIS_PLUGINPATH}"
 if [[ -d "$SITE" ]]; then
   export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
 fi
-# qgis_process keeps its settings (enabled plugins) under $HOME; keep them in the private profile.
+# qgis_process keeps its settings (enabled plugins) under $HOME; keep them in the private profile
+# (a QGIS test harness's QGIS_CUSTOM_CONFIG_PATH would otherwise be shared by every run).
+unset QGIS_CUSTOM_CONFIG_PATH
 export HOME="$PROFILE"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$PROFILE/runtime}"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
@@ -42,7 +44,8 @@ mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 # Enable once per profile; quiet, because "plugins enable" prints the whole plugin list.
 STAMP="$PROFILE/.eolens-enabled"
 if [[ ! -f "$STAMP" ]]; then
-  if ! "$BIN" plugins enable eolens >"$PROFILE/enable.log" 2>&1; then
+  if ! "$BIN" plugins enable eolens >"$PROFILE/enable.log" 2>&1 \
+     && ! grep -q "already enabled" "$PROFILE/enable.log"; then
     cat "$PROFILE/enable.log" >&2
     echo "could not enable the eolens plugin for qgis_process" >&2
     exit 1
