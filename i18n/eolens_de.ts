@@ -64,6 +64,14 @@
       <translation>Datum unbekannt</translation>
     </message>
     <message>
+      <source>Change heat</source>
+      <translation>Änderungsstärke</translation>
+    </message>
+    <message>
+      <source>Change regions</source>
+      <translation>Änderungsflächen</translation>
+    </message>
+    <message>
       <source>Compare two dates first.</source>
       <translation>Vergleichen Sie zuerst zwei Zeitpunkte.</translation>
     </message>
@@ -96,59 +104,8 @@
       <translation>im Überlappungsbereich von „{}“ und „{}“</translation>
     </message>
     <message>
-      <source>Change heat: {} → {} ({})</source>
-      <translation>Änderungs-Heatmap: {} → {} ({})</translation>
-    </message>
-    <message>
-      <source>Change: {} → {} ({})</source>
-      <translation>Änderung: {} → {} ({})</translation>
-    </message>
-    <message>
       <source>You</source>
       <translation>Sie</translation>
-    </message>
-    <message>
-      <source>Change heat</source>
-      <translation>Änderungsstärke</translation>
-    </message>
-    <message>
-      <source>Change regions</source>
-      <translation>Änderungsflächen</translation>
-    </message>
-  </context>
-  <context>
-    <name>ContextRow</name>
-    <message>
-      <source>Context</source>
-      <translation>Kontext</translation>
-    </message>
-    <message>
-      <source>no layers</source>
-      <translation>keine Layer</translation>
-    </message>
-    <message>
-      <source>Vector layers whose features in the captured area go into the prompt (name, id, fields, where in the image)</source>
-      <translation>Vektorlayer, deren Objekte im erfassten Bereich in den Prompt kommen (Name, ID, Felder, Lage im Bild)</translation>
-    </message>
-    <message>
-      <source>A folder of .txt, .md and .pdf documents; the passages that match the question go into the prompt</source>
-      <translation>Ein Ordner mit .txt-, .md- und .pdf-Dokumenten; die zur Frage passenden Abschnitte kommen in den Prompt</translation>
-    </message>
-    <message>
-      <source>Show prompt</source>
-      <translation>Prompt zeigen</translation>
-    </message>
-    <message>
-      <source>The documents folder '{}' does not exist.</source>
-      <translation>Der Dokumentenordner „{}“ existiert nicht.</translation>
-    </message>
-    <message>
-      <source>Sources: {}</source>
-      <translation>Quellen: {}</translation>
-    </message>
-    <message>
-      <source>The layer '{}' is no longer in the project.</source>
-      <translation>Der Layer „{}“ ist nicht mehr im Projekt.</translation>
     </message>
   </context>
   <context>
@@ -248,6 +205,41 @@
     <message>
       <source>New conversation about {} ({}): the earlier turns were about another capture; they are kept in the EO Lens chat layer.</source>
       <translation>Neue Unterhaltung über {} ({}): Die früheren Runden betrafen eine andere Erfassung; sie bleiben im EO-Lens-Chat-Layer erhalten.</translation>
+    </message>
+  </context>
+  <context>
+    <name>ContextRow</name>
+    <message>
+      <source>no layers</source>
+      <translation>keine Layer</translation>
+    </message>
+    <message>
+      <source>Vector layers whose features in the captured area go into the prompt (name, id, fields, where in the image)</source>
+      <translation>Vektorlayer, deren Objekte im erfassten Bereich in den Prompt kommen (Name, ID, Felder, Lage im Bild)</translation>
+    </message>
+    <message>
+      <source>A folder of .txt, .md and .pdf documents; the passages that match the question go into the prompt</source>
+      <translation>Ein Ordner mit .txt-, .md- und .pdf-Dokumenten; die zur Frage passenden Abschnitte kommen in den Prompt</translation>
+    </message>
+    <message>
+      <source>Show prompt</source>
+      <translation>Prompt zeigen</translation>
+    </message>
+    <message>
+      <source>Context</source>
+      <translation>Kontext</translation>
+    </message>
+    <message>
+      <source>The layer '{}' is no longer in the project.</source>
+      <translation>Der Layer „{}“ ist nicht mehr im Projekt.</translation>
+    </message>
+    <message>
+      <source>The documents folder '{}' does not exist.</source>
+      <translation>Der Dokumentenordner „{}“ existiert nicht.</translation>
+    </message>
+    <message>
+      <source>Sources: {}</source>
+      <translation>Quellen: {}</translation>
     </message>
   </context>
   <context>
@@ -388,12 +380,12 @@
       <translation>Bänder müssen durch Kommas getrennte Zahlen sein, z. B. 4,3,2.</translation>
     </message>
     <message>
-      <source>{} was cancelled.</source>
-      <translation>{} wurde abgebrochen.</translation>
-    </message>
-    <message>
       <source>{} result layers now live in {}</source>
       <translation>{} Ergebnislayer liegen jetzt in {}</translation>
+    </message>
+    <message>
+      <source>{} was cancelled.</source>
+      <translation>{} wurde abgebrochen.</translation>
     </message>
   </context>
   <context>
@@ -520,68 +512,12 @@
   <context>
     <name>EOLensProcessing</name>
     <message>
-      <source>Warps INPUT_B (after) onto the grid of INPUT (before) over their overlap (and EXTENT), then compares them. METHOD spectral needs no model; semantic compares deep features; vlm also writes a change caption with a two-image model. OUTPUT_RASTER is the change heat map on INPUT's grid, OUTPUT the change polygons, OUTPUT_TEXT the caption or a summary. THRESHOLD (empty = automatic) cuts the heat map; MIN_AREA drops smaller polygons (square map units of INPUT's CRS). Spectral (and vlm) change streams block by block when TILE_SIZE &gt; 0 or when the pair does not fit in memory: global statistics come from a first pass, so the result does not depend on TILE_SIZE; the heat raster is written block by block and regions cut by a seam stay one polygon.</source>
-      <translation>Projiziert INPUT_B (nachher) über ihre Überlappung (und EXTENT) auf das Raster von INPUT (vorher) und vergleicht beide. METHOD spectral braucht kein Modell; semantic vergleicht tiefe Merkmale; vlm schreibt zusätzlich eine Änderungsbeschreibung mit einem Zwei-Bild-Modell. OUTPUT_RASTER ist die Änderungs-Heatmap auf dem Raster von INPUT, OUTPUT die Änderungspolygone, OUTPUT_TEXT die Beschreibung oder eine Zusammenfassung. THRESHOLD (leer = automatisch) schneidet die Heatmap; MIN_AREA verwirft kleinere Polygone (Quadrat-Karteneinheiten des KBS von INPUT). Spektrale (und vlm-)Änderung wird blockweise gestreamt, wenn TILE_SIZE &gt; 0 ist oder das Paar nicht in den Speicher passt: die globalen Statistiken stammen aus einem ersten Durchlauf, das Ergebnis hängt also nicht von TILE_SIZE ab; das Heat-Raster wird Block für Block geschrieben, und von einer Naht geschnittene Bereiche bleiben ein Polygon.</translation>
-    </message>
-    <message>
-      <source>LABEL_MODEL is not applied to a streamed change run; name the regions on a smaller EXTENT.</source>
-      <translation>LABEL_MODEL wird bei einem gestreamten Änderungslauf nicht angewendet; benennen Sie die Bereiche auf einem kleineren EXTENT.</translation>
-    </message>
-    <message>
-      <source>TILE_SIZE {0}: use a multiple of 16 pixels, at least 32, or 0 for automatic.</source>
-      <translation>TILE_SIZE {0}: verwenden Sie ein Vielfaches von 16 Pixeln, mindestens 32, oder 0 für automatisch.</translation>
-    </message>
-    <message>
-      <source>Finds the objects named in PROMPT (for example 'airplanes') and writes one box polygon per object, in the raster's CRS (rotated with the raster when it is rotated). An empty prompt detects every object the model knows. TILE_SIZE &gt; 0 streams the layer tile by tile at native resolution (small objects survive); boxes repeated across tile seams are merged in map space.</source>
-      <translation>Findet die in PROMPT genannten Objekte (zum Beispiel „Flugzeuge“) und schreibt ein Rechteck-Polygon pro Objekt im KBS des Rasters (mit dem Raster gedreht, wenn es gedreht ist). Ein leerer Prompt erkennt jedes Objekt, das das Modell kennt. TILE_SIZE &gt; 0 verarbeitet den Layer Kachel für Kachel in nativer Auflösung (kleine Objekte bleiben erhalten); an Kachelnähten doppelte Rechtecke werden im Kartenraum zusammengeführt.</translation>
-    </message>
-    <message>
-      <source>Outlines what PROMPT names (for example 'buildings'). OUTPUT_RASTER is a 0/1 mask on the captured grid; OUTPUT holds one polygon per mask. SAM_MODEL optionally refines the boxes with a SAM model. TILE_SIZE &gt; 0 streams the layer tile by tile at native resolution: the mask is written block by block on the layer's grid (any size) and regions cut by a seam are merged into one polygon.</source>
-      <translation>Umreißt, was PROMPT nennt (zum Beispiel „Gebäude“). OUTPUT_RASTER ist eine 0/1-Maske auf dem erfassten Raster; OUTPUT enthält ein Polygon pro Maske. SAM_MODEL verfeinert die Rechtecke optional mit einem SAM-Modell. TILE_SIZE &gt; 0 verarbeitet den Layer Kachel für Kachel in nativer Auflösung: die Maske wird Block für Block auf dem Raster des Layers geschrieben (beliebige Größe), und von einer Naht geschnittene Bereiche werden zu einem Polygon zusammengeführt.</translation>
-    </message>
-    <message>
-      <source>Tile overlap in pixels (objects cut by a seam are merged)</source>
-      <translation>Kachelüberlappung in Pixeln (von einer Naht geschnittene Objekte werden zusammengeführt)</translation>
-    </message>
-    <message>
-      <source>OVERLAP ({0}) must be smaller than TILE_SIZE ({1}).</source>
-      <translation>OVERLAP ({0}) muss kleiner als TILE_SIZE ({1}) sein.</translation>
-    </message>
-    <message>
-      <source>TILE_SIZE {0}: use at least 32 pixels, or 0 for no tiling.</source>
-      <translation>TILE_SIZE {0}: verwenden Sie mindestens 32 Pixel oder 0 für keine Kachelung.</translation>
-    </message>
-    <message>
-      <source>Tile size in pixels (0 = one capture of the whole extent)</source>
-      <translation>Kachelgröße in Pixeln (0 = eine Erfassung der ganzen Ausdehnung)</translation>
-    </message>
-    <message>
-      <source>Tile size in pixels (0 = one caption of the whole extent)</source>
-      <translation>Kachelgröße in Pixeln (0 = eine Beschreibung der ganzen Ausdehnung)</translation>
-    </message>
-    <message>
-      <source>Block size in pixels for streaming (0 = automatic: stream only when the pair does not fit in memory)</source>
-      <translation>Blockgröße in Pixeln für das Streaming (0 = automatisch: nur streamen, wenn das Paar nicht in den Speicher passt)</translation>
-    </message>
-    <message>
       <source>Ask about image region</source>
       <translation>Frage zum Bildbereich stellen</translation>
     </message>
     <message>
       <source>Answers one question (PROMPT) about the raster or EXTENT. OUTPUT holds the captured footprint with the question and answer, plus any objects the answer points at. CONTEXT_LAYERS (their features in the area) and DOCUMENTS (a folder of .txt, .md and .pdf, ranked with BM25) ground the answer; the sources put into the prompt are in the sources field and in a .json OUTPUT_TEXT.</source>
       <translation>Beantwortet eine Frage (PROMPT) zum Raster oder zu EXTENT. OUTPUT enthält den erfassten Umriss mit Frage und Antwort sowie alle Objekte, auf die die Antwort zeigt. CONTEXT_LAYERS (deren Objekte im Bereich) und DOCUMENTS (ein Ordner mit .txt, .md und .pdf, mit BM25 gerankt) stützen die Antwort; die Quellen, die in den Prompt gegeben wurden, stehen im Feld sources und in einem .json-OUTPUT_TEXT.</translation>
-    </message>
-    <message>
-      <source>Context: vector layers whose features in the area ground the answer</source>
-      <translation>Kontext: Vektorlayer, deren Objekte im Bereich die Antwort stützen</translation>
-    </message>
-    <message>
-      <source>Context: a folder of documents (.txt, .md, .pdf)</source>
-      <translation>Kontext: ein Ordner mit Dokumenten (.txt, .md, .pdf)</translation>
-    </message>
-    <message>
-      <source>DOCUMENTS: the folder '{0}' does not exist.</source>
-      <translation>DOCUMENTS: Der Ordner „{0}“ existiert nicht.</translation>
     </message>
     <message>
       <source>Question</source>
@@ -596,16 +532,12 @@
       <translation>Antwort (.txt / .json)</translation>
     </message>
     <message>
-      <source>Prompt</source>
-      <translation>Prompt</translation>
-    </message>
-    <message>
       <source>Other</source>
       <translation>Sonstiges</translation>
     </message>
     <message>
-      <source>Features</source>
-      <translation>Objekte</translation>
+      <source>Prompt</source>
+      <translation>Prompt</translation>
     </message>
     <message>
       <source>Describe and ask</source>
@@ -628,6 +560,10 @@
       <translation>Beschriften und bewerten</translation>
     </message>
     <message>
+      <source>Features</source>
+      <translation>Objekte</translation>
+    </message>
+    <message>
       <source>Raster</source>
       <translation>Raster</translation>
     </message>
@@ -640,10 +576,6 @@
       <translation>Bitte wählen Sie ein Modell (MODEL).</translation>
     </message>
     <message>
-      <source>Raster layer (before)</source>
-      <translation>Rasterlayer (vorher)</translation>
-    </message>
-    <message>
       <source>remote sensing</source>
       <translation>Fernerkundung</translation>
     </message>
@@ -652,12 +584,16 @@
       <translation>KI</translation>
     </message>
     <message>
+      <source>Raster layer (before)</source>
+      <translation>Rasterlayer (vorher)</translation>
+    </message>
+    <message>
       <source>Raster layer</source>
       <translation>Rasterlayer</translation>
     </message>
     <message>
-      <source>Unknown model '{0}'. Use one of {1}, a hub id (org/name[@revision]) or a local model folder.</source>
-      <translation>Unbekanntes Modell „{0}“. Verwenden Sie eines von {1}, eine Hub-ID (org/name[@revision]) oder einen lokalen Modellordner.</translation>
+      <source>EXTENT: expected xmin,xmax,ymin,ymax [EPSG:code].</source>
+      <translation>EXTENT: erwartet wird xmin,xmax,ymin,ymax [EPSG:Code].</translation>
     </message>
     <message>
       <source>Extent (default: the whole layer)</source>
@@ -700,18 +636,6 @@
       <translation>Text</translation>
     </message>
     <message>
-      <source>Out of memory. Try a smaller extent, a smaller MAX_SIDE or the CPU.</source>
-      <translation>Nicht genügend Speicher. Versuchen Sie eine kleinere Ausdehnung, einen kleineren MAX_SIDE-Wert oder die CPU.</translation>
-    </message>
-    <message>
-      <source>Model '{0}' cannot do this; it supports: {1}.</source>
-      <translation>Modell „{0}“ kann das nicht; es unterstützt: {1}.</translation>
-    </message>
-    <message>
-      <source>Model folder '{0}' does not exist.</source>
-      <translation>Modellordner „{0}“ existiert nicht.</translation>
-    </message>
-    <message>
       <source>{0}: '{1}' must end in {2}.</source>
       <translation>{0}: „{1}“ muss auf {2} enden.</translation>
     </message>
@@ -722,10 +646,6 @@
     <message>
       <source>EXTENT '{0}' has zero width or height; give xmin,xmax,ymin,ymax with xmin &lt; xmax and ymin &lt; ymax.</source>
       <translation>EXTENT „{0}“ hat die Breite oder Höhe null; geben Sie xmin,xmax,ymin,ymax mit xmin &lt; xmax und ymin &lt; ymax an.</translation>
-    </message>
-    <message>
-      <source>EXTENT: expected xmin,xmax,ymin,ymax [EPSG:code].</source>
-      <translation>EXTENT: erwartet wird xmin,xmax,ymin,ymax [EPSG:Code].</translation>
     </message>
     <message>
       <source>EXTENT crosses the antimeridian, where '{0}' is split in two; run once for each side (east and west of 180 degrees).</source>
@@ -768,8 +688,8 @@
       <translation>Bildbereich beschreiben</translation>
     </message>
     <message>
-      <source>Describes the raster (or EXTENT of it) in words. OUTPUT holds one polygon, the captured footprint, with the caption; OUTPUT_TEXT optionally saves it as .txt or .json. With a chat model (Qwen-VL), CONTEXT_LAYERS and DOCUMENTS ground the caption in the analyst's features and documents; the sources are written out.</source>
-      <translation>Beschreibt das Raster (oder dessen EXTENT) in Worten. OUTPUT enthält ein Polygon, den erfassten Umriss, mit der Bildbeschreibung; OUTPUT_TEXT speichert sie optional als .txt oder .json. Mit einem Chat-Modell (Qwen-VL) stützen CONTEXT_LAYERS und DOCUMENTS die Beschreibung auf die Objekte und Dokumente der Analysierenden; die Quellen werden mit ausgegeben.</translation>
+      <source>Describes the raster (or EXTENT of it) in words. OUTPUT holds one polygon, the captured footprint, with the caption; OUTPUT_TEXT optionally saves it as .txt or .json. With a chat model (Qwen-VL), CONTEXT_LAYERS and DOCUMENTS ground the caption in the analyst's features and documents; the sources are written out. TILE_SIZE &gt; 0 captions every tile (native resolution) instead: one polygon per tile, a map of what is where.</source>
+      <translation>Beschreibt das Raster (oder dessen EXTENT) in Worten. OUTPUT enthält ein Polygon, den erfassten Umriss, mit der Bildbeschreibung; OUTPUT_TEXT speichert sie optional als .txt oder .json. Mit einem Chat-Modell (Qwen-VL) stützen CONTEXT_LAYERS und DOCUMENTS die Beschreibung auf die Objekte und Dokumente der Analysierenden; die Quellen werden mit ausgegeben. TILE_SIZE &gt; 0 beschreibt stattdessen jede Kachel (native Auflösung): ein Polygon je Kachel, eine Karte dessen, was wo ist.</translation>
     </message>
     <message>
       <source>Caption footprint</source>
@@ -780,6 +700,10 @@
       <translation>Bildbeschreibung als Text (.txt / .json)</translation>
     </message>
     <message>
+      <source>Tile size in pixels (0 = one caption of the whole extent)</source>
+      <translation>Kachelgröße in Pixeln (0 = eine Beschreibung der ganzen Ausdehnung)</translation>
+    </message>
+    <message>
       <source>Detail</source>
       <translation>Detailgrad</translation>
     </message>
@@ -788,8 +712,8 @@
       <translation>Zwei Zeitpunkte vergleichen</translation>
     </message>
     <message>
-      <source>Warps INPUT_B (after) onto the grid of INPUT (before) over their overlap (and EXTENT), then compares them. METHOD spectral needs no model; semantic compares deep features; vlm also writes a change caption with a two-image model. OUTPUT_RASTER is the change heat map on INPUT's grid, OUTPUT the change polygons, OUTPUT_TEXT the caption or a summary. THRESHOLD (empty = automatic) cuts the heat map; MIN_AREA drops smaller polygons (square map units of INPUT's CRS).</source>
-      <translation>Projiziert INPUT_B (nachher) auf das Raster von INPUT (vorher) über ihrer Überlappung (und EXTENT) und vergleicht beide. METHOD spectral braucht kein Modell; semantic vergleicht tiefe Merkmale; vlm schreibt zusätzlich eine Änderungsbeschreibung mit einem Zwei-Bild-Modell. OUTPUT_RASTER ist die Änderungs-Heatmap auf dem Raster von INPUT, OUTPUT sind die Änderungspolygone, OUTPUT_TEXT die Beschreibung oder eine Zusammenfassung. THRESHOLD (leer = automatisch) schneidet die Heatmap; MIN_AREA verwirft kleinere Polygone (Karteneinheiten im Quadrat des KBS von INPUT).</translation>
+      <source>Warps INPUT_B (after) onto the grid of INPUT (before) over their overlap (and EXTENT), then compares them. METHOD spectral needs no model; semantic compares deep features; vlm also writes a change caption with a two-image model. OUTPUT_RASTER is the change heat map on INPUT's grid, OUTPUT the change polygons, OUTPUT_TEXT the caption or a summary. THRESHOLD (empty = automatic) cuts the heat map; MIN_AREA drops smaller polygons (square map units of INPUT's CRS). Spectral (and vlm) change streams block by block when TILE_SIZE &gt; 0 or when the pair does not fit in memory: global statistics come from a first pass, so the result does not depend on TILE_SIZE; the heat raster is written block by block and regions cut by a seam stay one polygon.</source>
+      <translation>Projiziert INPUT_B (nachher) über ihre Überlappung (und EXTENT) auf das Raster von INPUT (vorher) und vergleicht beide. METHOD spectral braucht kein Modell; semantic vergleicht tiefe Merkmale; vlm schreibt zusätzlich eine Änderungsbeschreibung mit einem Zwei-Bild-Modell. OUTPUT_RASTER ist die Änderungs-Heatmap auf dem Raster von INPUT, OUTPUT die Änderungspolygone, OUTPUT_TEXT die Beschreibung oder eine Zusammenfassung. THRESHOLD (leer = automatisch) schneidet die Heatmap; MIN_AREA verwirft kleinere Polygone (Quadrat-Karteneinheiten des KBS von INPUT). Spektrale (und vlm-)Änderung wird blockweise gestreamt, wenn TILE_SIZE &gt; 0 ist oder das Paar nicht in den Speicher passt: die globalen Statistiken stammen aus einem ersten Durchlauf, das Ergebnis hängt also nicht von TILE_SIZE ab; das Heat-Raster wird Block für Block geschrieben, und von einer Naht geschnittene Bereiche bleiben ein Polygon.</translation>
     </message>
     <message>
       <source>Change polygons</source>
@@ -802,6 +726,10 @@
     <message>
       <source>Change caption / summary (.txt / .json)</source>
       <translation>Änderungsbeschreibung / Zusammenfassung (.txt / .json)</translation>
+    </message>
+    <message>
+      <source>Block size in pixels for streaming (0 = automatic: stream only when the pair does not fit in memory)</source>
+      <translation>Blockgröße in Pixeln für das Streaming (0 = automatisch: nur streamen, wenn das Paar nicht in den Speicher passt)</translation>
     </message>
     <message>
       <source>Method</source>
@@ -824,12 +752,20 @@
       <translation>Bezeichnungen der Flächen, durch Kommas getrennt (optional)</translation>
     </message>
     <message>
+      <source>LABEL_MODEL is not applied to a streamed change run; name the regions on a smaller EXTENT.</source>
+      <translation>LABEL_MODEL wird bei einem gestreamten Änderungslauf nicht angewendet; benennen Sie die Bereiche auf einem kleineren EXTENT.</translation>
+    </message>
+    <message>
+      <source>TILE_SIZE {0}: use a multiple of 16 pixels, at least 32, or 0 for automatic.</source>
+      <translation>TILE_SIZE {0}: verwenden Sie ein Vielfaches von 16 Pixeln, mindestens 32, oder 0 für automatisch.</translation>
+    </message>
+    <message>
       <source>Detect objects (text → boxes)</source>
       <translation>Objekte erkennen (Text → Boxen)</translation>
     </message>
     <message>
-      <source>Finds the objects named in PROMPT (for example 'airplanes') and writes one box polygon per object, in the raster's CRS (rotated with the raster when it is rotated). An empty prompt detects every object the model knows.</source>
-      <translation>Findet die in PROMPT genannten Objekte (zum Beispiel „Flugzeuge“) und schreibt ein Boxpolygon pro Objekt im KBS des Rasters (gedreht, wenn das Raster gedreht ist). Ein leerer Prompt erkennt alle Objekte, die das Modell kennt.</translation>
+      <source>Finds the objects named in PROMPT (for example 'airplanes') and writes one box polygon per object, in the raster's CRS (rotated with the raster when it is rotated). An empty prompt detects every object the model knows. TILE_SIZE &gt; 0 streams the layer tile by tile at native resolution (small objects survive); boxes repeated across tile seams are merged in map space.</source>
+      <translation>Findet die in PROMPT genannten Objekte (zum Beispiel „Flugzeuge“) und schreibt ein Rechteck-Polygon pro Objekt im KBS des Rasters (mit dem Raster gedreht, wenn es gedreht ist). Ein leerer Prompt erkennt jedes Objekt, das das Modell kennt. TILE_SIZE &gt; 0 verarbeitet den Layer Kachel für Kachel in nativer Auflösung (kleine Objekte bleiben erhalten); an Kachelnähten doppelte Rechtecke werden im Kartenraum zusammengeführt.</translation>
     </message>
     <message>
       <source>What to detect</source>
@@ -838,6 +774,10 @@
     <message>
       <source>Boxes</source>
       <translation>Boxen</translation>
+    </message>
+    <message>
+      <source>Tile size in pixels (0 = one capture of the whole extent)</source>
+      <translation>Kachelgröße in Pixeln (0 = eine Erfassung der ganzen Ausdehnung)</translation>
     </message>
     <message>
       <source>Precision</source>
@@ -906,6 +846,18 @@
     <message>
       <source>{0}: layer '{1}' has no field '{2}'.</source>
       <translation>{0}: Layer '{1}' hat kein Feld '{2}'.</translation>
+    </message>
+    <message>
+      <source>Context: vector layers whose features in the area ground the answer</source>
+      <translation>Kontext: Vektorlayer, deren Objekte im Bereich die Antwort stützen</translation>
+    </message>
+    <message>
+      <source>Context: a folder of documents (.txt, .md, .pdf)</source>
+      <translation>Kontext: ein Ordner mit Dokumenten (.txt, .md, .pdf)</translation>
+    </message>
+    <message>
+      <source>DOCUMENTS: the folder '{0}' does not exist.</source>
+      <translation>DOCUMENTS: Der Ordner „{0}“ existiert nicht.</translation>
     </message>
     <message>
       <source>Index rasters (archive search)</source>
@@ -1096,8 +1048,8 @@
       <translation>Objekte segmentieren (Text → Masken)</translation>
     </message>
     <message>
-      <source>Outlines what PROMPT names (for example 'buildings'). OUTPUT_RASTER is a 0/1 mask on the captured grid; OUTPUT holds one polygon per mask. SAM_MODEL optionally refines the boxes with a SAM model.</source>
-      <translation>Umreißt, was PROMPT nennt (zum Beispiel „Gebäude“). OUTPUT_RASTER ist eine 0/1-Maske auf dem erfassten Raster; OUTPUT enthält ein Polygon pro Maske. SAM_MODEL verfeinert die Boxen optional mit einem SAM-Modell.</translation>
+      <source>Outlines what PROMPT names (for example 'buildings'). OUTPUT_RASTER is a 0/1 mask on the captured grid; OUTPUT holds one polygon per mask. SAM_MODEL optionally refines the boxes with a SAM model. TILE_SIZE &gt; 0 streams the layer tile by tile at native resolution: the mask is written block by block on the layer's grid (any size) and regions cut by a seam are merged into one polygon.</source>
+      <translation>Umreißt, was PROMPT nennt (zum Beispiel „Gebäude“). OUTPUT_RASTER ist eine 0/1-Maske auf dem erfassten Raster; OUTPUT enthält ein Polygon pro Maske. SAM_MODEL verfeinert die Rechtecke optional mit einem SAM-Modell. TILE_SIZE &gt; 0 verarbeitet den Layer Kachel für Kachel in nativer Auflösung: die Maske wird Block für Block auf dem Raster des Layers geschrieben (beliebige Größe), und von einer Naht geschnittene Bereiche werden zu einem Polygon zusammengeführt.</translation>
     </message>
     <message>
       <source>What to outline</source>
@@ -1114,6 +1066,18 @@
     <message>
       <source>SAM model to refine boxes into masks (optional)</source>
       <translation>SAM-Modell, das Boxen zu Masken verfeinert (optional)</translation>
+    </message>
+    <message>
+      <source>Tile overlap in pixels (objects cut by a seam are merged)</source>
+      <translation>Kachelüberlappung in Pixeln (von einer Naht geschnittene Objekte werden zusammengeführt)</translation>
+    </message>
+    <message>
+      <source>OVERLAP ({0}) must be smaller than TILE_SIZE ({1}).</source>
+      <translation>OVERLAP ({0}) muss kleiner als TILE_SIZE ({1}) sein.</translation>
+    </message>
+    <message>
+      <source>TILE_SIZE {0}: use at least 32 pixels, or 0 for no tiling.</source>
+      <translation>TILE_SIZE {0}: verwenden Sie mindestens 32 Pixel oder 0 für keine Kachelung.</translation>
     </message>
   </context>
   <context>
@@ -1210,8 +1174,8 @@
       <translation>Erkennung über den ganzen Layer</translation>
     </message>
     <message>
-      <source>Boxes: {} ({})</source>
-      <translation>Boxen: {} ({})</translation>
+      <source>Boxes: {}</source>
+      <translation>Rahmen: {}</translation>
     </message>
     <message>
       <source>Finding {}</source>
@@ -1226,12 +1190,12 @@
       <translation>Segmentierung: {}</translation>
     </message>
     <message>
-      <source>Mask polygons: {} ({})</source>
-      <translation>Maskenpolygone: {} ({})</translation>
+      <source>Mask polygons: {}</source>
+      <translation>Maskenpolygone: {}</translation>
     </message>
     <message>
-      <source>{} regions found for '{}'.</source>
-      <translation>{} Bereiche für „{}“ gefunden.</translation>
+      <source>Found for '{}': {} regions.</source>
+      <translation>Gefunden für „{}“: {} Flächen.</translation>
     </message>
     <message>
       <source>{} points ({} include, {} exclude), {} boxes</source>
@@ -1242,32 +1206,12 @@
       <translation>{} Objekte nach {} exportiert</translation>
     </message>
     <message>
-      <source>{} objects found for '{}'.</source>
-      <translation>{} Objekte für „{}“ gefunden.</translation>
-    </message>
-    <message>
-      <source>Mask: {} ({})</source>
-      <translation>Maske: {} ({})</translation>
-    </message>
-    <message>
-      <source>Boxes: {}</source>
-      <translation>Rahmen: {}</translation>
-    </message>
-    <message>
-      <source>Mask polygons: {}</source>
-      <translation>Maskenpolygone: {}</translation>
+      <source>{} objects found.</source>
+      <translation>{} Objekte gefunden.</translation>
     </message>
     <message>
       <source>Mask: {}</source>
       <translation>Maske: {}</translation>
-    </message>
-    <message>
-      <source>Found for '{}': {} regions.</source>
-      <translation>Gefunden für „{}“: {} Flächen.</translation>
-    </message>
-    <message>
-      <source>{} objects found.</source>
-      <translation>{} Objekte gefunden.</translation>
     </message>
   </context>
   <context>
@@ -1293,6 +1237,10 @@
       <translation>Layer durchsuchen</translation>
     </message>
     <message>
+      <source>Score: 0–100 within this search (100 = the best tile). Click to zoom to a tile and select it on the map.</source>
+      <translation>Wert: 0–100 innerhalb dieser Suche (100 = die beste Kachel). Klicken zoomt auf die Kachel und wählt sie auf der Karte aus.</translation>
+    </message>
+    <message>
       <source>Land-cover classes, comma separated: water, forest, urban</source>
       <translation>Landbedeckungsklassen, kommagetrennt: Wasser, Wald, Siedlung</translation>
     </message>
@@ -1305,36 +1253,16 @@
       <translation>Kacheln werden klassifiziert</translation>
     </message>
     <message>
+      <source>high</source>
+      <translation>hoch</translation>
+    </message>
+    <message>
       <source>Search</source>
       <translation>Suche</translation>
     </message>
     <message>
       <source>Searching for '{}'</source>
       <translation>Suche nach „{}“</translation>
-    </message>
-    <message>
-      <source>Top {}: {} ({})</source>
-      <translation>Top {}: {} ({})</translation>
-    </message>
-    <message>
-      <source>Land-cover mapping</source>
-      <translation>Landbedeckungskartierung</translation>
-    </message>
-    <message>
-      <source>Similarity: {} ({})</source>
-      <translation>Ähnlichkeit: {} ({})</translation>
-    </message>
-    <message>
-      <source>Land cover ({})</source>
-      <translation>Landbedeckung ({})</translation>
-    </message>
-    <message>
-      <source>Score: 0–100 within this search (100 = the best tile). Click to zoom to a tile and select it on the map.</source>
-      <translation>Wert: 0–100 innerhalb dieser Suche (100 = die beste Kachel). Klicken zoomt auf die Kachel und wählt sie auf der Karte aus.</translation>
-    </message>
-    <message>
-      <source>high</source>
-      <translation>hoch</translation>
     </message>
     <message>
       <source>No tile could be scored for '{}' {}: the area has no valid pixels.</source>
@@ -1351,6 +1279,10 @@
     <message>
       <source>Top {} tiles for '{}'.</source>
       <translation>Die besten {} Kacheln für „{}“.</translation>
+    </message>
+    <message>
+      <source>Land-cover mapping</source>
+      <translation>Landbedeckungskartierung</translation>
     </message>
     <message>
       <source>Similarity: {}</source>
@@ -1460,6 +1392,10 @@
       <translation>Ein Registry-Name, eine Hub-ID (org/name oder org/name@revision) oder ein lokaler Ordner</translation>
     </message>
     <message>
+      <source>HF_HUB_OFFLINE is set in QGIS's environment: EO Lens and Processing are offline whatever this box says.</source>
+      <translation>HF_HUB_OFFLINE ist in der Umgebung von QGIS gesetzt: EO Lens und Processing arbeiten offline, egal was dieses Kästchen sagt.</translation>
+    </message>
+    <message>
       <source>Model</source>
       <translation>Modell</translation>
     </message>
@@ -1490,17 +1426,6 @@
     <message>
       <source>Downloading {}</source>
       <translation>{} wird heruntergeladen</translation>
-    </message>
-    <message>
-      <source>HF_HUB_OFFLINE is set in QGIS's environment: EO Lens and Processing are offline whatever this box says.</source>
-      <translation>HF_HUB_OFFLINE ist in der Umgebung von QGIS gesetzt: EO Lens und Processing arbeiten offline, egal was dieses Kästchen sagt.</translation>
-    </message>
-  </context>
-  <context>
-    <name>EOLensTask</name>
-    <message>
-      <source>{} (cancelled)</source>
-      <translation>{} (abgebrochen)</translation>
     </message>
   </context>
 </TS>
