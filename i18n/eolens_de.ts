@@ -1142,6 +1142,14 @@
       <translation>Polygone exportieren…</translation>
     </message>
     <message>
+      <source>Label features…</source>
+      <translation>Objekte beschriften…</translation>
+    </message>
+    <message>
+      <source>A VLM answer, caption or CLIP class for every feature of the active vector layer (its selection, if any), in the eolens:label dialog</source>
+      <translation>Eine VLM-Antwort, Bildbeschreibung oder CLIP-Klasse für jedes Objekt des aktiven Vektorlayers (nur die Auswahl, falls vorhanden), im Dialog von eolens:label</translation>
+    </message>
+    <message>
       <source>in this layer</source>
       <translation>in diesem Layer</translation>
     </message>
@@ -1247,6 +1255,18 @@
     <message>
       <source>Zero-shot land-cover map</source>
       <translation>Zero-Shot-Landbedeckungskarte</translation>
+    </message>
+    <message>
+      <source>Index rasters…</source>
+      <translation>Raster indizieren…</translation>
+    </message>
+    <message>
+      <source>Embed the tiles of many rasters once into an index file (eolens:index), then search them all</source>
+      <translation>Die Kacheln vieler Raster einmal in eine Indexdatei einbetten (eolens:index) und dann alle durchsuchen</translation>
+    </message>
+    <message>
+      <source>Search an index…</source>
+      <translation>Index durchsuchen…</translation>
     </message>
     <message>
       <source>Classifying tiles</source>

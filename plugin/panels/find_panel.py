@@ -13,6 +13,7 @@ from qgis.PyQt.QtWidgets import (QCheckBox, QHBoxLayout, QLineEdit, QPushButton,
 
 from .. import layers, messages, results, settings
 from ..capture import capture_image, require_file
+from . import algorithm_dialogs
 from .export_dialog import ExportPolygonsDialog
 from .widgets import wrapping_label
 from ...inference import actions
@@ -75,7 +76,20 @@ class FindPanel(QWidget):
         self.export_button = QPushButton(tr("Export polygons…"), self)
         self.export_button.clicked.connect(self.export_dialog)
         layout.addWidget(self.export_button)
+        self.label_button = QPushButton(tr("Label features…"), self)
+        self.label_button.setToolTip(tr("A VLM answer, caption or CLIP class for every feature of the "
+                                        "active vector layer (its selection, if any), in the "
+                                        "eolens:label dialog"))
+        self.label_button.clicked.connect(self.label_features)
+        layout.addWidget(self.label_button)
         layout.addStretch(1)
+
+    def label_features(self):
+        """eolens:label's dialog, prefilled with this layer and the active vector layer."""
+        active = self.dock.iface.activeLayer()
+        vector = active if isinstance(active, QgsVectorLayer) and not layers.is_result(active) else None
+        return algorithm_dialogs.open_dialog("eolens:label",
+                                             algorithm_dialogs.label_params(self.dock.layer(), vector))
 
     # -- text prompts ----------------------------------------------------------
     def _start(self, title: str, work, on_done) -> None:

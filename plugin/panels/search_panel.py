@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from qgis.core import QgsCoordinateTransform, QgsProject, QgsRectangle
 from qgis.PyQt.QtCore import QCoreApplication, Qt
-from qgis.PyQt.QtWidgets import (QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+from qgis.PyQt.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                  QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from .. import layers, messages, results, settings, styles
 from ..capture import require_file
+from . import algorithm_dialogs
 from .widgets import wrapping_label
 from ...inference import actions
 
@@ -70,6 +71,25 @@ class SearchPanel(QWidget):
         self.classify_button = QPushButton(tr("Zero-shot land-cover map"), self)
         self.classify_button.clicked.connect(self.classify)
         layout.addWidget(self.classify_button)
+        row = QHBoxLayout()
+        self.index_button = QPushButton(tr("Index rasters…"), self)
+        self.index_button.setToolTip(tr("Embed the tiles of many rasters once into an index file "
+                                        "(eolens:index), then search them all"))
+        self.index_button.clicked.connect(self.index_rasters)
+        self.archive_button = QPushButton(tr("Search an index…"), self)
+        self.archive_button.clicked.connect(self.search_index)
+        row.addWidget(self.index_button)
+        row.addWidget(self.archive_button)
+        layout.addLayout(row)
+
+    def index_rasters(self):
+        return algorithm_dialogs.open_dialog("eolens:index", algorithm_dialogs.index_params())
+
+    def search_index(self):
+        params = {"TOP_K": self.top_k.value()}
+        if self.query.text().strip():
+            params["PROMPT"] = self.query.text().strip()
+        return algorithm_dialogs.open_dialog("eolens:search_index", params)
 
     def _source(self):
         return self.dock.source()
