@@ -6,6 +6,7 @@ same one the dock calls) and writes the outputs. Torch is imported only by that 
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -119,6 +120,16 @@ def check_model(model: str, accepted: tuple[str, ...] = ()) -> None:
     runtime.check_model(model, accepted)
 
 
+def labelled_help(text: str, definitions) -> str:
+    """``PROMPT`` -> ``<i>Prompt</i> (PROMPT)`` at its first mention; later mentions keep the id."""
+    for d in sorted(definitions, key=lambda d: -len(d.name())):
+        label = d.description().rstrip(":")
+        if label and label != d.name():
+            text = re.sub(rf"(?<![\w>]){re.escape(d.name())}(?!\w)",
+                          f"<i>{html.escape(label, quote=False)}</i> ({d.name()})", text, count=1)
+    return text
+
+
 def check_dependencies() -> None:
     """Missing torch/transformers/...: a named error with the installer command, before anything runs."""
     from ... import deps
@@ -199,7 +210,8 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         return tr(self.DISPLAY)
 
     def shortHelpString(self) -> str:
-        return tr(self.HELP)
+        """The help in the dialog's words: each parameter by its label, its id kept for qgis_process."""
+        return labelled_help(tr(self.HELP), self.parameterDefinitions() + self.outputDefinitions())
 
     def group(self) -> str:
         return tr(_GROUPS.get(self.ALG_ID, _OTHER)[1])
