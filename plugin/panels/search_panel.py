@@ -1,5 +1,9 @@
-"""Search tab: text query over a whole layer -> heat raster, ranked footprints; zero-shot map."""
+"""Search tab: text query over a whole layer -> heat raster, ranked footprints; zero-shot map;
+with an index chosen, text or "more like this" over every raster of an archive index."""
 from __future__ import annotations
+
+import os
+from typing import Optional
 
 from qgis.core import QgsCoordinateTransform, QgsProject, QgsRectangle
 from qgis.PyQt.QtCore import QCoreApplication, Qt
@@ -8,7 +12,7 @@ from qgis.PyQt.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QL
 
 from .. import layers, messages, results, settings, styles
 from ..capture import require_file
-from . import algorithm_dialogs
+from . import algorithm_dialogs, archive_search
 from .widgets import wrapping_label
 from ...inference import actions
 
@@ -48,10 +52,20 @@ class SearchPanel(QWidget):
         self.tile.setRange(32, 4096)
         self.tile.setValue(224)
         form.addRow(tr("Tile size (px)"), self.tile)
+        self.index_file = archive_search.index_widget(self)
+        self.index_file.fileChanged.connect(self._index_changed)
+        form.addRow(tr("Index"), self.index_file)
         layout.addLayout(form)
+        row = QHBoxLayout()
         self.search_button = QPushButton(tr("Search the layer"), self)
         self.search_button.clicked.connect(self.search)
-        layout.addWidget(self.search_button)
+        self.like_button = QPushButton(tr("More like this"), self)
+        self.like_button.setToolTip(tr("Search the index for tiles like the tile selected in the list, "
+                                       "or like the drawn rectangle (Area: Drawn rectangle)"))
+        self.like_button.clicked.connect(self.more_like_this)
+        row.addWidget(self.search_button, 1)
+        row.addWidget(self.like_button)
+        layout.addLayout(row)
         self.legend = QLabel(self)
         self.legend.setText(tr("Similarity heat map: low") + " "
                             + "".join(f"<span style='color:{c}'>█</span>" for c in styles.HEAT_LEGEND)
@@ -81,6 +95,99 @@ class SearchPanel(QWidget):
         row.addWidget(self.index_button)
         row.addWidget(self.archive_button)
         layout.addLayout(row)
+        self._index_changed()
+
+    # -- index mode --------------------------------------------------------------
+    def index_path(self) -> str:
+        """The chosen archive index, or "" to search the dock's layer."""
+        return (self.index_file.filePath() or "").strip()
+
+    def _index_changed(self, *_args) -> None:
+        indexed = bool(self.index_path())
+        self.search_button.setText(tr("Search the index") if indexed else tr("Search the layer"))
+        self.like_button.setVisible(indexed)
+        self.tile.setEnabled(not indexed)   # the index fixes its tiles
+
+    def _check_index(self) -> str:
+        from ...inference.errors import InputError
+
+        path = self.index_path()
+        if not os.path.isfile(path):
+            raise InputError(tr("The index file '{}' does not exist; build one with Index "
+                                "rasters….").format(path))
+        return path
+
+    def search_archive(self, prompt: str = "", example: Optional[dict] = None, what: str = ""):
+        """Text (``prompt``) or an ``example`` region against the index, in a task."""
+        from ...inference.errors import InputError
+
+        try:
+            path = self._check_index()
+            if not prompt and not example:
+                raise InputError(tr("Type what to search for, or use More like this."))
+        except Exception as err:  # noqa: BLE001
+            messages.report_error(self.dock.iface, err)
+            return None
+        opts = self.dock.run_options()
+        work = archive_search.search_work(path, prompt, example, self.top_k.value(), opts.device,
+                                          opts.offline)
+        what = what or tr("'{}'").format(prompt)
+        return self.dock.run(tr("Searching the index for {}").format(what), work,
+                             lambda result: self._found_archive(result, path, what))
+
+    def more_like_this(self):
+        """Tiles like the selected ranked tile, else like the drawn rectangle on the dock's layer."""
+        item = self.ranked.currentItem()
+        example = archive_search.example_from_item(item if item and item.isSelected() else None)
+        if example is not None:
+            what = tr("tiles like #{} of {}").format(item.data(ROLE_RANK),
+                                                    os.path.basename(example["path"]))
+            return self.search_archive(example=example, what=what)
+        from ..dock import AREA_DRAWN
+
+        if self.dock.area() != AREA_DRAWN:
+            messages.report_info(self.dock.iface, tr("Select a tile in the list, or draw a "
+                                                     "rectangle on a layer (Draw…), then More like "
+                                                     "this."))
+            return None
+        try:
+            source = self._source()
+        except Exception as err:  # noqa: BLE001
+            messages.report_error(self.dock.iface, err)
+            return None
+        return self.search_archive(example=archive_search.example_from_source(source),
+                                   what=tr("tiles like the drawn rectangle on {}").format(source.name))
+
+    def _found_archive(self, result, index_path: str, what: str) -> None:
+        self.ranked.clear()
+        self.legend.setVisible(False)
+        name = os.path.splitext(os.path.basename(index_path))[0]
+        if not result.features:
+            self.footprints = None
+            text = tr("The index '{}' holds no tiles to match.").format(name)
+        else:
+            self.footprints = results.add_vector(
+                result, tr("Top {}: {}").format(len(result.features), layers.short(what)),
+                "search-archive", "outline", name)
+            for feat in result.features:
+                self.ranked.addItem(archive_search.hit_item(feat, ROLE_RANK))
+            rasters = len({f.properties["source"] for f in result.features})
+            text = tr("Top {} {} from {} raster(s).").format(len(result.features), what, rasters)
+        self.note.setText(text)
+        self.dock.set_status(text)
+        if self.footprints is not None:
+            results.report_with_zoom(self.dock.iface, text, self.footprints)
+
+    def _zoom_archive(self, item: QListWidgetItem) -> None:
+        """Open the tile's raster (when not in the project yet) and zoom to the tile."""
+        path = item.data(archive_search.ROLE_SOURCE)
+        if archive_search.open_raster(path) is None:
+            messages.report_info(self.dock.iface, tr("The raster '{}' is not there any more.").format(path))
+        canvas = self.dock.iface.mapCanvas()
+        rect = archive_search.tile_rect(item, canvas)
+        rect.scale(1.5)
+        canvas.setExtent(rect)
+        canvas.refresh()
 
     def index_rasters(self):
         return algorithm_dialogs.open_dialog("eolens:index", algorithm_dialogs.index_params())
@@ -96,6 +203,9 @@ class SearchPanel(QWidget):
 
     def search(self) -> None:
         query = self.query.text().strip()
+        if self.index_path():
+            self.search_archive(prompt=query)
+            return
         try:
             source = self._source()
         except Exception as err:  # noqa: BLE001
@@ -164,6 +274,9 @@ class SearchPanel(QWidget):
                 self.footprints.selectByExpression(f'"rank" = {int(rank)}')
             except RuntimeError:       # the layer was removed meanwhile
                 self.footprints = None
+        if item.data(archive_search.ROLE_SOURCE):
+            self._zoom_archive(item)
+            return
         xmin, ymin, xmax, ymax = item.data(Qt.ItemDataRole.UserRole)
         rect = QgsRectangle(xmin, ymin, xmax, ymax)
         canvas = self.dock.iface.mapCanvas()
