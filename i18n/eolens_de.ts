@@ -1225,6 +1225,30 @@
   <context>
     <name>SearchPanel</name>
     <message>
+      <source>Archive index (*.gpkg)</source>
+      <translation>Archivindex (*.gpkg)</translation>
+    </message>
+    <message>
+      <source>Choose an archive index</source>
+      <translation>Archivindex wählen</translation>
+    </message>
+    <message>
+      <source>No index: search the chosen layer</source>
+      <translation>Kein Index: den gewählten Layer durchsuchen</translation>
+    </message>
+    <message>
+      <source>An index file built with Index rasters… (eolens:index); with one chosen, the search covers every raster in it</source>
+      <translation>Eine mit „Raster indizieren…“ (eolens:index) erstellte Indexdatei; ist eine gewählt, durchsucht die Suche jedes Raster darin</translation>
+    </message>
+    <message>
+      <source>#{}  {}  score {:.3f}</source>
+      <translation>#{}  {}  Wert {:.3f}</translation>
+    </message>
+    <message>
+      <source>{} (tile at column {}, row {}); cosine similarity {:.4f}</source>
+      <translation>{} (Kachel bei Spalte {}, Zeile {}); Kosinus-Ähnlichkeit {:.4f}</translation>
+    </message>
+    <message>
       <source>e.g. a harbour with ships</source>
       <translation>z. B. ein Hafen mit Schiffen</translation>
     </message>
@@ -1241,8 +1265,20 @@
       <translation>Kachelgröße (px)</translation>
     </message>
     <message>
+      <source>Index</source>
+      <translation>Index</translation>
+    </message>
+    <message>
       <source>Search the layer</source>
       <translation>Layer durchsuchen</translation>
+    </message>
+    <message>
+      <source>More like this</source>
+      <translation>Ähnliche suchen</translation>
+    </message>
+    <message>
+      <source>Search the index for tiles like the tile selected in the list, or like the drawn rectangle (Area: Drawn rectangle)</source>
+      <translation>Den Index nach Kacheln durchsuchen, die der in der Liste gewählten Kachel ähneln, oder dem gezeichneten Rechteck (Bereich: Gezeichnetes Rechteck)</translation>
     </message>
     <message>
       <source>Score: 0–100 within this search (100 = the best tile). Click to zoom to a tile and select it on the map.</source>
@@ -1277,6 +1313,38 @@
       <translation>hoch</translation>
     </message>
     <message>
+      <source>Search the index</source>
+      <translation>Index durchsuchen</translation>
+    </message>
+    <message>
+      <source>Select a tile in the list, or draw a rectangle on a layer (Draw…), then More like this.</source>
+      <translation>Wählen Sie eine Kachel in der Liste oder zeichnen Sie ein Rechteck auf einem Layer (Zeichnen…), dann „Ähnliche suchen“.</translation>
+    </message>
+    <message>
+      <source>Type what to search for, or use More like this.</source>
+      <translation>Geben Sie ein, wonach gesucht werden soll, oder verwenden Sie „Ähnliche suchen“.</translation>
+    </message>
+    <message>
+      <source>'{}'</source>
+      <translation>„{}“</translation>
+    </message>
+    <message>
+      <source>Searching the index for {}</source>
+      <translation>Index wird durchsucht nach {}</translation>
+    </message>
+    <message>
+      <source>tiles like #{} of {}</source>
+      <translation>Kacheln wie #{} aus {}</translation>
+    </message>
+    <message>
+      <source>The index '{}' holds no tiles to match.</source>
+      <translation>Der Index „{}“ enthält keine Kacheln zum Vergleichen.</translation>
+    </message>
+    <message>
+      <source>Top {} {} from {} raster(s).</source>
+      <translation>Top {}: {} aus {} Raster(n).</translation>
+    </message>
+    <message>
       <source>Search</source>
       <translation>Suche</translation>
     </message>
@@ -1303,6 +1371,18 @@
     <message>
       <source>Land-cover mapping</source>
       <translation>Landbedeckungskartierung</translation>
+    </message>
+    <message>
+      <source>The index file '{}' does not exist; build one with Index rasters….</source>
+      <translation>Die Indexdatei „{}“ existiert nicht; erstellen Sie eine mit „Raster indizieren…“.</translation>
+    </message>
+    <message>
+      <source>tiles like the drawn rectangle on {}</source>
+      <translation>Kacheln wie das gezeichnete Rechteck auf {}</translation>
+    </message>
+    <message>
+      <source>The raster '{}' is not there any more.</source>
+      <translation>Das Raster „{}“ ist nicht mehr vorhanden.</translation>
     </message>
     <message>
       <source>Similarity: {}</source>
