@@ -255,3 +255,29 @@ def test_segment_streams_a_20k_layer_onto_its_grid_and_merges_a_seam_region(
     polys = _polygons(res["OUTPUT"])
     assert len(polys) == 1
     assert abs(polys[0].area / region.area - 1) < 0.03        # rasterised circle vs the circle
+
+
+def test_seam_polygons_equal_whole_mask_polygons_with_holes_across_seams(shared_data):
+    """A real NIR threshold mask (holed regions cut by many seams, islands inside holes) comes
+    back from 64 px blocks exactly as polygonising the whole mask at once."""
+    from eolens.inference.georef import mask_to_polygons
+    from eolens.inference.tiling import SeamPolygons, iter_blocks
+
+    path = sorted((shared_data / NAIP).glob("*.tif"))[0]
+    with rasterio.open(path) as ds:
+        nir = ds.read(4, window=Window(0, 0, 400, 300))
+    mask = nir > 120
+    transform = from_origin(*ORIGIN, RES, RES)
+    polys = SeamPolygons(mask.shape[1], mask.shape[0], transform)
+    for core, _ in iter_blocks(mask.shape[1], mask.shape[0], 64):
+        c, r, w, h = (int(v) for v in (core.col_off, core.row_off, core.width, core.height))
+        polys.add(mask[r:r + h, c:c + w], c, r)
+    ours = polys.polygons()
+    whole = mask_to_polygons(mask.astype(np.uint8), transform)
+    assert sum(len(p.interiors) for p in whole) > 5        # the case is a holed one
+    assert len(ours) == len(whole)
+    assert sum(len(p.interiors) for p in ours) == sum(len(p.interiors) for p in whole)
+    assert all(p.is_valid for p in ours)
+    key = lambda p: (round(p.bounds[0], 3), round(p.bounds[1], 3), round(p.area, 3))  # noqa: E731
+    for a, b in zip(sorted(ours, key=key), sorted(whole, key=key)):
+        assert a.symmetric_difference(b).area < 1e-6 * RES * RES
