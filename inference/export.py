@@ -366,6 +366,7 @@ def write_vector(features: list[GeoFeature], path, crs_wkt: str, *, layer: str =
                                  ["ENCODING=UTF-8"] if shapefile else []), "layer", target)
         _create_fields(lyr, kinds, names, shapefile, target)
         defn = lyr.GetLayerDefn()
+        lyr.StartTransaction()  # one commit, not one per feature (GeoPackage: ~6x faster)
         for fid, f in enumerate(features):
             feat = ogr.Feature(defn)
             feat.SetGeometry(_ogr_geometry(f.geometry, multi))
@@ -376,6 +377,7 @@ def write_vector(features: list[GeoFeature], path, crs_wkt: str, *, layer: str =
                     value = _clip_utf8(text, _SHP_STR_BYTES)
                 _set_value(feat, names[key], value, kinds[key])
             _ok(lyr.CreateFeature(feat), f"feature {fid}", target)
+        lyr.CommitTransaction()
         ds = lyr = None  # flush and close before the rename
         if long_texts:
             report.sidecar = _write_sidecar(tmp_path, target, long_texts, report)

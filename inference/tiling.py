@@ -122,17 +122,17 @@ class SeamPolygons:
     region cut by a seam comes back as one polygon (4-connected, as ``mask_to_polygons``).
 
     Blocks are polygonised in grid pixel coordinates (whole numbers, so the two sides of a
-    seam meet exactly); polygons that touch an inner seam wait for one union at the end.
+    seam meet exactly) and kept as ring arrays; pieces that touch an inner seam wait for one
+    merge at the end, and every polygon is built once, in map units, by :meth:`polygons`.
     """
 
     def __init__(self, width: int, height: int, transform: Affine, min_area: float = 0.0) -> None:
         self.width, self.height, self.transform, self.min_area = width, height, transform, min_area
-        self._done: list = []
-        self._open: list = []
+        self._done: list[list[np.ndarray]] = []   # ring arrays (shell first) of whole regions
+        self._open: list[list[np.ndarray]] = []   # ... of pieces cut by a seam
 
     def add(self, mask: np.ndarray, col: int, row: int) -> None:
         from rasterio.features import shapes
-        from shapely.geometry import shape
 
         m = np.ascontiguousarray(mask, dtype=np.uint8)
         if not m.any():
@@ -140,54 +140,71 @@ class SeamPolygons:
         h, w = m.shape
         inner = (col > 0, row > 0, col + w < self.width, row + h < self.height)
         for geom, _ in shapes(m, mask=m.astype(bool), transform=Affine.translation(col, row)):
-            poly = shape(geom)
-            x0, y0, x1, y1 = poly.bounds
+            rings = [np.asarray(r, dtype=float) for r in geom["coordinates"]]
+            (x0, y0), (x1, y1) = rings[0].min(axis=0), rings[0].max(axis=0)
             seam = ((inner[0] and x0 <= col) or (inner[1] and y0 <= row)
                     or (inner[2] and x1 >= col + w) or (inner[3] and y1 >= row + h))
-            (self._open if seam else self._done).append(poly)
+            (self._open if seam else self._done).append(rings)
 
     def polygons(self) -> list:
         """All polygons in map units (holes kept, counter-clockwise shells), ``min_area`` applied."""
-        from shapely.affinity import affine_transform
-        from shapely.geometry.polygon import orient
-
-        t = self.transform
-        coeffs = [t.a, t.b, t.d, t.e, t.c, t.f]
-        out = []
-        for poly in [*self._done, *_merge_pieces(self._open)]:
-            geo = affine_transform(poly, coeffs)
-            if not geo.is_empty and geo.area >= self.min_area:
-                out.append(orient(geo, 1.0))
-        return out
+        out = (_map_polygon(r, self.transform, self.min_area)
+               for r in [*self._done, *_merge_pieces(self._open)])
+        return [p for p in out if p is not None]
 
 
-def _merge_pieces(pieces: list) -> list:
-    """Union of block pieces of regions, cheaply: only the shells are unioned, then each piece's
-    holes are put back into the merged polygon holding it. A piece's holes lie strictly inside
-    its block, so they are holes of the merged region too and meet no other piece; unioning the
-    holed pieces themselves costs GEOS minutes on a large holed region."""
+def _signed_area(xy: np.ndarray) -> float:
+    """Shoelace area of a closed ring (positive when counter-clockwise)."""
+    x, y = xy[:, 0], xy[:, 1]
+    return 0.5 * float(np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1]))
+
+
+def _map_polygon(rings: list[np.ndarray], t: Affine, min_area: float):
+    """The polygon of pixel ``rings`` in map units, shell counter-clockwise and holes clockwise
+    (as ``orient(p, 1.0)``), or None below ``min_area``: numpy, not per-vertex shapely calls."""
+    from shapely.geometry import Polygon
+
+    m, off = np.array([[t.a, t.d], [t.b, t.e]]), np.array([t.c, t.f])
+    mapped, area = [], 0.0
+    for i, ring in enumerate(rings):
+        xy = ring @ m + off
+        a = _signed_area(xy)
+        if (a < 0) == (i == 0):
+            xy = xy[::-1]
+        area += abs(a) if i == 0 else -abs(a)
+        mapped.append(xy)
+    if area <= 0 or area < min_area:
+        return None
+    return Polygon(mapped[0], mapped[1:])
+
+
+def _merge_pieces(pieces: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+    """Union of block pieces of regions (ring arrays), cheaply: only the shells are unioned, then
+    each piece's holes are put back into the merged polygon holding it. A piece's holes lie
+    strictly inside its block, so they are holes of the merged region too and meet no other
+    piece; unioning the holed pieces themselves costs GEOS minutes on a large holed region."""
     from shapely.geometry import Polygon
     from shapely.prepared import prep
 
     if not pieces:
         return []
-    shells = [Polygon(p.exterior) for p in pieces]
+    shells = [Polygon(p[0]) for p in pieces]
     merged = union_all(shells)
     parts = [g for g in getattr(merged, "geoms", [merged]) if g.geom_type == "Polygon" and not g.is_empty]
-    holes: list[list] = [list(g.interiors) for g in parts]
+    rings = [[np.asarray(g.exterior.coords)[:, :2], *(np.asarray(r.coords)[:, :2] for r in g.interiors)]
+             for g in parts]
     index, prepared = SpatialIndex(parts), {}
     for piece, shell in zip(pieces, shells):
-        if not piece.interiors:
+        if len(piece) == 1:
             continue
         point = shell.representative_point()
         for i in index.query(point):
             if i not in prepared:
                 prepared[i] = prep(parts[i])
             if prepared[i].contains(point):
-                holes[i].extend(piece.interiors)
+                rings[i].extend(piece[1:])
                 break
-    return [Polygon(g.exterior, h) if len(h) > len(g.interiors) else g
-            for g, h in zip(parts, holes)]
+    return rings
 
 
 def plan_windows(width: int, height: int, tile: int, overlap: int) -> list[Window]:
