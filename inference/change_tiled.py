@@ -170,7 +170,8 @@ def _first_pass(pair: _Pair, grid: TileGrid, sample_px: int, threshold: float | 
     else:
         t = guarded_threshold(values, NOISE_SIGMAS)
     stats = {"bands": "bands" if pair.raw_bands else "rgb", "n_bands": len(norm.gains),
-             "gains": [round(g, 4) for g in norm.gains], "sample_px": int(values.size)}
+             "gains": [round(g, 4) for g in norm.gains], "sample_px": int(values.size),
+             "heat_range": [float(q) for q in np.percentile(values, (2, 98))] if values.size else [0.0, 1.0]}
     return norm, identical, t, stats
 
 

@@ -156,7 +156,8 @@ def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, meth
     summary = f"{len(feats)} change regions, {100 * frac:.1f}% of the valid area ({method})."
     meta = _meta(model or method, method=method, date_a=date_a, date_b=date_b,
                  threshold=res.threshold, summary=summary, streamed=True,
-                 grid=[res.grid.width, res.grid.height], blocks=res.stats["blocks"])
+                 grid=[res.grid.width, res.grid.height], blocks=res.stats["blocks"],
+                 heat_range=res.stats["heat_range"])
     from .geom import box
 
     x0, y0, x1, y1 = _grid_bounds(res.grid)

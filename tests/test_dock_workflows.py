@@ -350,3 +350,40 @@ def test_whole_layer_masks_tile_by_tile_at_native_resolution(gui, qtbot, tiny_mo
     assert raster.width() == layer.width() and raster.height() == layer.height()
     assert raster.extent().toString(6) == layer.extent().toString(6)
     assert _role("mask-polygons").featureCount() >= 1
+
+
+def test_whole_layer_change_in_the_dock_is_streamed_block_by_block(gui, qtbot, shared_data,
+                                                                     monkeypatch):
+    """Area "Whole layer": the dock runs whole_layer.change_layer (never the in-memory pair) and
+    its heat GeoTIFF, written block by block, is the heat layer it adds."""
+    from eolens.inference import actions, whole_layer
+
+    calls = []
+    real = whole_layer.change_layer
+
+    def spy(*args, **kw):
+        calls.append(kw)
+        return real(*args, **kw)
+
+    def in_memory(*args, **kw):
+        raise AssertionError("the whole-layer change read the pair into memory")
+
+    monkeypatch.setattr(whole_layer, "change_layer", spy)
+    monkeypatch.setattr(actions, "change", in_memory)
+    iface, plugin = gui
+    pair = shared_data / "change" / "naip_nd_2009_2020"
+    a = add_raster(pair / "m_4709963_se_14_1_20090818.tif", "naip 2009")
+    b = add_raster(pair / "m_4709963_se_14_1_20200831.tif", "naip 2020")
+    plugin.dock.area_combo.setCurrentIndex(1)
+    plugin.dock.change.layer_a.setLayer(a)
+    plugin.dock.change.layer_b.setLayer(b)
+    plugin.dock.change.compare_button.click()
+    wait_idle(qtbot, plugin.dock)
+    assert iface.errors() == [] and len(calls) == 1
+    heat = _role("change-heat")
+    assert heat.source() == calls[0]["heat_path"]
+    with rasterio.open(heat.source()) as ds:
+        assert ds.profile["tiled"] and ds.dtypes[0] == "float32"
+        assert ds.res[0] == pytest.approx(a.rasterUnitsPerPixelX())   # A's grid, not decimated
+    assert heat.renderer().type() == "singlebandpseudocolor"     # styled as heat, not as a mask
+    assert _role("change").featureCount() > 0

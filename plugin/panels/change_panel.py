@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 
+from qgis.core import Qgis
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                  QLineEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
@@ -18,6 +19,9 @@ METHODS = (("spectral", N_("Spectral (no model, instant)")),
            ("vlm", N_("Vision-language model (writes a caption)")))
 
 
+CAPTION_SIDE = 1024  # px: a streamed pair is captioned / asked about at this size
+
+
 def tr(text: str) -> str:
     return QCoreApplication.translate("ChangePanel", text)
 
@@ -27,6 +31,7 @@ class ChangePanel(QWidget):
         super().__init__(dock)
         self.dock = dock
         self.pair = None              # (GeoImage A, GeoImage B) of the last comparison
+        self.pair_files = None        # (path A, path B, bounds, CRS) of a streamed one, for Q&A
         self.conversation = None
         layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -104,9 +109,13 @@ class ChangePanel(QWidget):
         label_model = s.model_for("search") if self.label_box.isChecked() else None
         labels = [t.strip() for t in self.labels.text().split(",") if t.strip()] or None
 
-        folder = results.output_dir()
+        folder, whole = results.output_dir(), self.dock.area_rect() is None
         def work(progress, cancel):
             path_a, path_b = require_file(src_a, tr("Change")), require_file(src_b, tr("Change"))
+            if _streams(method, whole, label_model, src_a, path_a, path_b, max_side):
+                return _stream_change(src_a, path_a, path_b, folder, method=method, model=model,
+                                      threshold=threshold, max_side=max_side, opts=opts,
+                                      label_model=label_model, progress=progress, cancel=cancel)
             pair = actions.coregister_pair(path_a, path_b, src_a.bounds, src_a.bounds_crs,
                                            max_side=max_side)
             cancel.check()
@@ -133,10 +142,15 @@ class ChangePanel(QWidget):
         self.dock.check_shows(a, self.dock.area_rect(), zoom_to=both,
                               what=tr("where '{}' and '{}' overlap").format(a.name(), b.name()))
 
-    def _compared(self, name_a: str, name_b: str, pair, result, raster_path) -> None:
-        self.pair, self.conversation = pair, None
+    def _compared(self, name_a: str, name_b: str, pair, result, raster_path,
+                  pair_files=None) -> None:
+        self.pair, self.pair_files, self.conversation = pair, pair_files, None
         heat, pair_name = None, f"{layers.short(name_a, 18)} → {layers.short(name_b, 18)}"
-        if raster_path:
+        if raster_path and result.raster is None:      # streamed: the heat is only on disk
+            heat = _add_streamed_heat(raster_path, result, tr("Change heat"), pair_name)
+            for warning in result.warnings:
+                messages.report_info(self.dock.iface, warning, level=Qgis.MessageLevel.Warning)
+        elif raster_path:
             heat = results.add_raster(raster_path, result, tr("Change heat"), "change-heat", pair_name)
         if result.features:
             results.add_vector(result, tr("Change regions"), "change", "change", pair_name)
@@ -151,16 +165,20 @@ class ChangePanel(QWidget):
         question = self.question.text().strip()
         if not question:
             return
-        if self.pair is None:
+        if self.pair is None and self.pair_files is None:
             messages.report_info(self.dock.iface, tr("Compare two dates first."))
             return
         model, opts = settings.load().model_for("change_caption"), self.dock.run_options()
-        pair, conversation = self.pair, self.conversation
+        pair, conversation, files = self.pair, self.conversation, self.pair_files
 
         def work(progress, cancel):
             conv = conversation
             if conv is None:
-                conv = actions.conversation(pair[0], model, image_b=pair[1], task="change_caption",
+                if pair is None:  # a streamed comparison: the pair at the model's size
+                    pair_ = actions.coregister_pair(*files, max_side=CAPTION_SIDE)
+                else:
+                    pair_ = pair
+                conv = actions.conversation(pair_[0], model, image_b=pair_[1], task="change_caption",
                                             opts=opts, cancel=cancel)
             return conv, conv.ask(question, progress=progress, cancel=cancel)
 
@@ -171,6 +189,49 @@ class ChangePanel(QWidget):
 
         self.question.clear()
         self.dock.run(tr("Asking about the change"), work, done)
+
+
+def _streams(method: str, whole: bool, label_model, src_a, path_a: str, path_b: str,
+             max_side) -> bool:
+    """Worker side: stream the pair block by block (``whole_layer.change_layer``) over a whole
+    layer (unless its regions are to be named with CLIP, which needs the pair in memory), or
+    when one capture of the pair would not fit the read budget. Deep features do not stream
+    yet: they keep the capture."""
+    if method == "semantic":
+        return False
+    if whole and not label_model:
+        return True
+    from ...inference.whole_layer import fits_in_memory
+
+    return not fits_in_memory(path_a, path_b, src_a.bounds, _bounds_crs(src_a), max_side=max_side)
+
+
+def _stream_change(src_a, path_a: str, path_b: str, folder: str, *, label_model, **kw):
+    """Worker side: the streamed change, its heat GeoTIFF written block by block into ``folder``."""
+    from ...inference.whole_layer import change_layer
+
+    heat_path = results.raster_path("change-heat", folder)
+    result = change_layer(path_a, path_b, src_a.bounds, _bounds_crs(src_a), heat_path=heat_path,
+                          caption_side=CAPTION_SIDE, **kw)
+    if label_model:
+        result.warnings.append(tr("The pair is too large to name change regions with CLIP: "
+                                  "choose a smaller view or draw a rectangle to name them."))
+    files = (path_a, path_b, src_a.bounds, _bounds_crs(src_a))
+    return None, result, heat_path, files
+
+
+def _bounds_crs(src):
+    return src.bounds_crs if src.bounds else None
+
+
+def _add_streamed_heat(path: str, result, name: str, source: str):
+    """A streamed heat raster, stretched on the heat range sampled by its first pass."""
+    from .. import styles
+
+    layer = layers.raster_layer(path, name)
+    lo, hi = result.meta.get("heat_range") or (0.0, 1.0)
+    styles.heat_raster(layer, float(lo), float(hi))
+    return layers.add_result(layer, "change-heat", source=source, details=results.details(result))
 
 
 def _date(layer):
