@@ -134,7 +134,6 @@ def _change_ratio(folder: Path) -> tuple[float, float]:
 
 def _polygonize_ratio(folder: Path) -> tuple[float, int]:
     import rasterio
-    from rasterio.windows import Window
 
     from eolens.inference.export import write_vector
     from eolens.inference.georef import GeoFeature
