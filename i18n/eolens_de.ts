@@ -60,6 +60,10 @@
       <translation>Frage zur Änderung wird beantwortet</translation>
     </message>
     <message>
+      <source>The pair is too large to name change regions with CLIP: choose a smaller view or draw a rectangle to name them.</source>
+      <translation>Das Paar ist zu groß, um Änderungsflächen mit CLIP zu benennen: wählen Sie eine kleinere Ansicht oder zeichnen Sie ein Rechteck, um sie zu benennen.</translation>
+    </message>
+    <message>
       <source>date unknown</source>
       <translation>Datum unbekannt</translation>
     </message>
@@ -74,10 +78,6 @@
     <message>
       <source>Compare two dates first.</source>
       <translation>Vergleichen Sie zuerst zwei Zeitpunkte.</translation>
-    </message>
-    <message>
-      <source>The pair is too large to name change regions with CLIP: choose a smaller view or draw a rectangle to name them.</source>
-      <translation>Das Paar ist zu groß, um Änderungsflächen mit CLIP zu benennen: wählen Sie eine kleinere Ansicht oder zeichnen Sie ein Rechteck, um sie zu benennen.</translation>
     </message>
     <message>
       <source>Choose two different raster layers: A (before) and B (after).</source>

@@ -28,6 +28,7 @@ class Settings:
     fit_to_model: bool = True       # decimate big captures to the model's input size
     rendered_capture: bool = False  # capture what the canvas shows (styles, any provider)
     max_side: int = 1024
+    documents_dir: str = ""         # the Chat tab's documents folder (grounded answers)
 
     def model_for(self, task: str) -> str:
         """The model to use for ``task``; a bare name found in ``models_dir`` becomes that folder."""

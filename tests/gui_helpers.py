@@ -43,6 +43,9 @@ def wait_idle(qtbot, dock, timeout=120_000) -> None:
 
 
 def clear_project() -> None:
+    from eolens.plugin import settings
+
+    settings.update(documents_dir="")   # a test's documents folder must not reach the next test
     QgsProject.instance().removeAllMapLayers()
     root = QgsProject.instance().layerTreeRoot()
     for group in list(root.findGroups()):

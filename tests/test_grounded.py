@@ -223,8 +223,14 @@ def test_the_chat_context_row_lists_vector_layers_and_grounds_a_capture(rotated_
         row.folder.setFilePath(str(documents / "missing"))
         with pytest.raises(Exception, match="does not exist"):
             row.snapshot(source)
+        again = ContextRow()                                  # the folder is remembered
+        qtbot.addWidget(again)
+        assert again.folder.filePath() == row.folder.filePath() != ""
     finally:
         project.removeMapLayers([quay.id(), depots.id()])
+        from eolens.plugin import settings
+
+        settings.update(documents_dir="")
 
 
 def test_ten_thousand_features_fit_the_budget_ranked_and_counted():

@@ -12,6 +12,8 @@ from qgis.gui import QgsCheckableComboBox, QgsFileWidget
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
+from .. import settings
+
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("ContextRow", text)
@@ -31,6 +33,8 @@ class ContextRow(QWidget):
         self.folder.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.folder.setToolTip(tr("A folder of .txt, .md and .pdf documents; the passages that "
                                   "match the question go into the prompt"))
+        self.folder.setFilePath(settings.load().documents_dir)   # remembered between sessions
+        self.folder.fileChanged.connect(lambda path: settings.update(documents_dir=path.strip()))
         self.show_prompt = QCheckBox(tr("Show prompt"), self)
         self._cited: list[dict] = []                  # every source linked in the chat so far
         self._passages: dict[tuple[str, int], str] = {}  # (path, chunk) -> the chunk's text
