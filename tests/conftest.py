@@ -65,6 +65,17 @@ def provider():
     return registry.providerById("eolens")
 
 
+@pytest.fixture
+def gui():
+    """The plugin loaded into a real-widget iface with its dock open; unloaded and the project cleared after."""
+    from tests.gui_helpers import clear_project, load_plugin
+
+    iface, plugin = load_plugin()
+    yield iface, plugin
+    plugin.unload()
+    clear_project()
+
+
 def shared_data_dir() -> Path:
     env = os.environ.get("EOLENS_SHARED_DATA")
     return Path(env) if env else REPO.parent / "shared" / "data"

@@ -12,19 +12,11 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, Qgs
 
 from eolens.inference import index_query as iq
 from eolens.inference.archive_index import IndexSettings, build_index, collect_rasters
-from tests.gui_helpers import add_raster, clear_project, load_plugin, plugin_settings, wait_idle
+from tests.gui_helpers import add_raster, plugin_settings, wait_idle
 
 SOURCES = {"bahamas.tif": "geotiff/rasterio_RGB.byte.tif",
            "naip_2009.tif": "change/naip_nd_2009_2020/m_4709963_se_14_1_20090818.tif"}
 K = 6
-
-
-@pytest.fixture
-def gui():
-    iface, plugin = load_plugin()
-    yield iface, plugin
-    plugin.unload()
-    clear_project()
 
 
 @pytest.fixture

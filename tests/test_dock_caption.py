@@ -7,15 +7,7 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, Qgs
                        QgsRectangle, QgsSettings)
 from shapely import wkt as shapely_wkt
 
-from tests.gui_helpers import add_raster, clear_project, load_plugin, plugin_settings, wait_idle
-
-
-@pytest.fixture
-def gui():
-    iface, plugin = load_plugin()
-    yield iface, plugin
-    plugin.unload()
-    clear_project()
+from tests.gui_helpers import add_raster, plugin_settings, wait_idle
 
 
 def _caption_layer():

@@ -1,15 +1,7 @@
 """Multi-turn chat, change Q&A and the zero-shot map, driven through the dock with tiny models."""
 import pytest
 
-from tests.gui_helpers import add_raster, clear_project, load_plugin, plugin_settings, wait_idle
-
-
-@pytest.fixture
-def gui():
-    iface, plugin = load_plugin()
-    yield iface, plugin
-    plugin.unload()
-    clear_project()
+from tests.gui_helpers import add_raster, plugin_settings, wait_idle
 
 
 def _role(role):

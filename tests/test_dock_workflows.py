@@ -11,18 +11,10 @@ import rasterio
 from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
 from shapely import wkt as shapely_wkt
 
-from tests.gui_helpers import add_raster, clear_project, load_plugin, plugin_settings, wait_idle
+from tests.gui_helpers import add_raster, plugin_settings, wait_idle
 
 BOX_ANSWER = "</s><s>tree<loc_100><loc_200><loc_500><loc_600></s>"
 POLY_ANSWER = "</s><s><poly><loc_100><loc_100><loc_900><loc_100><loc_900><loc_900><loc_100><loc_900></poly></s>"
-
-
-@pytest.fixture
-def gui():
-    iface, plugin = load_plugin()
-    yield iface, plugin
-    plugin.unload()
-    clear_project()
 
 
 def _fixed_answer(monkeypatch, backend, text):

@@ -1,20 +1,11 @@
 """Issue 11, "the analyst's first hour": driven through the dock's own widgets in real QGIS."""
 import time
 
-import pytest
 from qgis.core import QgsProject, QgsRectangle, QgsTask, QgsVectorLayer
 
-from tests.gui_helpers import add_raster, clear_project, load_plugin, plugin_settings, wait_idle
+from tests.gui_helpers import add_raster, plugin_settings, wait_idle
 
 EMPTY_ANSWER = "</s><s></s>"
-
-
-@pytest.fixture
-def gui():
-    iface, plugin = load_plugin()
-    yield iface, plugin
-    plugin.unload()
-    clear_project()
 
 
 def _role(role):
