@@ -76,6 +76,23 @@ def gui():
     clear_project()
 
 
+@pytest.fixture(scope="session")
+def qgis_process(tmp_path_factory):
+    """The real headless ``qgis_process`` (through tools/qgis_process.sh) with a private profile."""
+    import subprocess
+
+    if not os.access("/usr/bin/qgis_process.bin", os.X_OK):
+        pytest.fail("qgis_process.bin is missing: apt-get install qgis (make setup)")
+    env = dict(os.environ, EOLENS_QGIS_PROFILE=str(tmp_path_factory.mktemp("qgis-profile")),
+               QT_QPA_PLATFORM="offscreen", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+
+    def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+        return subprocess.run([str(REPO / "tools" / "qgis_process.sh"), *args], check=False,
+                              capture_output=True, text=True, env=env, timeout=timeout, cwd=str(REPO))
+
+    return run
+
+
 def shared_data_dir() -> Path:
     env = os.environ.get("EOLENS_SHARED_DATA")
     return Path(env) if env else REPO.parent / "shared" / "data"

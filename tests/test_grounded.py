@@ -128,6 +128,21 @@ def _snapshot(layers, path):
 
 # --- context from layers -------------------------------------------------------------------
 
+def prompts_seen(monkeypatch) -> list[str]:
+    """Every prompt the Qwen backend receives, decoded from the token ids it was given."""
+    from eolens.inference.qwen_vl import QwenVLBackend
+
+    seen: list[str] = []
+    original = QwenVLBackend.generate_ids
+
+    def spy(self, inputs, encoded, **kwargs):
+        seen.append(self.processor.tokenizer.decode(inputs["input_ids"][0]))
+        return original(self, inputs, encoded, **kwargs)
+
+    monkeypatch.setattr(QwenVLBackend, "generate_ids", spy)
+    return seen
+
+
 def test_layer_context_holds_exactly_the_intersecting_features_at_their_pixels(rotated_scene):
     from eolens.inference import actions, grounding
 
@@ -297,20 +312,12 @@ def test_a_single_note_is_found_although_its_words_are_in_every_chunk(tmp_path):
 def test_grounded_prompt_reaches_the_tiny_qwen_and_the_sources_match(rotated_scene, documents,
                                                                      tiny_models, monkeypatch):
     from eolens.inference import actions, grounding
-    from eolens.inference.qwen_vl import QwenVLBackend
 
     path, _, _, quay, depots = rotated_scene
     image = actions.capture(str(path))
     g = grounding.for_image(image, QUESTION, layers=_snapshot([quay, depots], path),
                             documents=str(documents))
-    seen = []
-    original = QwenVLBackend.generate_ids
-
-    def spy(self, inputs, encoded, **kwargs):
-        seen.append(self.processor.tokenizer.decode(inputs["input_ids"][0]))
-        return original(self, inputs, encoded, **kwargs)
-
-    monkeypatch.setattr(QwenVLBackend, "generate_ids", spy)
+    seen = prompts_seen(monkeypatch)
     result = actions.ask(image, QUESTION, str(tiny_models.path("qwen3_vl")),
                          opts=actions.RunOptions(device="cpu", offline=True), grounding=g)
     assert len(seen) == 1
@@ -485,18 +492,10 @@ def test_dock_chat_grounds_the_answer_and_logs_the_same_sources(qtbot, tiny_mode
     from qgis.core import QgsProject
     from qgis.PyQt.QtCore import Qt, QUrl
 
-    from eolens.inference.qwen_vl import QwenVLBackend
     from eolens.plugin.layers import find_role
     from tests.gui_helpers import add_raster, clear_project, load_plugin, plugin_settings, wait_idle
 
-    seen = []
-    original = QwenVLBackend.generate_ids
-
-    def spy(self, inputs, encoded, **kwargs):
-        seen.append(self.processor.tokenizer.decode(inputs["input_ids"][0]))
-        return original(self, inputs, encoded, **kwargs)
-
-    monkeypatch.setattr(QwenVLBackend, "generate_ids", spy)
+    seen = prompts_seen(monkeypatch)
     iface, plugin = load_plugin()
     try:
         raster = add_raster(sample_dir / "OSBS_029.tif")

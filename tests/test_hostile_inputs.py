@@ -574,20 +574,14 @@ def test_plain_message_strips_class_names_hints_and_temp_names():
 
 # --- the real qgis_process --------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def qgis_process(tmp_path_factory):
-    if not os.access("/usr/bin/qgis_process.bin", os.X_OK):
-        pytest.fail("qgis_process.bin is missing: apt-get install qgis (make setup)")
-    env = dict(os.environ, EOLENS_QGIS_PROFILE=str(tmp_path_factory.mktemp("qgis-profile")),
-               QT_QPA_PLATFORM="offscreen", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-
+@pytest.fixture
+def timed_cli(qgis_process):
+    """The real qgis_process (conftest), with its wall time."""
     def go(*args: str) -> tuple[subprocess.CompletedProcess, float]:
         started = time.monotonic()
-        res = subprocess.run([str(REPO / "tools" / "qgis_process.sh"), *args], check=False,
-                             capture_output=True, text=True, env=env, timeout=600, cwd=str(REPO))
+        res = qgis_process(*args, timeout=600)
         return res, time.monotonic() - started
 
-    go("list")  # enable the plugin in the private profile once
     return go
 
 
@@ -595,9 +589,9 @@ def _cli(params: dict) -> list[str]:
     return [f"{k}={v}" for k, v in params.items()]
 
 
-def test_qgis_process_refuses_output_equal_to_input(qgis_process, bad, outdir):
+def test_qgis_process_refuses_output_equal_to_input(timed_cli, bad, outdir):
     before = sha(bad["a"])
-    res, _ = qgis_process("run", "eolens:change", "--", *_cli(change_params(
+    res, _ = timed_cli("run", "eolens:change", "--", *_cli(change_params(
         bad, outdir, OUTPUT_RASTER=str(bad["a"]))))
     text = res.stdout + res.stderr
     assert res.returncode != 0
@@ -606,28 +600,28 @@ def test_qgis_process_refuses_output_equal_to_input(qgis_process, bad, outdir):
     assert sha(bad["a"]) == before and snapshot(outdir) == {}
 
 
-def test_qgis_process_names_a_zero_byte_input(qgis_process, bad, outdir):
-    res, _ = qgis_process("run", "eolens:change", "--", *_cli(change_params(
+def test_qgis_process_names_a_zero_byte_input(timed_cli, bad, outdir):
+    res, _ = timed_cli("run", "eolens:change", "--", *_cli(change_params(
         bad, outdir, INPUT=str(bad["zero"]))))
     text = res.stdout + res.stderr
     assert res.returncode != 0 and "empty (0 bytes)" in text and str(bad["zero"]) in text
     assert snapshot(outdir) == {}
 
 
-def test_qgis_process_gpkg_layername_keeps_other_layers(qgis_process, bad, outdir):
+def test_qgis_process_gpkg_layername_keeps_other_layers(timed_cli, bad, outdir):
     project = outdir / "project.gpkg"
     _gpkg_with_roads(project)
     params = change_params(bad, outdir, OUTPUT=f"{project}|layername=change")
     params.pop("OUTPUT_RASTER"), params.pop("OUTPUT_TEXT")
-    res, _ = qgis_process("run", "eolens:change", "--", *_cli(params))
+    res, _ = timed_cli("run", "eolens:change", "--", *_cli(params))
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     layers = _layers(project)
     assert layers["roads"] == 3 and layers["change"] > 0
     assert sorted(p.name for p in outdir.iterdir()) == ["project.gpkg"]
 
 
-def test_qgis_process_huge_header_change_ends_quickly(qgis_process, bad, outdir):
-    res, elapsed = qgis_process("run", "eolens:change", "--", *_cli(change_params(
+def test_qgis_process_huge_header_change_ends_quickly(timed_cli, bad, outdir):
+    res, elapsed = timed_cli("run", "eolens:change", "--", *_cli(change_params(
         bad, outdir, INPUT=str(bad["huge"]), INPUT_B=str(bad["huge_b"]))))
     text = res.stdout + res.stderr
     assert res.returncode != 0 and "overviews" in text and str(bad["huge"]) in text

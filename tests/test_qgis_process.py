@@ -1,31 +1,14 @@
 """Headless: the real ``qgis_process`` command line (through tools/qgis_process.sh) runs EO Lens."""
 from __future__ import annotations
 
-import os
-import subprocess
 
 import numpy as np
-import pytest
 import rasterio
 from conftest import REPO
 from osgeo import ogr
 
 WRAPPER = REPO / "tools" / "qgis_process.sh"
 NAIP = "change/naip_nd_2009_2020"
-
-
-@pytest.fixture(scope="module")
-def qgis_process(tmp_path_factory):
-    if not os.access("/usr/bin/qgis_process.bin", os.X_OK):
-        pytest.fail("qgis_process.bin is missing: apt-get install qgis (make setup)")
-    env = dict(os.environ, EOLENS_QGIS_PROFILE=str(tmp_path_factory.mktemp("qgis-profile")),
-               QT_QPA_PLATFORM="offscreen", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-
-    def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-        return subprocess.run([str(WRAPPER), *args], check=False, capture_output=True, text=True, env=env,
-                              timeout=timeout, cwd=str(REPO))
-
-    return run
 
 
 def _layer(path: str):
