@@ -239,6 +239,31 @@ def tile_grid(path, bounds: Bounds | None = None, bounds_crs=None, *,
         return _grid(ds, os.fspath(path), bounds, bounds_crs, max_side)
 
 
+def tile_scale(path, bounds: Bounds | None, bounds_crs, tile: int, overlap: int,
+               max_side: int | None) -> tuple[int | None, int, int]:
+    """MAX_SIDE for a tiled run: the longest side of each tile a model sees. A tile (of ``tile``
+    source px, or the whole area when smaller) longer than ``max_side`` is read on the grid
+    decimated by the smallest whole factor k that brings it to ``max_side`` px or less.
+
+    Returns ``(grid_max_side, tile, overlap)`` for :func:`tile_grid` / :func:`iter_tiles` /
+    :func:`iter_block_tiles`: ``grid_max_side`` is None on the native grid, and ``tile`` and
+    ``overlap`` are in grid pixels (``tile // k``, ``overlap // k``; the tile at most the area)."""
+    _check_tiling(tile, overlap)
+    native = tile_grid(path, bounds, bounds_crs)
+    side = max(native.width, native.height)
+    longest = min(int(tile), side)
+    if not max_side or longest <= max_side:
+        return None, int(tile), int(overlap)
+    k = math.ceil(longest / max_side)
+    while True:  # the grid side whose decimation factor in _grid is exactly k (k >= 2 here)
+        grid_side = math.ceil(side / k)
+        if math.ceil(side / grid_side) == k:
+            break
+        k += 1
+    on_grid = max(1, longest // k)
+    return grid_side, on_grid, min(int(overlap) // k, on_grid - 1)
+
+
 def count_tiles(path, bounds: Bounds | None = None, bounds_crs=None, *, tile: int = 512,
                 overlap: int = 64, max_side: int | None = None) -> int:
     """Planned tiles (an upper bound: tiles with no valid pixel are skipped by iter_tiles)."""
