@@ -76,8 +76,9 @@ class _Pair:
         self.raw_bands = len(ia) == len(ib)   # else both as display RGB, like the untiled run
         self.limits: tuple | None = None
 
-    def read(self, win: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(A (C, h, w), B (C, h, w), valid (h, w)) on ``win`` of the grid."""
+    def read(self, win: Window, raw: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(A (C, h, w), B (C, h, w), valid (h, w)) on ``win`` of the grid: the raw bands when
+        ``raw`` or both dates have as many bands, else both as display RGB."""
         shape = (int(win.height), int(win.width))
         raw_a, valid = read_window(self.a, self.path_a, _source_window(self.grid, win), shape, self.ia)
         if not valid.any():
@@ -85,11 +86,11 @@ class _Pair:
         transform = self.grid.transform * Affine.translation(win.col_off, win.row_off)
         try:
             raw_b, ok = _warp_onto(self.b, self.path_b, self.ib, transform, shape, self.a.crs,
-                                   self.budget, block=True)
+                                   self.budget)
         except NoOverlapError:  # B's footprint does not reach this block
             return raw_a, raw_a, np.zeros(shape, bool)
         valid &= ok
-        if self.raw_bands:
+        if raw or self.raw_bands:
             return raw_a, raw_b, valid
         la, lb = self.limits or (None, None)
         return (np.moveaxis(to_rgb8(raw_a, valid, limits=la), -1, 0),
@@ -138,21 +139,34 @@ def _limits(values: np.ndarray) -> list:
     return band_limits(values[:, None, :], np.ones((1, values.shape[1]), bool))
 
 
-def _first_pass(pair: _Pair, grid: TileGrid, sample_px: int, threshold: float | None,
-                cancel: CancelToken) -> tuple[Normalisation, bool, Threshold, dict]:
-    """Normalisation, "identical pair" and threshold from the sample (tiling-independent)."""
+def sample_reads(pair: _Pair, grid: TileGrid, sample_px: int, cancel: CancelToken,
+                 halo: int = SMOOTH_RADIUS) -> tuple[list[Window], list]:
+    """Native chips spread over the grid (finer lattices while mostly nodata): the windows read
+    and, per window, (raw A, raw B, valid, core slices)."""
     wins: list[Window] = []
     reads: list = []
     for chips in _LATTICES:  # a sparse scene: finer lattices until enough pixels are valid
         for win in _sample_windows(grid, sample_px, chips):
             cancel.check()
-            grown, core = _grown(win, grid, SMOOTH_RADIUS)
+            grown, core = _grown(win, grid, halo)
             wins.append(grown)
-            reads.append((*pair.read(grown), core))
+            reads.append((*pair.read(grown, raw=True), core))
         if len(wins) == 1 or sum(int(r[2][r[3]].sum()) for r in reads) >= sample_px // 16:
             break
-    if not pair.raw_bands:  # per-date display stretch, as one capture of each date would have
-        pair.limits = tuple(_limits(_values(reads, i)) for i in (0, 1))
+    return wins, reads
+
+
+def display_limits(reads: list) -> tuple:
+    """Per-date display stretch from sampled raw reads, as one capture of each date would have."""
+    return tuple(_limits(_values(reads, i)) for i in (0, 1))
+
+
+def _first_pass(pair: _Pair, grid: TileGrid, sample_px: int, threshold: float | None,
+                cancel: CancelToken) -> tuple[Normalisation, bool, Threshold, dict]:
+    """Normalisation, "identical pair" and threshold from the sample (tiling-independent)."""
+    wins, reads = sample_reads(pair, grid, sample_px, cancel)
+    if not pair.raw_bands:
+        pair.limits = display_limits(reads)
         reads = [(*pair.read(w), r[3]) for w, r in zip(wins, reads)]
     va, vb = _values(reads, 0), _values(reads, 1)
     if va.shape[1] == 0:

@@ -64,12 +64,12 @@ def _overlap(a, b, path_a: str, path_b: str, bounds, bounds_crs) -> Bounds:
 
 
 def _warp_onto(b, path_b: str, bands: list[int], dst_transform: Affine, dst_shape: tuple[int, int],
-               dst_crs, budget: int, block: bool = False) -> tuple[np.ndarray, np.ndarray]:
+               dst_crs, budget: int) -> tuple[np.ndarray, np.ndarray]:
     """B's bands resampled (bilinear, nodata-aware) onto the destination grid.
 
-    ``block``: the destination is one block of a streamed run; B is then read at its own
-    resolution unless that is finer than the destination's (the resampling pad must not count
-    as "finer", or every block would be slightly decimated)."""
+    B is read at its own resolution unless that is finer than the destination's, so MAX_SIDE
+    bounds date B's read too; the resampling pad does not count as "finer" (or every capture
+    and block would be slightly decimated). One rule for a capture and a streamed block."""
     h, w = dst_shape
     dst_bounds = Polygon(_ring(dst_transform, w, h)).bounds
     w0 = bounds_window(b, path_b, dst_bounds, dst_crs)
@@ -77,12 +77,8 @@ def _warp_onto(b, path_b: str, bands: list[int], dst_transform: Affine, dst_shap
     c1 = min(b.width, w0.col_off + w0.width + _PAD)
     r1 = min(b.height, w0.row_off + w0.height + _PAD)
     win = Window(c0, r0, c1 - c0, r1 - r0)
-    # B is read no finer than the destination grid, so MAX_SIDE bounds date B's read too.
-    if block:
-        f = max(1.0, (w0.width - 1) / w, (w0.height - 1) / h)
-        shape = (math.ceil(win.height / f), math.ceil(win.width / f))
-    else:
-        shape = fit_shape(win, max(dst_shape))
+    f = max(1.0, (w0.width - 1) / w, (w0.height - 1) / h)
+    shape = (math.ceil(win.height / f), math.ceil(win.width / f))
     check_budget(path_b, shape, len(bands), "float32", budget)
     raw, valid = read_window(b, path_b, win, shape, bands)
     src = np.where(valid, raw.astype(np.float32), np.float32(np.nan))

@@ -19,6 +19,7 @@ class Settings:
     model_segment_prompt: str = DEFAULTS["segment_prompt"]
     model_chat: str = DEFAULTS["chat"]
     model_change_caption: str = DEFAULTS["change_caption"]
+    model_change_features: str = DEFAULTS["change_features"]
     model_search: str = DEFAULTS["search"]
     device: str = "auto"            # auto | cuda | cpu
     offline: bool = False           # load only from the cache or local folders

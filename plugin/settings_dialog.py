@@ -16,12 +16,13 @@ from ..inference.registry import REGISTRY
 TASK_LABELS = {
     "caption": N_("Caption"), "detect": N_("Detect (text → boxes)"),
     "segment": N_("Segment (text → masks)"), "segment_prompt": N_("Segment (points / box)"),
-    "chat": N_("Chat"), "change_caption": N_("Change caption"), "search": N_("Search"),
+    "chat": N_("Chat"), "change_caption": N_("Change caption"),
+    "change_features": N_("Change features (semantic)"), "search": N_("Search"),
 }
 # which registry tasks qualify a model for a settings slot
 SLOT_TASKS = {"caption": "caption", "detect": "detect", "segment": "segment",
               "segment_prompt": "segment_prompt", "chat": "chat", "change_caption": "change_caption",
-              "search": "search"}
+              "change_features": "features", "search": "search"}
 
 
 def tr(text: str) -> str:
