@@ -417,18 +417,22 @@ def classify(path: str, classes: Sequence[str], model: str, *, bounds=None, boun
 
 def detect_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=None,
                  tile: int = 768, overlap: int = 128, bands: Optional[Sequence[int]] = None,
-                 iou: float = 0.5, opts: RunOptions = RunOptions(), progress: Optional[ProgressFn] = None,
+                 iou: float = 0.5, max_side: Optional[int] = None, opts: RunOptions = RunOptions(),
+                 progress: Optional[ProgressFn] = None,
                  cancel: Optional[CancelToken] = None) -> ActionResult:
-    """Detection over a whole layer: tile by tile, then duplicates at seams merged in map space."""
-    from .tiling import count_tiles, iter_tiles, nms_map
+    """Detection over a whole layer: tile by tile (each at most ``max_side`` px a side, see
+    ``tiling.tile_scale``), then duplicates at seams merged in map space."""
+    from .tiling import count_tiles, iter_tiles, nms_map, tile_scale
 
     progress, cancel = progress or noop_progress, ensure_token(cancel)
+    grid_side, tile, overlap = tile_scale(path, bounds, bounds_crs, tile, overlap, max_side)
     backend = load(model, "detect", opts, sub_progress(progress, 0, 10), cancel)
     task = "detect" if "detect" in backend.tasks else "ground"
-    where = dict(tile=tile, overlap=overlap, bands=list(bands) if bands else None)
-    total = max(1, count_tiles(path, bounds, bounds_crs, tile=tile, overlap=overlap))
+    where = dict(tile=tile, overlap=overlap, max_side=grid_side)
+    total = max(1, count_tiles(path, bounds, bounds_crs, **where))
     feats, warnings, crs_wkt = [], [], ""
-    for i, tile_img in enumerate(iter_tiles(path, bounds, bounds_crs, cancel=cancel, **where)):
+    for i, tile_img in enumerate(iter_tiles(path, bounds, bounds_crs, cancel=cancel,
+                                            bands=list(bands) if bands else None, **where)):
         cancel.check()
         phase(opts, f"Tile {i + 1} of {total}")
         crs_wkt = tile_img.crs_wkt
@@ -440,46 +444,6 @@ def detect_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=
     return ActionResult(text=f"{len(merged)} objects", features=merged, crs_wkt=crs_wkt,
                         footprint=_area(path, bounds, bounds_crs), warnings=warnings,
                         meta=_meta(model, prompt=prompt))
-
-
-def segment_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=None,
-                  tile: int = 768, overlap: int = 128, bands: Optional[Sequence[int]] = None,
-                  max_side: Optional[int] = None, opts: RunOptions = RunOptions(),
-                  progress: Optional[ProgressFn] = None,
-                  cancel: Optional[CancelToken] = None) -> ActionResult:
-    """Text -> masks over a whole layer: tile by tile at native resolution (or ``max_side``),
-    mosaicked onto one grid, then polygonised once so objects cut by a seam come back whole."""
-    from .georef import mask_to_polygons
-    from .raster_read import DEFAULT_BUDGET, check_budget
-    from .tiling import count_tiles, iter_tiles, mosaic_masks, tile_grid
-
-    _require(prompt, "what to segment (a prompt)")
-    progress, cancel = progress or noop_progress, ensure_token(cancel)
-    grid = tile_grid(path, bounds, bounds_crs, max_side=max_side)
-    # the float32 mosaic of the whole grid, checked like any read
-    check_budget(path, (grid.height, grid.width), 1, np.float32, DEFAULT_BUDGET)
-    backend = load(model, "segment", opts, sub_progress(progress, 0, 10), cancel)
-    where = dict(tile=tile, overlap=overlap, max_side=max_side)
-    total, warnings = max(1, count_tiles(path, bounds, bounds_crs, **where)), []
-
-    def pieces():
-        for i, t in enumerate(iter_tiles(path, bounds, bounds_crs, bands=bands, cancel=cancel, **where)):
-            phase(opts, f"Tile {i + 1} of {total}")
-            out = backend.run(Request("segment", t.rgb, prompt=prompt), None, cancel)
-            warnings.extend(out.warnings)
-            progress(10 + 85 * (i + 1) / total)
-            yield _rasterize_polygons(out.polygons, t) & t.valid.astype(np.uint8), t.meta["window"]
-
-    mask = mosaic_masks(pieces(), grid.width, grid.height) > 0
-    meta = _meta(model, prompt=prompt)
-    feats = [GeoFeature(p, {"label": prompt, "score": 1.0, "prompt": prompt, "model": model})
-             for p in mask_to_polygons(mask, grid.transform)]
-    result = ActionResult(text=f"{len(feats)} regions", features=feats, crs_wkt=grid.crs_wkt,
-                          footprint=outline(grid.transform, grid.width, grid.height),
-                          warnings=warnings, meta=meta)
-    result.raster = RasterOut(mask.astype(np.uint8), grid.transform, grid.crs_wkt, None, "mask")
-    progress(100.0)
-    return result
 
 
 def write_outputs(result: ActionResult, vector_path: Optional[str] = None,

@@ -47,11 +47,15 @@ def segment_layer(path: str, prompt: str, model: str, *, bounds=None, bounds_crs
                   raster_path: str | None = None, opts: RunOptions = RunOptions(),
                   progress: ProgressFn | None = None,
                   cancel: CancelToken | None = None) -> ActionResult:
-    """Text -> masks over a whole layer; the 0/1 mask (on the layer's grid, or its ``max_side``
-    decimation) is written block by block to ``raster_path`` (a staged path) and polygonised
-    per block, regions merged across seams."""
+    """Text -> masks over a whole layer; the 0/1 mask (on the layer's grid, or the decimation
+    that makes each tile at most ``max_side`` px, ``tiling.tile_scale``) is written block by
+    block to ``raster_path`` (a staged path) and polygonised per block, regions merged across
+    seams."""
+    from .tiling import tile_scale
+
     _require(prompt, "what to segment (a prompt)")
     progress, cancel = progress or noop_progress, ensure_token(cancel)
+    max_side, tile, overlap = tile_scale(path, bounds, bounds_crs, tile, overlap, max_side)
     core, halo = core_and_halo(tile, overlap)
     grid = tile_grid(path, bounds, bounds_crs, max_side=max_side)
     if sam_model:
@@ -98,8 +102,12 @@ def caption_tiles(path: str, model: str, *, bounds=None, bounds_crs=None, tile: 
                   max_side: int | None = None, detail: str = "brief",
                   opts: RunOptions = RunOptions(), progress: ProgressFn | None = None,
                   cancel: CancelToken | None = None) -> ActionResult:
-    """A caption per tile, each on its tile's footprint polygon: a "what is where" map."""
+    """A caption per tile, each on its tile's footprint polygon: a "what is where" map. A tile
+    longer than ``max_side`` px is read coarser (``tiling.tile_scale``), on the same ground."""
+    from .tiling import tile_scale
+
     progress, cancel = progress or noop_progress, ensure_token(cancel)
+    max_side, tile, overlap = tile_scale(path, bounds, bounds_crs, tile, overlap, max_side)
     backend = load(model, "caption", opts, sub_progress(progress, 0, 10), cancel)
     total = max(1, count_tiles(path, bounds, bounds_crs, tile=tile, overlap=overlap,
                                max_side=max_side))

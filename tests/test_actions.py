@@ -98,22 +98,33 @@ POLY_ANSWER = ("</s><s><poly><loc_100><loc_100><loc_900><loc_100><loc_900><loc_9
                "<loc_100><loc_900></poly></s>")
 
 
-def test_segment_tiled_mosaics_tile_masks_on_the_layer_grid(tiny_models, sample_dir, monkeypatch,
-                                                           no_network):
+def test_segment_layer_writes_tile_masks_on_the_layer_grid(tiny_models, sample_dir, monkeypatch,
+                                                          no_network, tmp_path):
     import rasterio
 
     from eolens.inference.runtime import load_model
+    from eolens.inference.tiling import iter_blocks
+    from eolens.inference.whole_layer import core_and_halo, segment_layer
 
     model = str(tiny_models.path("florence2"))
     _fixed_answer(monkeypatch, load_model(model, device="cpu"), POLY_ANSWER)
-    path = str(sample_dir / "OSBS_029.tif")
-    out = actions.segment_tiled(path, "crowns", model, tile=200, overlap=0,
-                                opts=actions.RunOptions(device="cpu"))
-    with rasterio.open(path) as ds:
-        assert out.raster.transform == ds.transform and out.raster.array.shape == (ds.height, ds.width)
+    path, mask_path = str(sample_dir / "OSBS_029.tif"), str(tmp_path / "mask.tif")
+    out = segment_layer(path, "crowns", model, tile=208, overlap=16, raster_path=mask_path,
+                        opts=actions.RunOptions(device="cpu"))
+    with rasterio.open(path) as ds, rasterio.open(mask_path) as m:
+        assert m.transform == ds.transform and (m.width, m.height) == (ds.width, ds.height)
         nodata = ~ds.dataset_mask().astype(bool)
+        mask = m.read(1).astype(bool)
+    # each tile answers the square 0.1..0.9 of what it sees; the mask keeps its core's part
+    expect = np.zeros_like(mask)
+    for core, read in iter_blocks(mask.shape[1], mask.shape[0], *core_and_halo(208, 16)):
+        c, r, w, h = (int(v) for v in read.flatten())
+        sq = np.zeros_like(mask)
+        sq[r + int(0.1 * h) + 1:r + int(0.9 * h) - 1, c + int(0.1 * w) + 1:c + int(0.9 * w) - 1] = True
+        cc, cr, cw, ch = (int(v) for v in core.flatten())
+        expect[cr:cr + ch, cc:cc + cw] = sq[cr:cr + ch, cc:cc + cw]
+    expect &= ~nodata
     assert len(out.features) >= 4                       # one square per tile, seams in between
-    mask = out.raster.array.astype(bool)
     assert not mask[nodata].any()
-    assert mask[20:180, 20:180].mean() > 0.9 and not mask[:15, :15].any()   # tile (0,0): 0.1..0.9
-    assert mask[220:380, 220:380].mean() > 0.9                              # tile (1,1)
+    assert expect.sum() > 0.3 * mask.size and mask[expect].all()
+    assert mask.sum() <= 1.1 * expect.sum() and not mask[:15, :15].any()

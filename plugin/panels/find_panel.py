@@ -149,10 +149,7 @@ class FindPanel(QWidget):
 
         def work(progress, cancel):
             if tiled:
-                path = require_file(source, tr("Whole-layer segmentation"))
-                result = actions.segment_tiled(path, prompt, model, bands=source.bands, opts=opts,
-                                               progress=progress, cancel=cancel)
-                return None, result, results.write_raster_for(result, f"mask-{prompt}", folder)
+                return (None, *_segment_layer(source, prompt, model, folder, opts, progress, cancel))
             img = image or capture_image(source, max_side)
             result = actions.segment(img, prompt, model, opts=opts, progress=progress, cancel=cancel,
                                      session=session)
@@ -359,3 +356,19 @@ class FindPanel(QWidget):
             messages.report_info(self.dock.iface, warning, duration=10)
         messages.report_info(self.dock.iface, tr("Exported {} features to {}").format(len(feats), report.path))
         return report
+
+
+def _segment_layer(source, prompt: str, model: str, folder: str, opts, progress, cancel):
+    """Worker side: (result, mask path) of the whole layer segmented block by block
+    (``whole_layer.segment_layer``), its mask GeoTIFF written straight into ``folder``."""
+    from ...inference.whole_layer import segment_layer
+
+    path = require_file(source, tr("Whole-layer segmentation"))
+    mask_path = results.raster_path(f"mask-{prompt}", folder)
+    try:
+        result = segment_layer(path, prompt, model, bands=source.bands, raster_path=mask_path,
+                               opts=opts, progress=progress, cancel=cancel)
+    except BaseException:
+        results.discard_file(mask_path)   # a failed or cancelled run leaves no half-written file
+        raise
+    return result, mask_path

@@ -20,7 +20,10 @@ class CaptionAlgorithm(GroundedMixin, EOLensAlgorithm):
             "captured footprint, with the caption; OUTPUT_TEXT optionally saves it as .txt or .json. "
             "With a chat model (Qwen-VL), CONTEXT_LAYERS and DOCUMENTS ground the caption in the "
             "analyst's features and documents; the sources are written out. TILE_SIZE > 0 captions "
-            "every tile (native resolution) instead: one polygon per tile, a map of what is where."))
+            "every tile instead: one polygon per tile, a map of what is where. MAX_SIDE is the "
+            "longest side of each image a model sees: the capture, or — with TILE_SIZE > 0 — each "
+            "tile. A tile larger than MAX_SIDE is read at the coarser resolution that makes it "
+            "MAX_SIDE pixels; 0 = native."))
     MODEL_TASK = "caption"
     MODEL_TASKS = ("caption",)
     OUTPUTS = ("OUTPUT", "OUTPUT_TEXT")
@@ -53,7 +56,7 @@ class CaptionAlgorithm(GroundedMixin, EOLensAlgorithm):
             return caption_tiles(src.path, run.model, bounds=src.bounds,
                                  bounds_crs=src.bounds_crs if src.bounds else None,
                                  tile=run.values["tile"], overlap=run.values["overlap"],
-                                 bands=src.bands,
+                                 bands=src.bands, max_side=run.max_side,
                                  detail=run.values["detail"], opts=run.opts,
                                  progress=sub_progress(run.progress, 5, 100), cancel=run.cancel)
         image = self.capture(run)

@@ -14,8 +14,10 @@ class DetectAlgorithm(EOLensAlgorithm):
     HELP = (N_("Finds the objects named in PROMPT (for example 'airplanes') and writes one box "
             "polygon per object, in the raster's CRS (rotated with the raster when it is rotated). "
             "An empty prompt detects every object the model knows. TILE_SIZE > 0 streams the "
-            "layer tile by tile at native resolution (small objects survive); boxes repeated "
-            "across tile seams are merged in map space."))
+            "layer tile by tile (small objects survive); boxes repeated across tile seams are "
+            "merged in map space. MAX_SIDE is the longest side of each image a model sees: the "
+            "capture, or — with TILE_SIZE > 0 — each tile. A tile larger than MAX_SIDE is read at "
+            "the coarser resolution that makes it MAX_SIDE pixels; 0 = native."))
     MODEL_TASK = "detect"
     MODEL_TASKS = ("detect", "ground")
     PROMPT = "optional"
@@ -40,7 +42,8 @@ class DetectAlgorithm(EOLensAlgorithm):
             return actions.detect_tiled(
                 src.path, run.prompt, run.model, bounds=src.bounds,
                 bounds_crs=src.bounds_crs if src.bounds else None, tile=run.values["tile"],
-                overlap=run.values["overlap"], bands=src.bands, opts=run.opts,
+                overlap=run.values["overlap"], bands=src.bands, max_side=run.max_side,
+                opts=run.opts,
                 progress=sub_progress(run.progress, 5, 100), cancel=run.cancel)
         image = self.capture(run)
         return actions.detect(image, run.prompt, run.model, opts=run.opts,

@@ -15,10 +15,12 @@ class SegmentAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
     DISPLAY = N_("Segment objects (text → masks)")
     HELP = (N_("Outlines what PROMPT names (for example 'buildings'). OUTPUT_RASTER is a 0/1 mask on "
             "the captured grid; OUTPUT holds one polygon per mask. SAM_MODEL optionally refines "
-            "the boxes with a SAM model. TILE_SIZE > 0 streams the layer tile by tile at native "
-            "resolution: the mask is "
+            "the boxes with a SAM model. TILE_SIZE > 0 streams the layer tile by tile: the mask is "
             "written block by block on the layer's grid (any size) and regions cut by a seam are "
-            "merged into one polygon."))
+            "merged into one polygon. MAX_SIDE is the longest side of each image a model sees: the "
+            "capture, or — with TILE_SIZE > 0 — each tile. A tile larger than MAX_SIDE is read at "
+            "the coarser resolution that makes it MAX_SIDE pixels (the mask then lies on that "
+            "coarser grid); 0 = native."))
     MODEL_TASK = "segment"
     MODEL_TASKS = ("segment",)
     PROMPT = "required"
@@ -64,7 +66,7 @@ class SegmentAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
         def stream(raster_path):
             return segment_layer(src.path, run.prompt, run.model, bounds=src.bounds,
                                  bounds_crs=src.bounds_crs if src.bounds else None, tile=v["tile"],
-                                 overlap=v["overlap"], bands=src.bands,
+                                 overlap=v["overlap"], bands=src.bands, max_side=run.max_side,
                                  sam_model=v["sam_model"], raster_path=raster_path, opts=run.opts,
                                  progress=sub_progress(run.progress, 5, 100), cancel=run.cancel)
 
