@@ -632,8 +632,8 @@
       <translation>Rasterlayer (nachher)</translation>
     </message>
     <message>
-      <source>Longest side of the capture in pixels (0 = native resolution)</source>
-      <translation>Längste Seite der Erfassung in Pixeln (0 = native Auflösung)</translation>
+      <source>Longest side in pixels of each image a model sees: the capture, or each tile with TILE_SIZE &gt; 0 (0 = native resolution)</source>
+      <translation>Längste Seite jedes Bildes, das ein Modell sieht, in Pixeln: die Erfassung oder, mit TILE_SIZE &gt; 0, jede Kachel (0 = native Auflösung)</translation>
     </message>
     <message>
       <source>Text</source>
@@ -692,8 +692,8 @@
       <translation>Bildbereich beschreiben</translation>
     </message>
     <message>
-      <source>Describes the raster (or EXTENT of it) in words. OUTPUT holds one polygon, the captured footprint, with the caption; OUTPUT_TEXT optionally saves it as .txt or .json. With a chat model (Qwen-VL), CONTEXT_LAYERS and DOCUMENTS ground the caption in the analyst's features and documents; the sources are written out. TILE_SIZE &gt; 0 captions every tile (native resolution) instead: one polygon per tile, a map of what is where.</source>
-      <translation>Beschreibt das Raster (oder dessen EXTENT) in Worten. OUTPUT enthält ein Polygon, den erfassten Umriss, mit der Bildbeschreibung; OUTPUT_TEXT speichert sie optional als .txt oder .json. Mit einem Chat-Modell (Qwen-VL) stützen CONTEXT_LAYERS und DOCUMENTS die Beschreibung auf die Objekte und Dokumente der Analysierenden; die Quellen werden mit ausgegeben. TILE_SIZE &gt; 0 beschreibt stattdessen jede Kachel (native Auflösung): ein Polygon je Kachel, eine Karte dessen, was wo ist.</translation>
+      <source>Describes the raster (or EXTENT of it) in words. OUTPUT holds one polygon, the captured footprint, with the caption; OUTPUT_TEXT optionally saves it as .txt or .json. With a chat model (Qwen-VL), CONTEXT_LAYERS and DOCUMENTS ground the caption in the analyst's features and documents; the sources are written out. TILE_SIZE &gt; 0 captions every tile instead: one polygon per tile, a map of what is where. MAX_SIDE is the longest side of each image a model sees: the capture, or — with TILE_SIZE &gt; 0 — each tile. A tile larger than MAX_SIDE is read at the coarser resolution that makes it MAX_SIDE pixels; 0 = native.</source>
+      <translation>Beschreibt das Raster (oder dessen EXTENT) in Worten. OUTPUT enthält ein Polygon, den erfassten Umriss, mit der Bildbeschreibung; OUTPUT_TEXT speichert sie optional als .txt oder .json. Mit einem Chat-Modell (Qwen-VL) stützen CONTEXT_LAYERS und DOCUMENTS die Beschreibung auf die Objekte und Dokumente der Analysierenden; die Quellen werden mit ausgegeben. TILE_SIZE &gt; 0 beschreibt stattdessen jede Kachel: ein Polygon je Kachel, eine Karte dessen, was wo ist. MAX_SIDE ist die längste Seite jedes Bildes, das ein Modell sieht: die Erfassung oder – mit TILE_SIZE &gt; 0 – jede Kachel. Eine Kachel, die größer als MAX_SIDE ist, wird in der gröberen Auflösung gelesen, in der sie MAX_SIDE Pixel groß ist; 0 = nativ.</translation>
     </message>
     <message>
       <source>Caption footprint</source>
@@ -768,8 +768,8 @@
       <translation>Objekte erkennen (Text → Boxen)</translation>
     </message>
     <message>
-      <source>Finds the objects named in PROMPT (for example 'airplanes') and writes one box polygon per object, in the raster's CRS (rotated with the raster when it is rotated). An empty prompt detects every object the model knows. TILE_SIZE &gt; 0 streams the layer tile by tile at native resolution (small objects survive); boxes repeated across tile seams are merged in map space.</source>
-      <translation>Findet die in PROMPT genannten Objekte (zum Beispiel „Flugzeuge“) und schreibt ein Rechteck-Polygon pro Objekt im KBS des Rasters (mit dem Raster gedreht, wenn es gedreht ist). Ein leerer Prompt erkennt jedes Objekt, das das Modell kennt. TILE_SIZE &gt; 0 verarbeitet den Layer Kachel für Kachel in nativer Auflösung (kleine Objekte bleiben erhalten); an Kachelnähten doppelte Rechtecke werden im Kartenraum zusammengeführt.</translation>
+      <source>Finds the objects named in PROMPT (for example 'airplanes') and writes one box polygon per object, in the raster's CRS (rotated with the raster when it is rotated). An empty prompt detects every object the model knows. TILE_SIZE &gt; 0 streams the layer tile by tile (small objects survive); boxes repeated across tile seams are merged in map space. MAX_SIDE is the longest side of each image a model sees: the capture, or — with TILE_SIZE &gt; 0 — each tile. A tile larger than MAX_SIDE is read at the coarser resolution that makes it MAX_SIDE pixels; 0 = native.</source>
+      <translation>Findet die in PROMPT genannten Objekte (zum Beispiel „Flugzeuge“) und schreibt ein Rechteck-Polygon pro Objekt im KBS des Rasters (mit dem Raster gedreht, wenn es gedreht ist). Ein leerer Prompt erkennt jedes Objekt, das das Modell kennt. TILE_SIZE &gt; 0 verarbeitet den Layer Kachel für Kachel (kleine Objekte bleiben erhalten); an Kachelnähten doppelte Rechtecke werden im Kartenraum zusammengeführt. MAX_SIDE ist die längste Seite jedes Bildes, das ein Modell sieht: die Erfassung oder – mit TILE_SIZE &gt; 0 – jede Kachel. Eine Kachel, die größer als MAX_SIDE ist, wird in der gröberen Auflösung gelesen, in der sie MAX_SIDE Pixel groß ist; 0 = nativ.</translation>
     </message>
     <message>
       <source>What to detect</source>
@@ -1052,8 +1052,8 @@
       <translation>Objekte segmentieren (Text → Masken)</translation>
     </message>
     <message>
-      <source>Outlines what PROMPT names (for example 'buildings'). OUTPUT_RASTER is a 0/1 mask on the captured grid; OUTPUT holds one polygon per mask. SAM_MODEL optionally refines the boxes with a SAM model. TILE_SIZE &gt; 0 streams the layer tile by tile at native resolution: the mask is written block by block on the layer's grid (any size) and regions cut by a seam are merged into one polygon.</source>
-      <translation>Umreißt, was PROMPT nennt (zum Beispiel „Gebäude“). OUTPUT_RASTER ist eine 0/1-Maske auf dem erfassten Raster; OUTPUT enthält ein Polygon pro Maske. SAM_MODEL verfeinert die Rechtecke optional mit einem SAM-Modell. TILE_SIZE &gt; 0 verarbeitet den Layer Kachel für Kachel in nativer Auflösung: die Maske wird Block für Block auf dem Raster des Layers geschrieben (beliebige Größe), und von einer Naht geschnittene Bereiche werden zu einem Polygon zusammengeführt.</translation>
+      <source>Outlines what PROMPT names (for example 'buildings'). OUTPUT_RASTER is a 0/1 mask on the captured grid; OUTPUT holds one polygon per mask. SAM_MODEL optionally refines the boxes with a SAM model. TILE_SIZE &gt; 0 streams the layer tile by tile: the mask is written block by block on the layer's grid (any size) and regions cut by a seam are merged into one polygon. MAX_SIDE is the longest side of each image a model sees: the capture, or — with TILE_SIZE &gt; 0 — each tile. A tile larger than MAX_SIDE is read at the coarser resolution that makes it MAX_SIDE pixels (the mask then lies on that coarser grid); 0 = native.</source>
+      <translation>Umreißt, was PROMPT nennt (zum Beispiel „Gebäude“). OUTPUT_RASTER ist eine 0/1-Maske auf dem erfassten Raster; OUTPUT enthält ein Polygon pro Maske. SAM_MODEL verfeinert die Rechtecke optional mit einem SAM-Modell. TILE_SIZE &gt; 0 verarbeitet den Layer Kachel für Kachel: die Maske wird Block für Block auf dem Raster des Layers geschrieben (beliebige Größe), und von einer Naht geschnittene Bereiche werden zu einem Polygon zusammengeführt. MAX_SIDE ist die längste Seite jedes Bildes, das ein Modell sieht: die Erfassung oder – mit TILE_SIZE &gt; 0 – jede Kachel. Eine Kachel, die größer als MAX_SIDE ist, wird in der gröberen Auflösung gelesen, in der sie MAX_SIDE Pixel groß ist (die Maske liegt dann auf diesem gröberen Raster); 0 = nativ.</translation>
     </message>
     <message>
       <source>What to outline</source>
@@ -1105,6 +1105,10 @@
   </context>
   <context>
     <name>FindPanel</name>
+    <message>
+      <source>Whole-layer segmentation</source>
+      <translation>Segmentierung über den ganzen Layer</translation>
+    </message>
     <message>
       <source>What to find, e.g. airplanes, storage tanks, buildings</source>
       <translation>Gesuchte Objekte, z. B. Flugzeuge, Lagertanks, Gebäude</translation>
@@ -1192,10 +1196,6 @@
     <message>
       <source>Finding {}</source>
       <translation>Suche nach {}</translation>
-    </message>
-    <message>
-      <source>Whole-layer segmentation</source>
-      <translation>Segmentierung über den ganzen Layer</translation>
     </message>
     <message>
       <source>Segmenting {}</source>
