@@ -294,12 +294,14 @@ def coregister_pair(path_a: str, path_b: str, bounds=None, bounds_crs=None, *,
 
 def change(a: GeoImage, b: GeoImage, *, method: str = "spectral", model: Optional[str] = None,
            threshold: Optional[float] = None, min_area: float = 0.0, label_model: Optional[str] = None,
-           labels: Optional[Sequence[str]] = None, opts: RunOptions = RunOptions(),
-           progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> ActionResult:
+           labels: Optional[Sequence[str]] = None, caption_regions: int = 0,
+           opts: RunOptions = RunOptions(), progress: Optional[ProgressFn] = None,
+           cancel: Optional[CancelToken] = None) -> ActionResult:
     """Two co-registered dates -> heat raster, change polygons and a caption (``vlm``) or summary.
 
     With ``label_model`` (a CLIP model) each change region is named by text similarity of its
-    crop in B to ``labels`` ("new buildings", "cleared forest", ...)."""
+    crop in B to ``labels`` ("new buildings", "cleared forest", ...). ``vlm`` with
+    ``caption_regions`` N also captions the N largest regions from their chip pairs."""
     from .change import change_polygons, detect_change
 
     progress, cancel = progress or noop_progress, ensure_token(cancel)
@@ -320,6 +322,11 @@ def change(a: GeoImage, b: GeoImage, *, method: str = "spectral", model: Optiona
                             "date_a": a.date or "", "date_b": b.date or ""}) for p in polys]
     if label_model and feats:
         _label_changes(feats, b, label_model, labels, opts, cancel)
+    if method == "vlm" and caption_regions > 0 and feats:
+        from .change_regions import caption_regions_in_memory
+
+        phase(opts, "Captioning change regions")
+        caption_regions_in_memory(vlm, a, b, feats, caption_regions, cancel=cancel)
     frac = res.stats.get("changed_fraction", float(res.mask.mean()))
     summary = f"{len(polys)} change regions, {100 * frac:.1f}% of the valid area ({method})."
     result = _result(a, text or summary, feats, [], **meta)

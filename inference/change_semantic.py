@@ -59,11 +59,27 @@ def label_regions(clip_backend: Any, image_b_rgb: np.ndarray, regions: Sequence[
     """
     if not regions:
         return []
-    labels = list(labels)
-    crops = [_crop(image_b_rgb, _pixel_bbox(r, transform)) for r in regions]
-    images = _l2(np.asarray(clip_backend.encode_images(crops), np.float64))
+    crops = [_crop(image_b_rgb, region_bbox(r, transform)) for r in regions]
+    return score_crops(clip_backend, crops, labels)
+
+
+def label_embeddings(clip_backend: Any, labels: Sequence[str]) -> np.ndarray:
+    """(L, D) normalised text embeddings of ``labels`` (prompt templates when the backend has them)."""
     embed = getattr(clip_backend, "embed_phrases", None) or clip_backend.encode_texts
-    texts = _l2(np.asarray(embed(labels), np.float64))
+    return _l2(np.asarray(embed(list(labels)), np.float64))
+
+
+def score_crops(clip_backend: Any, crops: Sequence[np.ndarray], labels: Sequence[str], *,
+                texts: np.ndarray | None = None) -> list[tuple[str, float]]:
+    """The one scoring rule for change regions: (best label, its probability) per RGB crop.
+
+    ``texts``: :func:`label_embeddings` of ``labels``, computed once when crops come in batches.
+    """
+    if not len(crops):
+        return []
+    labels = list(labels)
+    texts = label_embeddings(clip_backend, labels) if texts is None else texts
+    images = _l2(np.asarray(clip_backend.encode_images(list(crops)), np.float64))
     sims = images @ texts.T
     scorer = getattr(clip_backend, "class_scores", None)
     probs = scorer(sims) if scorer is not None else _softmax(100.0 * sims)
@@ -87,7 +103,9 @@ def _upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return F.interpolate(t, size=shape, mode="bilinear", align_corners=False)[0, 0].numpy()
 
 
-def _pixel_bbox(region: Any, transform: Any) -> tuple[float, float, float, float]:
+def region_bbox(region: Any, transform: Any = None) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) pixel bbox of a mask, a PixelPolygon or a shapely geometry (in map
+    coordinates when ``transform``, pixel -> map, is given)."""
     if isinstance(region, np.ndarray) and region.ndim == 2:
         rows, cols = np.nonzero(region)
         if rows.size == 0:
@@ -95,24 +113,33 @@ def _pixel_bbox(region: Any, transform: Any) -> tuple[float, float, float, float
         return float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1)
     if isinstance(region, PixelPolygon):
         xy = np.asarray(region.coords, np.float64)
-    else:  # shapely polygon
+    else:  # shapely geometry (a multipolygon too)
         if transform is not None:
             from .georef import map_to_pixel
 
             region = map_to_pixel(region, transform)
-        xy = np.asarray(region.exterior.coords, np.float64)[:, :2]
+        x0, y0, x1, y1 = region.bounds
+        return float(x0), float(y0), float(x1), float(y1)
     return float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max())
 
 
-def _crop(image: np.ndarray, bbox: tuple[float, float, float, float]) -> np.ndarray:
+def crop_window(bbox: tuple[float, float, float, float], width: int,
+                height: int) -> tuple[int, int, int, int] | None:
+    """(c0, r0, c1, r1) of a region's chip: its pixel bbox padded by ``_CROP_PAD`` per side (at
+    least ``_MIN_CROP`` px wide), clipped to a ``width`` x ``height`` grid; None if outside."""
     x0, y0, x1, y1 = bbox
     pad_x = max(_CROP_PAD * (x1 - x0), (_MIN_CROP - (x1 - x0)) / 2, 0.0)
     pad_y = max(_CROP_PAD * (y1 - y0), (_MIN_CROP - (y1 - y0)) / 2, 0.0)
-    h, w = image.shape[:2]
-    c0, c1 = max(0, int(np.floor(x0 - pad_x))), min(w, int(np.ceil(x1 + pad_x)))
-    r0, r1 = max(0, int(np.floor(y0 - pad_y))), min(h, int(np.ceil(y1 + pad_y)))
-    if c1 <= c0 or r1 <= r0:
+    c0, c1 = max(0, int(np.floor(x0 - pad_x))), min(width, int(np.ceil(x1 + pad_x)))
+    r0, r1 = max(0, int(np.floor(y0 - pad_y))), min(height, int(np.ceil(y1 + pad_y)))
+    return (c0, r0, c1, r1) if c1 > c0 and r1 > r0 else None
+
+
+def _crop(image: np.ndarray, bbox: tuple[float, float, float, float]) -> np.ndarray:
+    win = crop_window(bbox, image.shape[1], image.shape[0])
+    if win is None:
         raise InputError("A change region lies outside the image.")
+    c0, r0, c1, r1 = win
     return np.ascontiguousarray(image[r0:r1, c0:c1, :3])
 
 

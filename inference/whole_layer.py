@@ -132,8 +132,9 @@ def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, meth
                  model: str | None = None, bands: Sequence[int] | None = None,
                  max_side: int | None = None, threshold: float | None = None, min_area: float = 0.0,
                  block: int = 512, heat_path: str | None = None, mask_path: str | None = None,
-                 caption_side: int = 1024, opts: RunOptions = RunOptions(),
-                 progress: ProgressFn | None = None,
+                 caption_side: int = 1024, label_model: str | None = None,
+                 labels: Sequence[str] | None = None, caption_regions: int = 0,
+                 opts: RunOptions = RunOptions(), progress: ProgressFn | None = None,
                  cancel: CancelToken | None = None) -> ActionResult:
     """Spectral change over a whole layer (``change_tiled.stream_change``) as an ActionResult
     like ``actions.change``; ``vlm`` also captions the pair captured at ``caption_side``."""
@@ -160,6 +161,9 @@ def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, meth
     date_a, date_b = res.date_a or "", res.date_b or ""
     feats = [GeoFeature(p, {"change": 1, "area": float(p.area), "method": method,
                             "date_a": date_a, "date_b": date_b}) for p in res.polygons]
+    _name_regions(path_a, path_b, feats, method=method, model=model, bands=bands,
+                  label_model=label_model, labels=labels, caption_regions=caption_regions,
+                  opts=opts, cancel=cancel)
     frac = res.stats["changed_fraction"]
     summary = f"{len(feats)} change regions, {100 * frac:.1f}% of the valid area ({method})."
     meta = _meta(model or method, method=method, date_a=date_a, date_b=date_b,
@@ -171,6 +175,24 @@ def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, meth
     x0, y0, x1, y1 = _grid_bounds(res.grid)
     return ActionResult(text=text or summary, features=feats, crs_wkt=res.grid.crs_wkt,
                         footprint=box(x0, y0, x1, y1), meta=meta)
+
+
+def _name_regions(path_a: str, path_b: str, feats: list, *, method: str, model: str | None,
+                  bands, label_model, labels, caption_regions: int, opts: RunOptions,
+                  cancel: CancelToken) -> None:
+    """CLIP labels on every region and (vlm) chip captions on the largest, from chips read
+    region by region (``change_regions``): the pair is never held whole."""
+    from .change_regions import caption_regions as caption_chips
+    from .change_regions import label_regions_streamed
+
+    if label_model and feats:
+        phase(opts, "Naming change regions")
+        clip = load(label_model, "classify", opts, None, cancel)
+        label_regions_streamed(clip, path_a, path_b, feats, labels, bands=bands, cancel=cancel)
+    if method == "vlm" and caption_regions > 0 and feats:
+        phase(opts, "Captioning change regions")
+        vlm = load(model or "qwen3-vl-2b", "change_caption", opts, None, cancel)
+        caption_chips(vlm, path_a, path_b, feats, caption_regions, bands=bands, cancel=cancel)
 
 
 def _grid_bounds(grid) -> tuple[float, float, float, float]:

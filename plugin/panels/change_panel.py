@@ -115,7 +115,8 @@ class ChangePanel(QWidget):
             if _streams(method, whole, label_model, src_a, path_a, path_b, max_side):
                 return _stream_change(src_a, path_a, path_b, folder, method=method, model=model,
                                       threshold=threshold, max_side=max_side, opts=opts,
-                                      label_model=label_model, progress=progress, cancel=cancel)
+                                      label_model=label_model, labels=labels, progress=progress,
+                                      cancel=cancel)
             pair = actions.coregister_pair(path_a, path_b, src_a.bounds, src_a.bounds_crs,
                                            max_side=max_side)
             cancel.check()
@@ -206,16 +207,14 @@ def _streams(method: str, whole: bool, label_model, src_a, path_a: str, path_b: 
     return not fits_in_memory(path_a, path_b, src_a.bounds, _bounds_crs(src_a), max_side=max_side)
 
 
-def _stream_change(src_a, path_a: str, path_b: str, folder: str, *, label_model, **kw):
-    """Worker side: the streamed change, its heat GeoTIFF written block by block into ``folder``."""
+def _stream_change(src_a, path_a: str, path_b: str, folder: str, **kw):
+    """Worker side: the streamed change, its heat GeoTIFF written block by block into ``folder``;
+    ``label_model`` names each region from its chip, read region by region."""
     from ...inference.whole_layer import change_layer
 
     heat_path = results.raster_path("change-heat", folder)
     result = change_layer(path_a, path_b, src_a.bounds, _bounds_crs(src_a), heat_path=heat_path,
                           caption_side=CAPTION_SIDE, **kw)
-    if label_model:
-        result.warnings.append(tr("The pair is too large to name change regions with CLIP: "
-                                  "choose a smaller view or draw a rectangle to name them."))
     files = (path_a, path_b, src_a.bounds, _bounds_crs(src_a))
     return None, result, heat_path, files
 

@@ -48,6 +48,10 @@ class ChangeAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
             "LABEL_MODEL", tr("CLIP model that names each change region (optional)"), optional=True))
         self.addParameter(QgsProcessingParameterString(
             "LABELS", tr("Region labels, comma separated (optional)"), optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            "CAPTION_REGIONS", tr("vlm: also caption the N largest change regions as chips "
+                                  "(0 = none)"),
+            QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
         add_tile_parameters(self, N_("Block size in pixels for streaming (0 = automatic: stream "
                                      "only when the pair does not fit in memory)"), overlap=None)
 
@@ -90,6 +94,7 @@ class ChangeAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
                 or None,
                 "labels": [t.strip() for t in (self.parameterAsString(parameters, "LABELS", context)
                                                or "").split(",") if t.strip()] or None,
+                "caption_regions": max(0, self.parameterAsInt(parameters, "CAPTION_REGIONS", context)),
                 **read_tiles(self, parameters, context)}
 
     def act(self, run: Run):
@@ -107,7 +112,8 @@ class ChangeAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
         return actions.change(image_a, image_b, method=v["method"],
                               model=run.model if v["method"] != "spectral" else None,
                               threshold=v["threshold"], min_area=v["min_area"],
-                              label_model=v["label_model"], labels=v["labels"], opts=run.opts,
+                              label_model=v["label_model"], labels=v["labels"],
+                              caption_regions=v["caption_regions"], opts=run.opts,
                               progress=sub_progress(run.progress, 10, 100), cancel=run.cancel)
 
     @staticmethod
@@ -135,10 +141,9 @@ class ChangeAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
                 method=v["method"], model=run.model if v["method"] == "vlm" else None,
                 bands=a.bands, max_side=run.max_side, threshold=v["threshold"],
                 min_area=v["min_area"], block=v["tile"] or 512, heat_path=raster_path,
-                opts=run.opts, progress=run.progress, cancel=run.cancel)
-            if v["label_model"]:
-                result.warnings.append(tr("LABEL_MODEL is not applied to a streamed change run; "
-                                          "name the regions on a smaller EXTENT."))
+                label_model=v["label_model"], labels=v["labels"],
+                caption_regions=v["caption_regions"], opts=run.opts, progress=run.progress,
+                cancel=run.cancel)
             return result
 
         return ActionResult(meta={"stream": stream})
