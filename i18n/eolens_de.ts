@@ -60,10 +60,6 @@
       <translation>Frage zur Änderung wird beantwortet</translation>
     </message>
     <message>
-      <source>The pair is too large to name change regions with CLIP: choose a smaller view or draw a rectangle to name them.</source>
-      <translation>Das Paar ist zu groß, um Änderungsflächen mit CLIP zu benennen: wählen Sie eine kleinere Ansicht oder zeichnen Sie ein Rechteck, um sie zu benennen.</translation>
-    </message>
-    <message>
       <source>date unknown</source>
       <translation>Datum unbekannt</translation>
     </message>
@@ -756,8 +752,8 @@
       <translation>Bezeichnungen der Flächen, durch Kommas getrennt (optional)</translation>
     </message>
     <message>
-      <source>LABEL_MODEL is not applied to a streamed change run; name the regions on a smaller EXTENT.</source>
-      <translation>LABEL_MODEL wird bei einem gestreamten Änderungslauf nicht angewendet; benennen Sie die Bereiche auf einem kleineren EXTENT.</translation>
+      <source>vlm: also caption the N largest change regions as chips (0 = none)</source>
+      <translation>vlm: zusätzlich die N größten Änderungsflächen als Bildausschnitte beschreiben (0 = keine)</translation>
     </message>
     <message>
       <source>TILE_SIZE {0}: use a multiple of 16 pixels, at least 32, or 0 for automatic.</source>
