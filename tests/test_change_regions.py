@@ -13,7 +13,11 @@ from eolens.inference import change_regions
 from eolens.inference.cancel import CancelToken
 from eolens.inference.errors import Cancelled
 from eolens.inference.georef import GeoFeature
-from tests.test_whole_layers import AT, NAIP, RES, SQUARE, _map_box, _run, big_pair  # noqa: F401
+from tests import test_whole_layers
+from tests.test_whole_layers import AT, NAIP, RES, SQUARE, _map_box, _run
+
+# test_whole_layers' 20,000^2 sparse NAIP pair (a bright square pasted into B), as fixture "pair"
+pair = test_whole_layers.big_pair
 
 LABELS = ["new buildings", "water change", "cleared forest"]
 
@@ -37,8 +41,8 @@ def _naip(shared_data) -> tuple[str, str]:
 
 
 # --- Processing on the 20,000^2 pair ----------------------------------------------------------
-def test_a_streamed_change_names_every_region_with_clip(provider, big_pair, tiny_models, tmp_path):
-    a, b = big_pair
+def test_a_streamed_change_names_every_region_with_clip(provider, pair, tiny_models, tmp_path):
+    a, b = pair
     res = _run("eolens:change", {"INPUT": a, "INPUT_B": b, "MAX_SIDE": 0, "TILE_SIZE": 512,
                                  "METHOD": "spectral", "DEVICE": "cpu",
                                  "LABEL_MODEL": str(tiny_models.path("openclip")),
@@ -50,9 +54,9 @@ def test_a_streamed_change_names_every_region_with_clip(provider, big_pair, tiny
         assert 0.0 <= f["label_score"] <= 1.0
 
 
-def test_a_streamed_vlm_change_captions_the_largest_regions(provider, big_pair, tiny_models,
+def test_a_streamed_vlm_change_captions_the_largest_regions(provider, pair, tiny_models,
                                                             tmp_path):
-    a, b = big_pair
+    a, b = pair
     res = _run("eolens:change", {"INPUT": a, "INPUT_B": b, "MAX_SIDE": 0, "TILE_SIZE": 512,
                                  "METHOD": "vlm", "MODEL": str(tiny_models.path("qwen3_vl")),
                                  "CAPTION_REGIONS": 2, "MIN_AREA": 20 * RES * RES, "DEVICE": "cpu",
@@ -68,7 +72,7 @@ def test_a_streamed_vlm_change_captions_the_largest_regions(provider, big_pair, 
     assert first["_area"] == by_area[0]["_area"]
 
 
-def test_cancel_while_naming_regions_leaves_no_output(provider, big_pair, tiny_models, tmp_path,
+def test_cancel_while_naming_regions_leaves_no_output(provider, pair, tiny_models, tmp_path,
                                                        monkeypatch):
     from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
@@ -84,7 +88,7 @@ def test_cancel_while_naming_regions_leaves_no_output(provider, big_pair, tiny_m
         return out
 
     monkeypatch.setattr(change_regions, "score_crops", score_then_cancel)
-    a, b = big_pair
+    a, b = pair
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(QgsProcessingException):
@@ -98,8 +102,8 @@ def test_cancel_while_naming_regions_leaves_no_output(provider, big_pair, tiny_m
 
 
 # --- chips ------------------------------------------------------------------------------------
-def test_a_region_chip_is_read_on_its_own_pixels(big_pair):
-    a, b = big_pair
+def test_a_region_chip_is_read_on_its_own_pixels(pair):
+    a, b = pair
     reader = change_regions.ChipReader(a, b)
     square = _map_box(*SQUARE)
     c0, r0, c1, r1 = SQUARE
@@ -122,8 +126,8 @@ def test_a_region_chip_is_read_on_its_own_pixels(big_pair):
 SIDE_PLUS = 20_100   # columns beyond the 20,000 px layer
 
 
-def test_a_large_region_is_decimated_to_the_chip_side(big_pair):
-    a, b = big_pair
+def test_a_large_region_is_decimated_to_the_chip_side(pair):
+    a, b = pair
     chip = change_regions.ChipReader(a, b, side=64).read(_map_box(AT[0], AT[1], AT[0] + 600,
                                                                   AT[1] + 300))
     assert max(chip.a.shape[:2]) == 64 and chip.a.shape == chip.b.shape
@@ -194,8 +198,8 @@ def test_in_memory_vlm_change_captions_the_largest_chips(shared_data, monkeypatc
     assert sum("caption" in f.properties for f in feats) == 3
 
 
-def test_a_region_without_pixels_gets_an_empty_caption_and_a_reason(big_pair):
-    a, b = big_pair
+def test_a_region_without_pixels_gets_an_empty_caption_and_a_reason(pair):
+    a, b = pair
     feats = [GeoFeature(_map_box(5000, 5000, 5400, 5400), {}),           # nodata, but largest
              GeoFeature(_map_box(*SQUARE), {})]
     vlm = _EchoVlm()
@@ -208,8 +212,8 @@ def test_a_region_without_pixels_gets_an_empty_caption_and_a_reason(big_pair):
     assert vlm.calls == 1
 
 
-def test_captioning_honours_cancel(big_pair):
-    a, b = big_pair
+def test_captioning_honours_cancel(pair):
+    a, b = pair
     token = CancelToken()
     token.cancel()
     with pytest.raises(Cancelled):
