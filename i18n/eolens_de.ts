@@ -44,6 +44,22 @@
       <translation>Bezeichnungen, durch Kommas getrennt</translation>
     </message>
     <message>
+      <source>Labels</source>
+      <translation>Bezeichnungen</translation>
+    </message>
+    <message>
+      <source>none</source>
+      <translation>keine</translation>
+    </message>
+    <message>
+      <source>Vision-language model: also caption the N largest change regions, each from its own chip of both dates</source>
+      <translation>Vision-Language-Modell: zusätzlich die N größten Änderungsbereiche beschreiben, jeden aus seinem eigenen Ausschnitt beider Zeitpunkte</translation>
+    </message>
+    <message>
+      <source>Caption largest regions</source>
+      <translation>Größte Bereiche beschreiben</translation>
+    </message>
+    <message>
       <source>Compare the two dates</source>
       <translation>Die beiden Zeitpunkte vergleichen</translation>
     </message>
@@ -106,6 +122,10 @@
     <message>
       <source>You</source>
       <translation>Sie</translation>
+    </message>
+    <message>
+      <source>Region #{}</source>
+      <translation>Bereich #{}</translation>
     </message>
   </context>
   <context>
@@ -628,8 +648,8 @@
       <translation>Rasterlayer (nachher)</translation>
     </message>
     <message>
-      <source>Longest side in pixels of each image a model sees: the capture, or each tile with TILE_SIZE &gt; 0 (0 = native resolution)</source>
-      <translation>Längste Seite jedes Bildes, das ein Modell sieht, in Pixeln: die Erfassung oder, mit TILE_SIZE &gt; 0, jede Kachel (0 = native Auflösung)</translation>
+      <source>Longest side in pixels of each image a model sees: the capture, or each tile when tiling (0 = native resolution)</source>
+      <translation>Längste Seite in Pixeln jedes Bildes, das ein Modell sieht: die Aufnahme oder beim Kacheln jede Kachel (0 = native Auflösung)</translation>
     </message>
     <message>
       <source>Text</source>
@@ -712,8 +732,8 @@
       <translation>Zwei Zeitpunkte vergleichen</translation>
     </message>
     <message>
-      <source>Warps INPUT_B (after) onto the grid of INPUT (before) over their overlap (and EXTENT), then compares them. METHOD spectral needs no model; semantic compares deep features; vlm also writes a change caption with a two-image model. OUTPUT_RASTER is the change heat map on INPUT's grid, OUTPUT the change polygons, OUTPUT_TEXT the caption or a summary. THRESHOLD (empty = automatic) cuts the heat map; MIN_AREA drops smaller polygons (square map units of INPUT's CRS). Spectral (and vlm) change streams block by block when TILE_SIZE &gt; 0 or when the pair does not fit in memory: global statistics come from a first pass, so the result does not depend on TILE_SIZE; the heat raster is written block by block and regions cut by a seam stay one polygon.</source>
-      <translation>Projiziert INPUT_B (nachher) über ihre Überlappung (und EXTENT) auf das Raster von INPUT (vorher) und vergleicht beide. METHOD spectral braucht kein Modell; semantic vergleicht tiefe Merkmale; vlm schreibt zusätzlich eine Änderungsbeschreibung mit einem Zwei-Bild-Modell. OUTPUT_RASTER ist die Änderungs-Heatmap auf dem Raster von INPUT, OUTPUT die Änderungspolygone, OUTPUT_TEXT die Beschreibung oder eine Zusammenfassung. THRESHOLD (leer = automatisch) schneidet die Heatmap; MIN_AREA verwirft kleinere Polygone (Quadrat-Karteneinheiten des KBS von INPUT). Spektrale (und vlm-)Änderung wird blockweise gestreamt, wenn TILE_SIZE &gt; 0 ist oder das Paar nicht in den Speicher passt: die globalen Statistiken stammen aus einem ersten Durchlauf, das Ergebnis hängt also nicht von TILE_SIZE ab; das Heat-Raster wird Block für Block geschrieben, und von einer Naht geschnittene Bereiche bleiben ein Polygon.</translation>
+      <source>Warps INPUT_B (after) onto the grid of INPUT (before) over their overlap (and EXTENT), then compares them. METHOD spectral needs no model; semantic compares deep features; vlm also writes a change caption with a two-image model. OUTPUT_RASTER is the change heat map on INPUT's grid, OUTPUT the change polygons, OUTPUT_TEXT the caption or a summary. THRESHOLD (empty = automatic) cuts the heat map; MIN_AREA drops smaller polygons (square map units of INPUT's CRS). Every method streams block by block when TILE_SIZE &gt; 0 or when the pair does not fit in memory: the heat raster is written block by block and regions cut by a seam stay one polygon. Spectral statistics come from a first pass, so the result does not depend on TILE_SIZE; semantic features are computed per block with 1/8 of a block of context on each side, and the threshold from a sample of every block. MAX_SIDE caps each block (a block larger than it is read coarser). LABEL_MODEL names every region and, with vlm, CAPTION_REGIONS captions the largest regions, each from its own chip of both dates, also on a streamed run.</source>
+      <translation>Entzerrt INPUT_B (nachher) auf das Raster von INPUT (vorher) über ihre Überlappung (und EXTENT) und vergleicht beide. METHOD spectral braucht kein Modell; semantic vergleicht tiefe Merkmale; vlm schreibt zusätzlich eine Änderungsbeschreibung mit einem Zwei-Bild-Modell. OUTPUT_RASTER ist die Änderungs-Heatmap auf dem Raster von INPUT, OUTPUT sind die Änderungspolygone, OUTPUT_TEXT die Beschreibung oder eine Zusammenfassung. THRESHOLD (leer = automatisch) schneidet die Heatmap; MIN_AREA verwirft kleinere Polygone (Quadrat-Karteneinheiten des KBS von INPUT). Jede Methode arbeitet blockweise, wenn TILE_SIZE &gt; 0 ist oder das Paar nicht in den Speicher passt: die Heatmap wird Block für Block geschrieben, und von einer Blockgrenze geschnittene Bereiche bleiben ein Polygon. Spektrale Statistiken stammen aus einem ersten Durchlauf, daher hängt das Ergebnis nicht von TILE_SIZE ab; semantische Merkmale werden je Block mit 1/8 Block Kontext an jeder Seite berechnet, der Schwellenwert aus einer Stichprobe aller Blöcke. MAX_SIDE begrenzt jeden Block (ein größerer Block wird gröber gelesen). LABEL_MODEL benennt jeden Bereich, und mit vlm beschreibt CAPTION_REGIONS die größten Bereiche, jeden aus seinem eigenen Ausschnitt beider Zeitpunkte, auch bei blockweiser Verarbeitung.</translation>
     </message>
     <message>
       <source>Change polygons</source>
@@ -1430,6 +1450,10 @@
     <message>
       <source>Change caption</source>
       <translation>Änderungsbeschreibung</translation>
+    </message>
+    <message>
+      <source>Change features (semantic)</source>
+      <translation>Änderungsmerkmale (semantisch)</translation>
     </message>
     <message>
       <source>Search</source>

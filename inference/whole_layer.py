@@ -136,8 +136,10 @@ def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, meth
                  labels: Sequence[str] | None = None, caption_regions: int = 0,
                  opts: RunOptions = RunOptions(), progress: ProgressFn | None = None,
                  cancel: CancelToken | None = None) -> ActionResult:
-    """Spectral change over a whole layer (``change_tiled.stream_change``) as an ActionResult
-    like ``actions.change``; ``vlm`` also captions the pair captured at ``caption_side``."""
+    """Change over a whole layer, streamed block by block, as an ActionResult like
+    ``actions.change``: spectral (``change_tiled``), semantic (``change_semantic_tiled``, with
+    the feature ``model``); ``vlm`` is spectral plus a caption of the pair at ``caption_side``.
+    ``max_side`` caps each block, not the layer: blocks of ``block`` px up to it are native."""
     from .change_tiled import stream_change
 
     progress, cancel = progress or noop_progress, ensure_token(cancel)
@@ -150,20 +152,32 @@ def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, meth
         text = vlm.run(Request("change_caption", a.rgb, image_b=b.rgb), sub_progress(progress, 10, 30),
                        cancel).text
         del a, b
-    elif method != "spectral":
+    naming = bool(label_model) or (method == "vlm" and caption_regions > 0)
+    end = 90 if naming else 100          # the rest of the bar: naming / captioning regions
+    max_side, block = _block_scale(path_a, bounds, bounds_crs, block, max_side)
+    where = dict(bands=bands, max_side=max_side, threshold=threshold, min_area=min_area,
+                 block=block, heat_path=heat_path, mask_path=mask_path, cancel=cancel)
+    if method == "semantic":
+        from .change_semantic_tiled import stream_semantic_change
+        from .registry import DEFAULTS
+
+        features = load(model or DEFAULTS["change_features"], "features", opts,
+                        sub_progress(progress, 0, 10), cancel)
+        res = stream_semantic_change(path_a, path_b, features, bounds, bounds_crs,
+                                     progress=sub_progress(progress, 10, end), **where)
+    elif method in ("spectral", "vlm"):
+        res = stream_change(path_a, path_b, bounds, bounds_crs,
+                            progress=sub_progress(progress, 30 if text else 0, end), **where)
+    else:
         from .errors import InputError
 
-        raise InputError(f"METHOD {method} does not stream yet; use spectral or vlm, or a MAX_SIDE.")
-    res = stream_change(path_a, path_b, bounds, bounds_crs, bands=bands, max_side=max_side,
-                        threshold=threshold, min_area=min_area, block=block, heat_path=heat_path,
-                        mask_path=mask_path, progress=sub_progress(progress, 30 if text else 0, 100),
-                        cancel=cancel)
+        raise InputError(f"Unknown change method '{method}'; choose spectral, semantic or vlm.")
     date_a, date_b = res.date_a or "", res.date_b or ""
     feats = [GeoFeature(p, {"change": 1, "area": float(p.area), "method": method,
                             "date_a": date_a, "date_b": date_b}) for p in res.polygons]
     _name_regions(path_a, path_b, feats, method=method, model=model, bands=bands,
                   label_model=label_model, labels=labels, caption_regions=caption_regions,
-                  opts=opts, cancel=cancel)
+                  opts=opts, progress=sub_progress(progress, end, 100), cancel=cancel)
     frac = res.stats["changed_fraction"]
     summary = f"{len(feats)} change regions, {100 * frac:.1f}% of the valid area ({method})."
     meta = _meta(model or method, method=method, date_a=date_a, date_b=date_b,
@@ -179,20 +193,34 @@ def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, meth
 
 def _name_regions(path_a: str, path_b: str, feats: list, *, method: str, model: str | None,
                   bands, label_model, labels, caption_regions: int, opts: RunOptions,
-                  cancel: CancelToken) -> None:
+                  progress: ProgressFn, cancel: CancelToken) -> None:
     """CLIP labels on every region and (vlm) chip captions on the largest, from chips read
     region by region (``change_regions``): the pair is never held whole."""
     from .change_regions import caption_regions as caption_chips
     from .change_regions import label_regions_streamed
 
+    captions = method == "vlm" and caption_regions > 0
+    split = 50 if label_model and captions else 100
     if label_model and feats:
         phase(opts, "Naming change regions")
         clip = load(label_model, "classify", opts, None, cancel)
-        label_regions_streamed(clip, path_a, path_b, feats, labels, bands=bands, cancel=cancel)
-    if method == "vlm" and caption_regions > 0 and feats:
+        label_regions_streamed(clip, path_a, path_b, feats, labels, bands=bands,
+                               progress=sub_progress(progress, 0, split), cancel=cancel)
+    if captions and feats:
         phase(opts, "Captioning change regions")
         vlm = load(model or "qwen3-vl-2b", "change_caption", opts, None, cancel)
-        caption_chips(vlm, path_a, path_b, feats, caption_regions, bands=bands, cancel=cancel)
+        caption_chips(vlm, path_a, path_b, feats, caption_regions, bands=bands,
+                      progress=sub_progress(progress, split if label_model else 0, 100),
+                      cancel=cancel)
+
+
+def _block_scale(path: str, bounds, bounds_crs, block: int, max_side: int | None):
+    """(grid max side, block on that grid): blocks are what a model sees, so MAX_SIDE caps a
+    block (``tiling.tile_scale``); the block stays a multiple of 16 px (GeoTIFF blocks)."""
+    from .tiling import tile_scale
+
+    grid_side, on_grid, _ = tile_scale(path, bounds, bounds_crs, block, 0, max_side)
+    return grid_side, block if grid_side is None else max(16, on_grid // 16 * 16)
 
 
 def _grid_bounds(grid) -> tuple[float, float, float, float]:

@@ -166,3 +166,17 @@ def test_whole_layer_semantic_change_in_the_dock_streams(gui, qtbot, shared_data
     heat = [lyr for lyr in QgsProject.instance().mapLayers().values()
             if lyr.source() == calls[0]["heat_path"]]
     assert len(heat) == 1 and heat[0].renderer().type() == "singlebandpseudocolor"
+
+
+@pytest.mark.parametrize("max_side, res", [(0, RES), (1024, RES), (256, 2 * RES)])
+def test_max_side_caps_each_block_not_the_layer(provider, shared_data, tmp_path, max_side, res):
+    """MAX_SIDE is the longest side a model sees: with TILE_SIZE 512 a cap of 1024 (or none)
+    keeps the native grid, 256 halves it (blocks of 256 px on a grid of twice the pixel size)."""
+    a, b = sorted(str(p) for p in (shared_data / NAIP).glob("*.tif"))
+    out = _run("eolens:change", {"INPUT": a, "INPUT_B": b, "TILE_SIZE": 512, "MAX_SIDE": max_side,
+                                 "DEVICE": "cpu", "OUTPUT": str(tmp_path / "c.gpkg"),
+                                 "OUTPUT_RASTER": str(tmp_path / "h.tif")})
+    with rasterio.open(out["OUTPUT_RASTER"]) as ds, rasterio.open(a) as ref:
+        assert ds.res == (res, res) and ds.crs == ref.crs
+        assert ds.bounds.left == pytest.approx(ref.bounds.left, abs=RES)
+        assert ds.bounds.top == pytest.approx(ref.bounds.top, abs=RES)

@@ -6,7 +6,8 @@ import html
 from qgis.core import Qgis
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                                 QLineEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
+                                 QLineEdit, QPushButton, QSpinBox, QTextBrowser, QVBoxLayout,
+                                 QWidget)
 
 from .. import layers, messages, results, settings
 from ..capture import layer_path, require_file
@@ -35,6 +36,7 @@ class ChangePanel(QWidget):
         self.conversation = None
         layout = QVBoxLayout(self)
         form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.layer_a = dock.input_combo("a")
         self.layer_b = dock.input_combo("b")
         self.date_a, self.date_b = QLabel(self), QLabel(self)
@@ -54,7 +56,19 @@ class ChangePanel(QWidget):
         self.labels.setPlaceholderText(tr("Labels, comma separated"))
         self.labels.setText("new buildings, cleared forest, new road, water change, farmland change")
         self.labels.setCursorPosition(0)     # show the start of the list, not its end
-        form.addRow(self.label_box, self.labels)
+        form.addRow(self.label_box)                 # its own row: the fields keep their width
+        form.addRow(tr("Labels"), self.labels)
+        self.labels.setEnabled(False)
+        self.label_box.toggled.connect(self.labels.setEnabled)
+        self.region_captions = QSpinBox(self)
+        self.region_captions.setRange(0, 20)
+        self.region_captions.setValue(3)
+        self.region_captions.setSpecialValueText(tr("none"))
+        self.region_captions.setToolTip(tr("Vision-language model: also caption the N largest "
+                                           "change regions, each from its own chip of both dates"))
+        form.addRow(tr("Caption largest regions"), self.region_captions)
+        self.method.currentIndexChanged.connect(self._method_changed)
+        self._method_changed()
         layout.addLayout(form)
         self.compare_button = QPushButton(tr("Compare the two dates"), self)
         self.compare_button.clicked.connect(self.compare)
@@ -66,6 +80,9 @@ class ChangePanel(QWidget):
         layout.addLayout(row)
         self.layer_a.layerChanged.connect(lambda lyr: self._show_date(lyr, self.date_a))
         self.layer_b.layerChanged.connect(lambda lyr: self._show_date(lyr, self.date_b))
+
+    def _method_changed(self) -> None:
+        self.region_captions.setEnabled(self.method.currentData() == "vlm")
 
     def choose_defaults(self, view, crs) -> None:
         """A and B: two different input rasters, in the view first, older date first."""
@@ -104,25 +121,27 @@ class ChangePanel(QWidget):
         s, opts = settings.load(), self.dock.run_options()
         method = self.method.currentData()
         threshold = self.threshold.value() or None
-        model = {"vlm": s.model_for("change_caption"), "semantic": None}.get(method)
+        model = {"vlm": s.model_for("change_caption"),
+                 "semantic": s.model_for("change_features")}.get(method)
         max_side = s.max_side if s.fit_to_model else None
         label_model = s.model_for("search") if self.label_box.isChecked() else None
         labels = [t.strip() for t in self.labels.text().split(",") if t.strip()] or None
+        regions = self.region_captions.value() if method == "vlm" else 0
 
         folder, whole = results.output_dir(), self.dock.area_rect() is None
         def work(progress, cancel):
             path_a, path_b = require_file(src_a, tr("Change")), require_file(src_b, tr("Change"))
-            if _streams(method, whole, label_model, src_a, path_a, path_b, max_side):
+            if _streams(whole, src_a, path_a, path_b, max_side):
                 return _stream_change(src_a, path_a, path_b, folder, method=method, model=model,
                                       threshold=threshold, max_side=max_side, opts=opts,
-                                      label_model=label_model, labels=labels, progress=progress,
-                                      cancel=cancel)
+                                      label_model=label_model, labels=labels,
+                                      caption_regions=regions, progress=progress, cancel=cancel)
             pair = actions.coregister_pair(path_a, path_b, src_a.bounds, src_a.bounds_crs,
                                            max_side=max_side)
             cancel.check()
             result = actions.change(*pair, method=method, model=model, threshold=threshold,
-                                    label_model=label_model, labels=labels, opts=opts,
-                                    progress=progress, cancel=cancel)
+                                    label_model=label_model, labels=labels, caption_regions=regions,
+                                    opts=opts, progress=progress, cancel=cancel)
             return pair, result, results.write_raster_for(result, "change-heat", folder)
 
         self.dock.run(tr("Comparing {} and {}").format(a.name(), b.name()), work,
@@ -159,6 +178,9 @@ class ChangePanel(QWidget):
         else:
             text = tr("No change found between {} and {} {}.").format(name_a, name_b, self.dock.area_words())
         self.view.append(f"<p><b>{html.escape(tr('Change'))}:</b> {html.escape(result.text)}</p>")
+        for rank, caption in _region_captions(result.features):
+            self.view.append(f"<p>{html.escape(tr('Region #{}').format(rank))}: "
+                             f"{html.escape(caption)}</p>")
         self.dock.set_status(text)
         results.report_with_zoom(self.dock.iface, text, heat)
 
@@ -192,15 +214,10 @@ class ChangePanel(QWidget):
         self.dock.run(tr("Asking about the change"), work, done)
 
 
-def _streams(method: str, whole: bool, label_model, src_a, path_a: str, path_b: str,
-             max_side) -> bool:
+def _streams(whole: bool, src_a, path_a: str, path_b: str, max_side) -> bool:
     """Worker side: stream the pair block by block (``whole_layer.change_layer``) over a whole
-    layer (unless its regions are to be named with CLIP, which needs the pair in memory), or
-    when one capture of the pair would not fit the read budget. Deep features do not stream
-    yet: they keep the capture."""
-    if method == "semantic":
-        return False
-    if whole and not label_model:
+    layer, or when one capture of the pair would not fit the read budget."""
+    if whole:
         return True
     from ...inference.whole_layer import fits_in_memory
 
@@ -217,6 +234,13 @@ def _stream_change(src_a, path_a: str, path_b: str, folder: str, **kw):
                           caption_side=CAPTION_SIDE, **kw)
     files = (path_a, path_b, src_a.bounds, _bounds_crs(src_a))
     return None, result, heat_path, files
+
+
+def _region_captions(features) -> list[tuple[int, str]]:
+    """(rank, caption) of the regions captioned from their chips, largest first."""
+    ranked = [(int(f.properties["caption_rank"]), str(f.properties.get("caption") or ""))
+              for f in features if f.properties.get("caption_rank")]
+    return sorted(r for r in ranked if r[1])
 
 
 def _bounds_crs(src):

@@ -253,8 +253,8 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
             optional=True, allowMultiple=True))
         if self.USES_MAX_SIDE:
             self._advanced(QgsProcessingParameterNumber(
-                "MAX_SIDE", tr("Longest side in pixels of each image a model sees: the capture, or each tile "
-                                "with TILE_SIZE > 0 (0 = native resolution)"),
+                "MAX_SIDE", tr("Longest side in pixels of each image a model sees: the capture, or each "
+                                "tile when tiling (0 = native resolution)"),
                 QgsProcessingParameterNumber.Type.Integer, prefs["max_side"], minValue=0))
         self.addParameter(QgsProcessingParameterEnum(
             "DEVICE", tr("Device"), options=list(DEVICES), defaultValue=prefs["device"],

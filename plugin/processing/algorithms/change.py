@@ -25,10 +25,15 @@ class ChangeAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
             "vlm also writes a change caption with a two-image model. OUTPUT_RASTER is the change "
             "heat map on INPUT's grid, OUTPUT the change polygons, OUTPUT_TEXT the caption or a "
             "summary. THRESHOLD (empty = automatic) cuts the heat map; MIN_AREA drops smaller "
-            "polygons (square map units of INPUT's CRS). Spectral (and vlm) change streams block by "
-            "block when TILE_SIZE > 0 or when the pair does not fit in memory: global statistics "
-            "come from a first pass, so the result does not depend on TILE_SIZE; the heat raster "
-            "is written block by block and regions cut by a seam stay one polygon."))
+            "polygons (square map units of INPUT's CRS). Every method streams block by block when "
+            "TILE_SIZE > 0 or when the pair does not fit in memory: the heat raster is written "
+            "block by block and regions cut by a seam stay one polygon. Spectral statistics come "
+            "from a first pass, so the result does not depend on TILE_SIZE; semantic features are "
+            "computed per block with 1/8 of a block of context on each side, and the threshold "
+            "from a sample of every block. MAX_SIDE caps each block (a block larger than it is "
+            "read coarser). LABEL_MODEL names every region and, with vlm, CAPTION_REGIONS "
+            "captions the largest regions, each from its own chip of both dates, also on a "
+            "streamed run."))
     TWO_DATES = True
     OUTPUTS = ("OUTPUT", "OUTPUT_RASTER", "OUTPUT_TEXT")
     OUTPUT_LABELS: ClassVar[dict[str, str]] = {"OUTPUT": N_("Change polygons"), "OUTPUT_RASTER": N_("Change heat raster"),
@@ -120,8 +125,6 @@ class ChangeAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
     def _streams(run: Run) -> bool:
         from ....inference.whole_layer import fits_in_memory
 
-        if run.values["method"] == "semantic":
-            return False  # deep features are not streamed yet: MAX_SIDE bounds the capture
         if run.values["tile"]:
             return True
         a = run.source
@@ -138,7 +141,7 @@ class ChangeAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
         def stream(raster_path):
             result = change_layer(
                 a.path, run.source_b.path, a.bounds, a.bounds_crs if a.bounds else None,
-                method=v["method"], model=run.model if v["method"] == "vlm" else None,
+                method=v["method"], model=run.model if v["method"] != "spectral" else None,
                 bands=a.bands, max_side=run.max_side, threshold=v["threshold"],
                 min_area=v["min_area"], block=v["tile"] or 512, heat_path=raster_path,
                 label_model=v["label_model"], labels=v["labels"],

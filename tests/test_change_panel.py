@@ -1,0 +1,64 @@
+"""The dock's Change tab as an analyst meets it: fields that keep their width, and the largest
+change regions captioned from their own chips (issue 14) through the dock's widgets."""
+from __future__ import annotations
+
+from tests.gui_helpers import add_raster, plugin_settings, wait_idle
+
+NAIP = ("change/naip_nd_2009_2020/m_4709963_se_14_1_20090818.tif",
+        "change/naip_nd_2009_2020/m_4709963_se_14_1_20200831.tif")
+
+
+def test_change_fields_use_the_panel_width(gui, qtbot):
+    """The CLIP checkbox has its own row, so A, B and Method are not squeezed to an icon."""
+    iface, plugin = gui
+    iface.window.resize(1200, 800)
+    iface.window.show()
+    qtbot.waitExposed(iface.window)
+    panel = plugin.dock.change
+    plugin.dock.tabs.setCurrentWidget(panel)
+    qtbot.wait(50)
+    for field in (panel.layer_a, panel.layer_b, panel.method, panel.labels):
+        assert field.width() >= 0.35 * panel.width(), (field, field.width(), panel.width())
+    assert panel.label_box.geometry().bottom() < panel.labels.geometry().top()
+
+
+def test_region_captions_follow_the_method(gui):
+    _, plugin = gui
+    panel = plugin.dock.change
+    for key, enabled in (("spectral", False), ("semantic", False), ("vlm", True)):
+        panel.method.setCurrentIndex(panel.method.findData(key))
+        assert panel.region_captions.isEnabled() is enabled
+
+
+def test_whole_layer_vlm_change_captions_the_largest_regions_in_the_dock(
+        gui, qtbot, shared_data, tiny_models, no_network, monkeypatch):
+    from eolens.inference import whole_layer
+    from eolens.plugin.layers import find_role
+
+    calls = []
+    real = whole_layer.change_layer
+
+    def spy(*args, **kw):
+        calls.append(kw)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(whole_layer, "change_layer", spy)
+    iface, plugin = gui
+    a, b = (add_raster(shared_data / p, n) for p, n in zip(NAIP, ("naip 2009", "naip 2020")))
+    panel = plugin.dock.change
+    plugin.dock.area_combo.setCurrentIndex(1)
+    panel.layer_a.setLayer(a)
+    panel.layer_b.setLayer(b)
+    panel.method.setCurrentIndex(panel.method.findData("vlm"))
+    panel.region_captions.setValue(2)
+    with plugin_settings(model_change_caption=str(tiny_models.path("qwen3_vl"))):
+        panel.compare_button.click()
+        wait_idle(qtbot, plugin.dock, timeout=300_000)
+    assert iface.errors() == [] and len(calls) == 1 and calls[0]["caption_regions"] == 2
+    regions = find_role("change")
+    ranked = sorted((f["caption_rank"], f["area"]) for f in regions.getFeatures()
+                    if f["caption_rank"])
+    areas = sorted((f["area"] for f in regions.getFeatures()), reverse=True)
+    assert [r for r, _ in ranked] == [1, 2] and [x for _, x in ranked] == areas[:2]
+    text = panel.view.toPlainText()
+    assert "Region #1:" in text and "Region #2:" in text and "Region #3:" not in text
