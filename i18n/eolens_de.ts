@@ -24,6 +24,10 @@
       <translation>Nachher (B)</translation>
     </message>
     <message>
+      <source>Dates</source>
+      <translation>Aufnahmedaten</translation>
+    </message>
+    <message>
       <source>Method</source>
       <translation>Methode</translation>
     </message>
@@ -56,8 +60,8 @@
       <translation>Vision-Language-Modell: zusätzlich die N größten Änderungsbereiche beschreiben, jeden aus seinem eigenen Ausschnitt beider Zeitpunkte</translation>
     </message>
     <message>
-      <source>Caption largest regions</source>
-      <translation>Größte Bereiche beschreiben</translation>
+      <source>Region captions</source>
+      <translation>Bereichsbeschreibungen</translation>
     </message>
     <message>
       <source>Compare the two dates</source>
@@ -76,10 +80,6 @@
       <translation>Frage zur Änderung wird beantwortet</translation>
     </message>
     <message>
-      <source>date unknown</source>
-      <translation>Datum unbekannt</translation>
-    </message>
-    <message>
       <source>Change heat</source>
       <translation>Änderungsstärke</translation>
     </message>
@@ -90,6 +90,10 @@
     <message>
       <source>Compare two dates first.</source>
       <translation>Vergleichen Sie zuerst zwei Zeitpunkte.</translation>
+    </message>
+    <message>
+      <source>date unknown</source>
+      <translation>Datum unbekannt</translation>
     </message>
     <message>
       <source>Choose two different raster layers: A (before) and B (after).</source>

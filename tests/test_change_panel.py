@@ -8,9 +8,11 @@ NAIP = ("change/naip_nd_2009_2020/m_4709963_se_14_1_20090818.tif",
         "change/naip_nd_2009_2020/m_4709963_se_14_1_20200831.tif")
 
 
-def test_change_fields_use_the_panel_width(gui, qtbot):
+def test_change_fields_use_the_panel_width(gui, qtbot, shared_data):
     """The CLIP checkbox has its own row, so A, B and Method are not squeezed to an icon."""
     iface, plugin = gui
+    for p, n in zip(NAIP, ("naip 2009", "naip 2020")):
+        add_raster(shared_data / p, n)
     iface.window.resize(1200, 800)
     iface.window.show()
     qtbot.waitExposed(iface.window)
@@ -18,7 +20,7 @@ def test_change_fields_use_the_panel_width(gui, qtbot):
     plugin.dock.tabs.setCurrentWidget(panel)
     qtbot.wait(50)
     for field in (panel.layer_a, panel.layer_b, panel.method, panel.labels):
-        assert field.width() >= 0.35 * panel.width(), (field, field.width(), panel.width())
+        assert field.width() >= 0.55 * panel.width(), (field, field.width(), panel.width())
     assert panel.label_box.geometry().bottom() < panel.labels.geometry().top()
 
 
@@ -62,3 +64,13 @@ def test_whole_layer_vlm_change_captions_the_largest_regions_in_the_dock(
     assert [r for r, _ in ranked] == [1, 2] and [x for _, x in ranked] == areas[:2]
     text = panel.view.toPlainText()
     assert "Region #1:" in text and "Region #2:" in text and "Region #3:" not in text
+
+
+def test_both_dates_are_shown_for_the_layers_the_dock_picked(gui, qtbot, shared_data):
+    _, plugin = gui
+    for p, n in zip(NAIP, ("naip 2009", "naip 2020")):
+        add_raster(shared_data / p, n)
+    plugin.dock.choose_defaults()
+    panel = plugin.dock.change
+    assert panel.layer_a.currentLayer().name() == "naip 2009"
+    assert (panel.date_a.text(), panel.date_b.text()) == ("2009-08-18", "2020-08-31")

@@ -40,8 +40,9 @@ class ChangePanel(QWidget):
         self.layer_a = dock.input_combo("a")
         self.layer_b = dock.input_combo("b")
         self.date_a, self.date_b = QLabel(self), QLabel(self)
-        form.addRow(tr("Before (A)"), self._with_date(self.layer_a, self.date_a))
-        form.addRow(tr("After (B)"), self._with_date(self.layer_b, self.date_b))
+        form.addRow(tr("Before (A)"), self.layer_a)
+        form.addRow(tr("After (B)"), self.layer_b)
+        form.addRow(tr("Dates"), self._dates_row())
         self.method = QComboBox(self)
         for key, label in METHODS:
             self.method.addItem(tr(label), key)
@@ -66,7 +67,7 @@ class ChangePanel(QWidget):
         self.region_captions.setSpecialValueText(tr("none"))
         self.region_captions.setToolTip(tr("Vision-language model: also caption the N largest "
                                            "change regions, each from its own chip of both dates"))
-        form.addRow(tr("Caption largest regions"), self.region_captions)
+        form.addRow(tr("Region captions"), self.region_captions)
         self.method.currentIndexChanged.connect(self._method_changed)
         self._method_changed()
         layout.addLayout(form)
@@ -80,6 +81,7 @@ class ChangePanel(QWidget):
         layout.addLayout(row)
         self.layer_a.layerChanged.connect(lambda lyr: self._show_date(lyr, self.date_a))
         self.layer_b.layerChanged.connect(lambda lyr: self._show_date(lyr, self.date_b))
+        self._show_dates()
 
     def _method_changed(self) -> None:
         self.region_captions.setEnabled(self.method.currentData() == "vlm")
@@ -90,21 +92,31 @@ class ChangePanel(QWidget):
         chosen = self.dock.user_chose
         if {"a", "b"} & chosen or (a is not None and b is not None and a != b
                                   and not layers.is_result(a) and not layers.is_result(b)):
+            self._show_dates()
             return
         best_a, best_b = layers.best_pair(view, crs, date_of=_date)
         if best_a is not None:
             self.layer_a.setLayer(best_a)
         if best_b is not None:
             self.layer_b.setLayer(best_b)
+        self._show_dates()
 
-    def _with_date(self, combo, label) -> QHBoxLayout:
+    def _dates_row(self) -> QHBoxLayout:
+        """A's and B's acquisition dates on one line, so the layer combos keep the full width."""
         row = QHBoxLayout()
-        row.addWidget(combo, 1)
-        row.addWidget(label)
+        row.addWidget(self.date_a)
+        row.addWidget(QLabel("→", self))
+        row.addWidget(self.date_b)
+        row.addStretch(1)
         return row
 
+    def _show_dates(self) -> None:
+        """Both date labels, also for a layer a combo picked by itself (no layerChanged)."""
+        for combo, label in ((self.layer_a, self.date_a), (self.layer_b, self.date_b)):
+            self._show_date(combo.currentLayer(), label)
+
     def _show_date(self, layer, label) -> None:
-        label.setText(_date(layer) or tr("date unknown"))
+        label.setText("" if layer is None else _date(layer) or tr("date unknown"))
 
     def compare(self) -> None:
         a, b = self.layer_a.currentLayer(), self.layer_b.currentLayer()
