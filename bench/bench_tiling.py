@@ -137,7 +137,8 @@ def _polygonize_ratio(folder: Path) -> tuple[float, int]:
 
     from eolens.inference.export import write_vector
     from eolens.inference.georef import GeoFeature
-    from eolens.inference.tiling import SeamPolygons, bounded_gdal, iter_blocks
+    from eolens.inference.raster_read import bounded_gdal
+    from eolens.inference.tiling import SeamPolygons, iter_blocks
 
     side = 8192
     a, _ = _naip()

@@ -1492,6 +1492,14 @@
       <translation>Erfassung</translation>
     </message>
     <message>
+      <source>GDAL's block cache while EO Lens reads rasters (QGIS's own default is 5 % of RAM); it bounds the memory of whole-layer runs</source>
+      <translation>GDAL-Blockcache, während EO Lens Raster liest (QGIS selbst nutzt 5 % des RAM); er begrenzt den Speicher bei Läufen über ganze Layer</translation>
+    </message>
+    <message>
+      <source>Raster read cache</source>
+      <translation>Cache für Rasterlesen</translation>
+    </message>
+    <message>
       <source>Capture what the map shows (rendered, with layer styles) instead of the file's pixels</source>
       <translation>Erfassen, was die Karte zeigt (gerendert, mit Layerstilen), statt der Pixel der Datei</translation>
     </message>

@@ -33,7 +33,7 @@ from .export import TiledRasterWriter
 from .raster_read import DEFAULT_BUDGET, Bounds, open_raster, require_crs, select_bands
 from .stretch import passes_through
 from .thresholds import Threshold, guarded_threshold
-from .tiling import SeamPolygons, TileGrid, _grid, block_count, bounded_gdal, iter_blocks
+from .tiling import SeamPolygons, TileGrid, _grid, block_count, iter_blocks
 
 BLOCK = 512        # pixels per block side (and the GeoTIFF block side)
 HALO_SHARE = 8     # context per side: 1/8 of the block (64 px of a 512 px block)
@@ -65,8 +65,7 @@ def stream_semantic_change(path_a, path_b, backend: Any, bounds: Bounds | None =
         raise InputError(f"TILE_SIZE {block}: use a multiple of 16 pixels, at least 16.")
     path_a, path_b = os.fspath(path_a), os.fspath(path_b)
     progress, cancel = progress or noop_progress, ensure_token(cancel)
-    with bounded_gdal(), open_raster(path_a) as a, open_raster(path_b) as b, \
-            _heat_file(heat_path) as heat_file:
+    with open_raster(path_a) as a, open_raster(path_b) as b, _heat_file(heat_path) as heat_file:
         require_crs(a, path_a)
         require_crs(b, path_b)
         ia, ib = select_bands(a, bands, path_a), select_bands(b, bands, path_b)

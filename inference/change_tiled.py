@@ -44,7 +44,6 @@ from .tiling import (
     _grid,
     _source_window,
     block_count,
-    bounded_gdal,
     iter_blocks,
 )
 
@@ -206,7 +205,7 @@ def stream_change(path_a, path_b, bounds: Bounds | None = None, bounds_crs=None,
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     if block < 16 or block % 16:
         raise InputError(f"TILE_SIZE {block}: use a multiple of 16 pixels, at least 16.")
-    with bounded_gdal(), open_raster(path_a) as a, open_raster(path_b) as b:
+    with open_raster(path_a) as a, open_raster(path_b) as b:
         require_crs(a, path_a)
         require_crs(b, path_b)
         ia, ib = select_bands(a, bands, path_a), select_bands(b, bands, path_b)

@@ -40,17 +40,6 @@ WindowLike = Union[Window, Sequence[int]]  # noqa: UP007 - a runtime alias on Py
 _STRETCH_SIDE = 1024  # the scene-wide stretch is estimated on a decimated read this size
 _SAMPLE_GRID, _SAMPLE_SIDE = 8, 128  # ... or, when that read is too costly, on 8 x 8 native chips
 MAX_TILES = 500_000  # tiles one streamed run plans and keeps results for (~1 KiB each)
-GDAL_CACHE_MB = 128  # GDAL's block cache while streaming (its default, 5 % of RAM, is most of the peak)
-
-
-def bounded_gdal(cache_mb: int | None = None):
-    """A ``rasterio.Env`` capping GDAL's block cache for a streamed run (``EOLENS_GDAL_CACHE_MB``
-    overrides the default; the previous cache size is restored on exit)."""
-    import rasterio
-
-    mb = cache_mb or int(os.environ.get("EOLENS_GDAL_CACHE_MB") or GDAL_CACHE_MB)
-    return rasterio.Env(GDAL_CACHEMAX=max(16, mb) * 2**20)  # bytes: rasterio sets it directly
-
 
 @dataclass(frozen=True)
 class TileGrid:
@@ -343,7 +332,7 @@ def _stream(path, bounds, bounds_crs, plan, tile: int, bands, max_side, cancel, 
             max_tiles) -> Iterator[GeoImage]:
     path, cancel = os.fspath(path), ensure_token(cancel)
     date = acquisition_date(path)
-    with bounded_gdal(), open_raster(path) as ds:
+    with open_raster(path) as ds:
         require_crs(ds, path)
         idx = select_bands(ds, bands, path)
         grid = _grid(ds, path, bounds, bounds_crs, max_side)

@@ -14,7 +14,7 @@ try:  # Qt6 (QGIS 4) moved QAction to QtGui
 except ImportError:
     from qgis.PyQt.QtWidgets import QAction
 
-from . import deps, network, packages_path
+from . import deps, network, packages_path, settings
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MENU = "&EO Lens"
@@ -37,6 +37,7 @@ class EOLensPlugin:
         self._install_translator()
         packages_path.activate()  # EO Lens's private packages, after QGIS's own paths
         network.apply_qgis_proxy()
+        settings.apply_environment(settings.load())   # also for qgis_process (no initGui)
 
     # Processing: qgis_process calls only this, never initGui (qgis-notes.md)
     def initProcessing(self) -> None:  # noqa: N802

@@ -9,6 +9,7 @@ from qgis.core import QgsSettings
 from ..inference.registry import DEFAULTS
 
 PREFIX = "eolens/"
+CACHE_ENV = "EOLENS_GDAL_CACHE_MB"   # inference.raster_read.CACHE_ENV (not imported: no rasterio here)
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Settings:
     rendered_capture: bool = False  # capture what the canvas shows (styles, any provider)
     max_side: int = 1024
     documents_dir: str = ""         # the Chat tab's documents folder (grounded answers)
+    gdal_cache_mb: int = 128        # GDAL's block cache while EO Lens reads rasters
 
     def model_for(self, task: str) -> str:
         """The model to use for ``task``; a bare name found in ``models_dir`` becomes that folder."""
@@ -69,6 +71,7 @@ def apply_environment(settings: Settings) -> None:
     """
     if settings.cache_dir:
         os.environ.setdefault("HF_HUB_CACHE", settings.cache_dir)
+    os.environ[CACHE_ENV] = str(max(16, int(settings.gdal_cache_mb)))
 
 
 def env_offline() -> bool:

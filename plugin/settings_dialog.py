@@ -72,6 +72,14 @@ class SettingsDialog(QDialog):
         row.addWidget(self.fit)
         row.addWidget(self.max_side)
         form.addRow(tr("Capture"), row)
+        self.gdal_cache = QSpinBox(self)
+        self.gdal_cache.setRange(16, 65536)
+        self.gdal_cache.setSuffix(" MB")
+        self.gdal_cache.setValue(self.current.gdal_cache_mb)
+        self.gdal_cache.setToolTip(tr("GDAL's block cache while EO Lens reads rasters (QGIS's own "
+                                      "default is 5 % of RAM); it bounds the memory of whole-layer "
+                                      "runs"))
+        form.addRow(tr("Raster read cache"), self.gdal_cache)
         self.rendered = QCheckBox(tr("Capture what the map shows (rendered, with layer styles) "
                                      "instead of the file's pixels"), self)
         self.rendered.setChecked(self.current.rendered_capture)
@@ -137,11 +145,13 @@ class SettingsDialog(QDialog):
         return replace(self.current, device=self.device.currentText(), offline=self.offline.isChecked(),
                        models_dir=self.models_dir.filePath(), cache_dir=self.cache_dir.filePath(),
                        fit_to_model=self.fit.isChecked(), max_side=self.max_side.value(),
+                       gdal_cache_mb=self.gdal_cache.value(),
                        rendered_capture=self.rendered.isChecked(),
                        allow_remote_code=self.remote.isChecked(), **models)
 
     def accept(self) -> None:
         settings.save(self.values())
+        settings.apply_environment(self.values())
         super().accept()
 
     def download_selected(self) -> None:

@@ -387,8 +387,10 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         return super().checkParameterValues(parameters, context)
 
     def prepareAlgorithm(self, parameters, context, feedback):
+        from ... import settings
         from ....inference.actions import RunOptions
 
+        settings.apply_environment(settings.load())   # cache locations, GDAL's block cache
         try:
             self.validate(parameters, context)
             source = self._source(parameters, context, "INPUT")
