@@ -74,3 +74,40 @@ def test_both_dates_are_shown_for_the_layers_the_dock_picked(gui, qtbot, shared_
     panel = plugin.dock.change
     assert panel.layer_a.currentLayer().name() == "naip 2009"
     assert (panel.date_a.text(), panel.date_b.text()) == ("2009-08-18", "2020-08-31")
+
+
+def test_a_cancelled_whole_layer_change_in_the_dock_leaves_no_heat_file(
+        gui, qtbot, shared_data, tiny_models, monkeypatch):
+    import glob
+    import os
+    import time
+
+    from eolens.inference import change_semantic_tiled
+    from eolens.plugin import results
+
+    real = change_semantic_tiled._block_heat
+    started = []
+
+    def slow(*args, **kw):            # a model that takes a while per block
+        started.append(1)
+        time.sleep(0.5)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(change_semantic_tiled, "_block_heat", slow)
+    iface, plugin = gui
+    a, b = (add_raster(shared_data / p, n) for p, n in zip(NAIP, ("naip 2009", "naip 2020")))
+    panel = plugin.dock.change
+    plugin.dock.area_combo.setCurrentIndex(1)
+    panel.layer_a.setLayer(a)
+    panel.layer_b.setLayer(b)
+    panel.method.setCurrentIndex(panel.method.findData("semantic"))
+    folder = results.output_dir()
+    before = set(glob.glob(os.path.join(folder, "change_heat*")))
+    with plugin_settings(model_change_features=str(tiny_models.path("dinov2"))):
+        panel.compare_button.click()
+        qtbot.waitUntil(lambda: bool(started), timeout=60_000)
+        plugin.dock.cancel_button.click()
+        wait_idle(qtbot, plugin.dock)
+    assert len(started) < 4                                    # it stopped before the last block
+    assert set(glob.glob(os.path.join(folder, "change_heat*"))) == before
+    assert iface.errors() == []

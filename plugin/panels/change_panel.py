@@ -242,8 +242,12 @@ def _stream_change(src_a, path_a: str, path_b: str, folder: str, **kw):
     from ...inference.whole_layer import change_layer
 
     heat_path = results.raster_path("change-heat", folder)
-    result = change_layer(path_a, path_b, src_a.bounds, _bounds_crs(src_a), heat_path=heat_path,
-                          caption_side=CAPTION_SIDE, **kw)
+    try:
+        result = change_layer(path_a, path_b, src_a.bounds, _bounds_crs(src_a), heat_path=heat_path,
+                              caption_side=CAPTION_SIDE, **kw)
+    except BaseException:
+        results.discard_file(heat_path)   # a failed or cancelled run leaves no half-written file
+        raise
     files = (path_a, path_b, src_a.bounds, _bounds_crs(src_a))
     return None, result, heat_path, files
 
