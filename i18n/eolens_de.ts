@@ -1182,6 +1182,14 @@
       <translation>in diesem Layer</translation>
     </message>
     <message>
+      <source>Found for '{}': 1 region.</source>
+      <translation>Gefunden für „{}“: 1 Fläche.</translation>
+    </message>
+    <message>
+      <source>Found for '{}': {} regions.</source>
+      <translation>Gefunden für „{}“: {} Flächen.</translation>
+    </message>
+    <message>
       <source>Segmenting the clicked objects</source>
       <translation>Angeklickte Objekte werden segmentiert</translation>
     </message>
@@ -1224,10 +1232,6 @@
     <message>
       <source>Mask polygons: {}</source>
       <translation>Maskenpolygone: {}</translation>
-    </message>
-    <message>
-      <source>Found for '{}': {} regions.</source>
-      <translation>Gefunden für „{}“: {} Flächen.</translation>
     </message>
     <message>
       <source>{} points ({} include, {} exclude), {} boxes</source>

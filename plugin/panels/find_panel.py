@@ -199,7 +199,9 @@ class FindPanel(QWidget):
                                source)
         self.last_vector = results.add_vector(result, tr("Mask polygons: {}").format(layers.short(prompt)),
                                               "mask-polygons", "fill", source)
-        self._found(tr("Found for '{}': {} regions.").format(prompt, len(result.features)))
+        n = len(result.features)
+        found = tr("Found for '{}': 1 region.") if n == 1 else tr("Found for '{}': {} regions.")
+        self._found(found.format(prompt, n))
 
     # -- clicked points and dragged boxes ---------------------------------------
     def _points_mode(self, on: bool) -> None:
