@@ -37,6 +37,7 @@ class EOLensDock(QgsDockWidget):
         self._prev_tool = None
         self._description = ""
         self.user_chose: set[str] = set()   # combos the analyst picked by hand (kept as chosen)
+        self._fresh = True                  # no Layer chosen yet: the combo's first row is no choice
         body = QWidget(self)
         body.setMinimumWidth(0)
         layout = QVBoxLayout(body)
@@ -150,6 +151,7 @@ class EOLensDock(QgsDockWidget):
 
     def _layers_changed(self, *_args) -> None:
         present = {lyr.id() for lyr in layers.input_rasters()}
+        self._fresh = self._fresh or not present   # a new, empty project: choose afresh
         for key, combo in self._input_combos():
             if combo.currentLayer() is None or combo.currentLayer().id() not in present:
                 self.user_chose.discard(key)
@@ -159,6 +161,7 @@ class EOLensDock(QgsDockWidget):
         if isinstance(layer, QgsRasterLayer) and not layers.is_result(layer):
             self.user_chose.discard("layer")
             self.layer_combo.setLayer(layer)
+            self._fresh = False
 
     def _input_combos(self):
         pairs = [("layer", self.layer_combo)]
@@ -176,11 +179,12 @@ class EOLensDock(QgsDockWidget):
         canvas = self.iface.mapCanvas()
         view, crs = canvas.extent(), canvas.mapSettings().destinationCrs()
         current = self.layer_combo.currentLayer()
-        if "layer" not in self.user_chose and not self._good(current, view, crs):
+        if "layer" not in self.user_chose and (self._fresh or not self._good(current, view, crs)):
             active = self.iface.activeLayer() if hasattr(self.iface, "activeLayer") else None
             best = layers.best_raster(view, crs, active)
             if best is not None:
                 self.layer_combo.setLayer(best)
+                self._fresh = False
         change = getattr(self, "change", None)
         if change is not None:
             change.choose_defaults(view, crs)

@@ -122,6 +122,7 @@ def test_a_new_capture_starts_a_new_conversation_whose_first_turn_is_the_caption
     iface, plugin = gui
     one = add_raster(sample_dir / "OSBS_029.tif", "forest")
     two = add_raster(sample_dir / "rasterio_RGB.byte.tif", "landsat")
+    _settle(qtbot)                 # the dock picks its default before the analyst picks "forest"
     chat, dock = plugin.dock.chat, plugin.dock
     dock.area_combo.setCurrentIndex(1)
     assert chat.caption_button.text() == "Caption the whole layer"
@@ -447,3 +448,29 @@ def test_results_survive_a_project_save_and_reload_grouped_with_short_names(gui,
     again = _role("boxes")
     assert again is not None and again.isValid() and again.featureCount() == 1
     assert again.source().startswith(str(store))
+
+
+def test_a_project_opened_before_the_panel_starts_on_its_active_raster(qtbot, shared_data):
+    """QGIS opens a project, the analyst selects a layer, then opens EO Lens: Layer is that
+    layer, not the combo's first (alphabetical) row."""
+    import eolens
+    from tests.gui_helpers import clear_project
+    from tests.qgis_iface import FakeIface
+
+    pair = shared_data / "change" / "naip_nd_2009_2020"
+    old = add_raster(pair / "m_4709963_se_14_1_20090818.tif", "naip 2009")
+    new = add_raster(pair / "m_4709963_se_14_1_20200831.tif", "naip 2020")
+    iface = FakeIface()
+    iface.activeLayer = lambda: new
+    iface.canvas.setDestinationCrs(old.crs())
+    iface.canvas.setExtent(old.extent())
+    plugin = eolens.classFactory(iface)
+    try:
+        plugin.initGui()
+        plugin.toggle_dock(True)
+        _settle(qtbot)
+        assert plugin.dock.layer() is new
+        assert plugin.dock.change.layer_a.currentLayer() is old     # A/B: older first
+    finally:
+        plugin.unload()
+        clear_project()
