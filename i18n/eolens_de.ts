@@ -246,6 +246,10 @@
       <translation>Ein Ordner mit .txt-, .md- und .pdf-Dokumenten; die zur Frage passenden Abschnitte kommen in den Prompt</translation>
     </message>
     <message>
+      <source>documents folder</source>
+      <translation>Dokumentordner</translation>
+    </message>
+    <message>
       <source>Show prompt</source>
       <translation>Prompt zeigen</translation>
     </message>

@@ -1,5 +1,6 @@
-"""The dock's Change tab as an analyst meets it: fields that keep their width, and the largest
-change regions captioned from their own chips (issue 14) through the dock's widgets."""
+"""The dock as an analyst meets it in a narrow panel: the Change tab's fields keep their width,
+the largest change regions are captioned from their own chips (issue 14) through the dock's
+widgets, and the Chat context row is never cut by the dock edge."""
 from __future__ import annotations
 
 from tests.gui_helpers import add_raster, plugin_settings, wait_idle
@@ -111,3 +112,17 @@ def test_a_cancelled_whole_layer_change_in_the_dock_leaves_no_heat_file(
     assert len(started) < 4                                    # it stopped before the last block
     assert set(glob.glob(os.path.join(folder, "change_heat*"))) == before
     assert iface.errors() == []
+
+
+def test_chat_context_row_fits_the_dock(gui, qtbot):
+    """Show prompt is never cut by the dock edge, and the documents field says what it is for."""
+    iface, plugin = gui
+    iface.window.resize(1200, 800)
+    iface.window.show()
+    qtbot.waitExposed(iface.window)
+    context = plugin.dock.chat.context
+    qtbot.wait(50)
+    box = context.show_prompt
+    assert box.width() >= box.sizeHint().width()
+    assert box.mapTo(context, box.rect().topRight()).x() <= context.width()
+    assert context.folder.lineEdit().placeholderText() == "documents folder"

@@ -10,7 +10,7 @@ from typing import Optional
 from qgis.core import QgsProject, QgsVectorLayer
 from qgis.gui import QgsCheckableComboBox, QgsFileWidget
 from qgis.PyQt.QtCore import QCoreApplication, Qt
-from qgis.PyQt.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
+from qgis.PyQt.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .. import settings
 
@@ -22,8 +22,10 @@ def tr(text: str) -> str:
 class ContextRow(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        outer.addLayout(row)
         row.addWidget(QLabel(tr("Context"), self))
         self.layers = QgsCheckableComboBox(self)
         self.layers.setDefaultText(tr("no layers"))
@@ -33,6 +35,7 @@ class ContextRow(QWidget):
         self.folder.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.folder.setToolTip(tr("A folder of .txt, .md and .pdf documents; the passages that "
                                   "match the question go into the prompt"))
+        self.folder.lineEdit().setPlaceholderText(tr("documents folder"))
         self.folder.setFilePath(settings.load().documents_dir)   # remembered between sessions
         self.folder.fileChanged.connect(lambda path: settings.update(documents_dir=path.strip()))
         self.show_prompt = QCheckBox(tr("Show prompt"), self)
@@ -40,7 +43,7 @@ class ContextRow(QWidget):
         self._passages: dict[tuple[str, int], str] = {}  # (path, chunk) -> the chunk's text
         row.addWidget(self.layers, 1)
         row.addWidget(self.folder, 1)
-        row.addWidget(self.show_prompt)
+        outer.addWidget(self.show_prompt)   # its own line: the narrow dock never cuts its text
         project = QgsProject.instance()
         project.layersAdded.connect(self.refresh)
         project.layersRemoved.connect(self.refresh)
