@@ -446,6 +446,9 @@ def write_raster(array: np.ndarray, transform: Affine, crs_wkt: str, path, *,
     return target
 
 
+OVERVIEW_SIDE = 4096  # streamed outputs longer than this get internal overviews
+
+
 class TiledRasterWriter:
     """A GeoTIFF written window by window (tiled, compressed, BigTIFF when needed): outputs
     larger than memory are never built as one array.
@@ -487,7 +490,29 @@ class TiledRasterWriter:
         self._ds.write(arr.astype(self.profile["dtype"], copy=False), 1,
                        window=Window(int(col), int(row), w, h))
 
-    def __exit__(self, *exc) -> None:
-        if self._ds is not None:
+    def __exit__(self, exc_type, *_exc) -> None:
+        if self._ds is None:
+            return
+        try:
+            if exc_type is None:
+                self._overviews()
+        finally:
             self._ds.close()
             self._ds = None
+
+    def _overviews(self) -> None:
+        """Internal overviews (2x, 4x, ... down to ~256 px) on a finished output larger than
+        OVERVIEW_SIDE: QGIS then draws a whole 20,000^2 heat map from a small level instead of
+        decoding every block (over a GB of its block cache)."""
+        from rasterio.enums import Resampling
+
+        side, factors = max(self.profile["width"], self.profile["height"]), []
+        while side > OVERVIEW_SIDE and side // 2 ** (len(factors) + 1) >= 256:
+            factors.append(2 ** (len(factors) + 1))
+        if factors:
+            import rasterio
+
+            floating = np.dtype(self.profile["dtype"]).kind == "f"
+            with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"):   # ~40 % faster on two cores
+                self._ds.build_overviews(factors, Resampling.average if floating
+                                         else Resampling.nearest)

@@ -281,3 +281,27 @@ def test_seam_polygons_equal_whole_mask_polygons_with_holes_across_seams(shared_
     key = lambda p: (round(p.bounds[0], 3), round(p.bounds[1], 3), round(p.area, 3))  # noqa: E731
     for a, b in zip(sorted(ours, key=key), sorted(whole, key=key)):
         assert a.symmetric_difference(b).area < 1e-6 * RES * RES
+
+
+def test_streamed_outputs_carry_overviews_so_qgis_draws_them_cheaply(big_pair, tmp_path):
+    """A 20,000^2 heat raster without overviews costs QGIS ~1.2 GB of block cache to draw whole;
+    with internal overviews a whole-extent read touches a small level only."""
+    import resource
+
+    from osgeo import gdal
+
+    from eolens.inference.change_tiled import stream_change
+
+    a, b = big_pair
+    heat, mask = str(tmp_path / "h.tif"), str(tmp_path / "m.tif")
+    stream_change(a, b, heat_path=heat, mask_path=mask)
+    for path in (heat, mask):
+        with rasterio.open(path) as ds:
+            assert ds.overviews(1) == [2, 4, 8, 16, 32, 64]
+        ds = gdal.Open(path)               # keep the dataset alive while its band is used
+        assert ds.GetRasterBand(1).GetOverview(5).XSize == -(-SIDE // 64)   # ceil
+        assert ds.GetMetadataItem("COMPRESSION", "IMAGE_STRUCTURE") == "DEFLATE"
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ds = gdal.Open(heat)
+    ds.GetRasterBand(1).ReadAsArray(buf_xsize=1000, buf_ysize=1000)
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 100  # MB
