@@ -50,3 +50,39 @@ def clear_project() -> None:
     root = QgsProject.instance().layerTreeRoot()
     for group in list(root.findGroups()):
         root.removeChildNode(group)
+
+
+NAIP_PAIR = (("change/naip_nd_2009_2020/m_4709963_se_14_1_20090818.tif", "naip 2009"),
+             ("change/naip_nd_2009_2020/m_4709963_se_14_1_20200831.tif", "naip 2020"))
+
+
+def naip_in_change_tab(plugin, shared_data, method: str = "spectral", whole: bool = True):
+    """The real NAIP 2009/2020 pair as A and B of the dock's Change tab (Area: Whole layer)."""
+    a, b = (add_raster(shared_data / path, name) for path, name in NAIP_PAIR)
+    panel = plugin.dock.change
+    if whole:
+        plugin.dock.area_combo.setCurrentIndex(1)
+    panel.layer_a.setLayer(a)
+    panel.layer_b.setLayer(b)
+    panel.method.setCurrentIndex(panel.method.findData(method))
+    return a, b
+
+
+def spy_calls(monkeypatch, module, name: str) -> list[dict]:
+    """The keyword arguments of every call of ``module.name``, which still runs."""
+    calls, real = [], getattr(module, name)
+
+    def spy(*args, **kw):
+        calls.append(kw)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(module, name, spy)
+    return calls
+
+
+def forbid(monkeypatch, module, name: str, why: str) -> None:
+    """``module.name`` fails the test if anything calls it."""
+    def fail(*_args, **_kw):
+        raise AssertionError(why)
+
+    monkeypatch.setattr(module, name, fail)

@@ -3,17 +3,14 @@ the largest change regions are captioned from their own chips (issue 14) through
 widgets, and the Chat context row is never cut by the dock edge."""
 from __future__ import annotations
 
-from tests.gui_helpers import add_raster, plugin_settings, wait_idle
-
-NAIP = ("change/naip_nd_2009_2020/m_4709963_se_14_1_20090818.tif",
-        "change/naip_nd_2009_2020/m_4709963_se_14_1_20200831.tif")
+from tests.gui_helpers import (NAIP_PAIR, add_raster, naip_in_change_tab, plugin_settings,
+                               spy_calls, wait_idle)
 
 
 def test_change_fields_use_the_panel_width(gui, qtbot, shared_data):
     """The CLIP checkbox has its own row, so A, B and Method are not squeezed to an icon."""
     iface, plugin = gui
-    for p, n in zip(NAIP, ("naip 2009", "naip 2020")):
-        add_raster(shared_data / p, n)
+    naip_in_change_tab(plugin, shared_data, whole=False)
     iface.window.resize(1200, 800)
     iface.window.show()
     qtbot.waitExposed(iface.window)
@@ -38,21 +35,10 @@ def test_whole_layer_vlm_change_captions_the_largest_regions_in_the_dock(
     from eolens.inference import whole_layer
     from eolens.plugin.layers import find_role
 
-    calls = []
-    real = whole_layer.change_layer
-
-    def spy(*args, **kw):
-        calls.append(kw)
-        return real(*args, **kw)
-
-    monkeypatch.setattr(whole_layer, "change_layer", spy)
+    calls = spy_calls(monkeypatch, whole_layer, "change_layer")
     iface, plugin = gui
-    a, b = (add_raster(shared_data / p, n) for p, n in zip(NAIP, ("naip 2009", "naip 2020")))
+    naip_in_change_tab(plugin, shared_data, "vlm")
     panel = plugin.dock.change
-    plugin.dock.area_combo.setCurrentIndex(1)
-    panel.layer_a.setLayer(a)
-    panel.layer_b.setLayer(b)
-    panel.method.setCurrentIndex(panel.method.findData("vlm"))
     panel.region_captions.setValue(2)
     with plugin_settings(model_change_caption=str(tiny_models.path("qwen3_vl"))):
         panel.compare_button.click()
@@ -69,8 +55,8 @@ def test_whole_layer_vlm_change_captions_the_largest_regions_in_the_dock(
 
 def test_both_dates_are_shown_for_the_layers_the_dock_picked(gui, qtbot, shared_data):
     _, plugin = gui
-    for p, n in zip(NAIP, ("naip 2009", "naip 2020")):
-        add_raster(shared_data / p, n)
+    for path, name in NAIP_PAIR:        # the combos pick their rows themselves (no signal)
+        add_raster(shared_data / path, name)
     plugin.dock.choose_defaults()
     panel = plugin.dock.change
     assert panel.layer_a.currentLayer().name() == "naip 2009"
@@ -96,12 +82,8 @@ def test_a_cancelled_whole_layer_change_in_the_dock_leaves_no_heat_file(
 
     monkeypatch.setattr(change_semantic_tiled, "_block_heat", slow)
     iface, plugin = gui
-    a, b = (add_raster(shared_data / p, n) for p, n in zip(NAIP, ("naip 2009", "naip 2020")))
+    naip_in_change_tab(plugin, shared_data, "semantic")
     panel = plugin.dock.change
-    plugin.dock.area_combo.setCurrentIndex(1)
-    panel.layer_a.setLayer(a)
-    panel.layer_b.setLayer(b)
-    panel.method.setCurrentIndex(panel.method.findData("semantic"))
     folder = results.output_dir()
     before = set(glob.glob(os.path.join(folder, "change_heat*")))
     with plugin_settings(model_change_features=str(tiny_models.path("dinov2"))):

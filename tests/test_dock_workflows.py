@@ -11,7 +11,7 @@ import rasterio
 from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
 from shapely import wkt as shapely_wkt
 
-from tests.gui_helpers import add_raster, plugin_settings, wait_idle
+from tests.gui_helpers import add_raster, forbid, naip_in_change_tab, plugin_settings, spy_calls, wait_idle
 
 BOX_ANSWER = "</s><s>tree<loc_100><loc_200><loc_500><loc_600></s>"
 POLY_ANSWER = "</s><s><poly><loc_100><loc_100><loc_900><loc_100><loc_900><loc_900><loc_100><loc_900></poly></s>"
@@ -99,13 +99,8 @@ def test_find_masks_then_export_gpkg_and_shp(gui, qtbot, tiny_models, sample_dir
 
 def test_change_two_dates_gives_heat_and_polygons_on_a_grid(gui, qtbot, shared_data):
     iface, plugin = gui
-    pair = shared_data / "change" / "naip_nd_2009_2020"
-    a = add_raster(pair / "m_4709963_se_14_1_20090818.tif", "naip 2009")
-    b = add_raster(pair / "m_4709963_se_14_1_20200831.tif", "naip 2020")
+    a, b = naip_in_change_tab(plugin, shared_data)
     panel = plugin.dock.change
-    plugin.dock.area_combo.setCurrentIndex(1)
-    panel.layer_a.setLayer(a)
-    panel.layer_b.setLayer(b)
     assert panel.date_a.text() == "2009-08-18" and panel.date_b.text() == "2020-08-31"
     panel.compare_button.click()
     wait_idle(qtbot, plugin.dock)
@@ -350,25 +345,10 @@ def test_whole_layer_change_in_the_dock_is_streamed_block_by_block(gui, qtbot, s
     its heat GeoTIFF, written block by block, is the heat layer it adds."""
     from eolens.inference import actions, whole_layer
 
-    calls = []
-    real = whole_layer.change_layer
-
-    def spy(*args, **kw):
-        calls.append(kw)
-        return real(*args, **kw)
-
-    def in_memory(*args, **kw):
-        raise AssertionError("the whole-layer change read the pair into memory")
-
-    monkeypatch.setattr(whole_layer, "change_layer", spy)
-    monkeypatch.setattr(actions, "change", in_memory)
+    calls = spy_calls(monkeypatch, whole_layer, "change_layer")
+    forbid(monkeypatch, actions, "change", "the whole-layer change read the pair into memory")
     iface, plugin = gui
-    pair = shared_data / "change" / "naip_nd_2009_2020"
-    a = add_raster(pair / "m_4709963_se_14_1_20090818.tif", "naip 2009")
-    b = add_raster(pair / "m_4709963_se_14_1_20200831.tif", "naip 2020")
-    plugin.dock.area_combo.setCurrentIndex(1)
-    plugin.dock.change.layer_a.setLayer(a)
-    plugin.dock.change.layer_b.setLayer(b)
+    a, b = naip_in_change_tab(plugin, shared_data)
     plugin.dock.change.compare_button.click()
     wait_idle(qtbot, plugin.dock)
     assert iface.errors() == [] and len(calls) == 1

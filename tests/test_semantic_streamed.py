@@ -7,7 +7,7 @@ import pytest
 import rasterio
 from rasterio.windows import Window
 
-from tests.gui_helpers import add_raster, plugin_settings, wait_idle
+from tests.gui_helpers import forbid, naip_in_change_tab, plugin_settings, spy_calls, wait_idle
 from tests.test_whole_layers import AT, NAIP, RES, SQUARE, _big, _map_box, _polygons, _run, _same_grid
 
 
@@ -134,27 +134,11 @@ def test_whole_layer_semantic_change_in_the_dock_streams(gui, qtbot, shared_data
                                                          monkeypatch):
     from eolens.inference import actions, whole_layer
 
-    calls = []
-    real = whole_layer.change_layer
-
-    def spy(*args, **kw):
-        calls.append(kw)
-        return real(*args, **kw)
-
-    def in_memory(*args, **kw):
-        raise AssertionError("the whole-layer semantic change read the pair into memory")
-
-    monkeypatch.setattr(whole_layer, "change_layer", spy)
-    monkeypatch.setattr(actions, "change", in_memory)
+    calls = spy_calls(monkeypatch, whole_layer, "change_layer")
+    forbid(monkeypatch, actions, "change", "the whole-layer semantic change read the pair into memory")
     iface, plugin = gui
-    pair = shared_data / "change" / "naip_nd_2009_2020"
-    a = add_raster(pair / "m_4709963_se_14_1_20090818.tif", "naip 2009")
-    b = add_raster(pair / "m_4709963_se_14_1_20200831.tif", "naip 2020")
+    naip_in_change_tab(plugin, shared_data, "semantic")
     panel = plugin.dock.change
-    plugin.dock.area_combo.setCurrentIndex(1)
-    panel.layer_a.setLayer(a)
-    panel.layer_b.setLayer(b)
-    panel.method.setCurrentIndex(panel.method.findData("semantic"))
     with plugin_settings(model_change_features=str(tiny_models.path("dinov2")), max_side=256):
         panel.compare_button.click()
         wait_idle(qtbot, plugin.dock)
