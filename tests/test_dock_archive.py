@@ -39,6 +39,16 @@ def _search(plugin, qtbot, button):
         wait_idle(qtbot, plugin.dock)
 
 
+def _search_index(plugin, qtbot, path: str, query: str):
+    """Search tab: the archive ``path``, ``query``, top K, *Search the index*; the panel."""
+    panel = plugin.dock.search
+    panel.index_file.setFilePath(path)
+    panel.query.setText(query)
+    panel.top_k.setValue(K)
+    _search(plugin, qtbot, panel.search_button)
+    return panel
+
+
 def _footprints(panel):
     layer = panel.footprints
     assert layer is not None and layer.customProperty("eolens/role") == "search-archive"
@@ -66,11 +76,7 @@ def test_choosing_an_index_turns_the_button_into_search_the_index(gui, indexed):
 def test_text_search_lists_the_archive_top_k_and_a_click_opens_and_zooms(gui, qtbot, indexed, no_network):
     iface, plugin = gui
     path, root = indexed
-    panel = plugin.dock.search
-    panel.index_file.setFilePath(path)
-    panel.query.setText("a harbour with ships")
-    panel.top_k.setValue(K)
-    _search(plugin, qtbot, panel.search_button)
+    panel = _search_index(plugin, qtbot, path, "a harbour with ships")
     assert iface.errors() == []
     expected = iq.search_text(path, "a harbour with ships", K, device="cpu")
     feats = _footprints(panel)
@@ -104,11 +110,7 @@ def test_text_search_lists_the_archive_top_k_and_a_click_opens_and_zooms(gui, qt
 def test_more_like_this_for_a_ranked_tile_finds_that_tile_first(gui, qtbot, indexed, no_network):
     iface, plugin = gui
     path, _ = indexed
-    panel = plugin.dock.search
-    panel.index_file.setFilePath(path)
-    panel.query.setText("farmland")
-    panel.top_k.setValue(K)
-    _search(plugin, qtbot, panel.search_button)
+    panel = _search_index(plugin, qtbot, path, "farmland")
     first = _footprints(panel)
     seed = first[2]                      # a tile that is not the text query's best
     panel.ranked.setCurrentItem(panel.ranked.item(2))
