@@ -158,17 +158,27 @@ def numpy_pin(python: str) -> Optional[str]:
 
 
 def make_plan(target: Path, torch: str = "", python: str = "", proxy: Optional[str] = None,
-              requirements: Optional[Sequence[str]] = None, platform: str = sys.platform) -> Plan:
+              requirements: Optional[Sequence[str]] = None, platform: str = sys.platform,
+              find_links: Optional[Path] = None, no_index: bool = False,
+              constraint_files: Sequence[Path] = ()) -> Plan:
+    """The pip command for one install. An offline kit (plugin/offline_kit.py) passes its wheels as
+    ``find_links`` with ``no_index`` (pip then also ignores PIP_* variables: the kit is the only
+    source) and its exact pins as ``constraint_files``; staging, verification and swap are the same."""
     python = python or packages_path.python_executable()
     torch = torch or default_torch()
     reqs, extra = torch_requirements(requirements or read_requirements(), torch, platform)
+    if no_index:
+        extra = ["--isolated", "--no-index"]
+    extra += ["--find-links", str(find_links)] if find_links else []
+    for path in constraint_files:
+        extra += ["--constraint", str(path)]
     staging = _staging_dir(Path(target))
     args = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
             "--no-warn-script-location", "--upgrade", "--target", str(staging),
             "--constraint", str(_constraints_file(python, staging))]
     args += extra + (["--proxy", proxy] if proxy else []) + list(reqs)
     download, disk = SIZES_MB[torch]
-    return Plan(python, Path(target), torch, list(reqs), args, proxy, download, disk)
+    return Plan(python, Path(target), torch, list(reqs), args, proxy, 0 if no_index else download, disk)
 
 
 def _staging_dir(target: Path) -> Path:
@@ -454,7 +464,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--proxy", default=os.environ.get("HTTPS_PROXY", ""), help="http(s) proxy URL")
     ap.add_argument("--dry-run", action="store_true", help="print the pip command lines only")
     ap.add_argument("--write-constraints", metavar="FILE", help="write the pip constraints and exit")
+    from . import offline_kit  # imports this module: only here, not at the top
+
+    offline_kit.add_arguments(ap)
     args = ap.parse_args(argv)
+    if args.export_kit or args.from_kit:
+        return offline_kit.cli(args)
     if args.write_constraints:
         Path(args.write_constraints).parent.mkdir(parents=True, exist_ok=True)
         Path(args.write_constraints).write_text(constraints_text(args.python or sys.executable))
