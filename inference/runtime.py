@@ -17,7 +17,7 @@ from typing import Any, Optional
 from . import hub
 from .backend import Backend
 from .cancel import CancelToken, ProgressFn
-from .devices import free_device_memory, pick_device
+from .devices import DeviceChoice, explain_device, free_device_memory
 from .torch_guard import prepare_torch_import
 from .weights import FOLDER_REVISION, safe_torch_load, weights_kwargs  # noqa: F401 (re-exported)
 from .errors import N_, ModelError, ModelNotAvailableError, UnsafeModelError, translate_error
@@ -27,6 +27,8 @@ _LOCK = threading.Lock()                 # guards the two dicts below
 _CACHE: dict[tuple, Backend] = {}
 _KEY_LOCKS: dict[tuple, threading.Lock] = {}  # one loader per key; other keys load in parallel
 _WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
+_LOADS: list[str] = []                   # device notes of loads the UI has not shown yet (guarded)
+_LAST_DEVICE: list[DeviceChoice] = []    # the device of the latest load
 
 
 # ---------------------------------------------------------------- resolving names to specs
@@ -240,7 +242,8 @@ def load_model(name_or_path: str, *, task: Optional[str] = None, device: str = "
     prepare_torch_import()
     spec = _resolve(name_or_path, task, offline)
     check_remote_code(spec, allow_remote_code)
-    dev, dtype = pick_device(device)
+    choice = explain_device(device)
+    dev, dtype = choice.device, choice.dtype
     key = _key(spec, dev, dtype)
     with _LOCK:
         if key in _CACHE:
@@ -253,9 +256,25 @@ def load_model(name_or_path: str, *, task: Optional[str] = None, device: str = "
         backend = _build(spec, _local_path(spec, progress, cancel, offline), dev, dtype)
         with _LOCK:
             _CACHE[key] = backend
+            _LOADS[:] = _LOADS[-7:] + [f"Model '{spec.name}' loaded. {choice.describe()}."]
+            _LAST_DEVICE[:] = [choice]
     if progress is not None:
         progress(100.0)
     return backend
+
+
+def take_device_notes() -> list[str]:
+    """Notes of the models loaded since the last call ("Model 'x' loaded. Running on CPU (no NVIDIA
+    GPU found)."), for the UI to log once per load; the list is emptied."""
+    with _LOCK:
+        notes, _LOADS[:] = list(_LOADS), []
+    return notes
+
+
+def last_device() -> Optional[DeviceChoice]:
+    """Where the most recently loaded model runs (None before the first load)."""
+    with _LOCK:
+        return _LAST_DEVICE[0] if _LAST_DEVICE else None
 
 
 def _source_of(name_or_path: str) -> str:

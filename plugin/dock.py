@@ -46,6 +46,7 @@ class EOLensDock(QgsDockWidget):
         self.tabs.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(self._build_progress_row())
+        layout.addWidget(self._build_device_label())
         self.setWidget(body)
         self._add_panels()
         self._watch_project()
@@ -95,6 +96,22 @@ class EOLensDock(QgsDockWidget):
         row.addWidget(self.progress, 1)
         row.addWidget(self.cancel_button)
         return row
+
+    def _build_device_label(self) -> QLabel:
+        """Where models run, shown after the first load ("Running on CPU (no NVIDIA GPU found)")."""
+        self.device_label = QLabel("", self)
+        self.device_label.setWordWrap(True)
+        self.device_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.device_label.setVisible(False)
+        return self.device_label
+
+    def _show_device(self) -> None:
+        from ..inference.runtime import last_device
+
+        choice = last_device()
+        if choice is not None:
+            self.device_label.setText(choice.describe())
+            self.device_label.setVisible(True)
 
     def _add_panels(self) -> None:
         from .panels.change_panel import ChangePanel
@@ -371,6 +388,7 @@ class EOLensDock(QgsDockWidget):
     def _idle(self, text: str) -> None:
         self.task = None
         self.set_status(text)
+        self._show_device()
         self.progress.setVisible(False)
         self.cancel_button.setEnabled(False)
 

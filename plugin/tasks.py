@@ -71,6 +71,7 @@ class EOLensTask(QgsTask):
         super().cancel()
 
     def finished(self, ok: bool) -> None:  # main thread
+        log_device_notes()
         try:
             if self.error is not None:
                 self._on_error(self.error, self.error_tb)
@@ -83,6 +84,17 @@ class EOLensTask(QgsTask):
             self._on_error(err, traceback.format_exc())
         finally:
             _RUNNING.discard(self)
+
+
+def log_device_notes() -> list[str]:
+    """Log where each model loaded since the last call runs (once per load); returns the notes."""
+    from ..inference.runtime import take_device_notes
+    from . import messages
+
+    notes = take_device_notes()
+    for note in notes:
+        messages.log(note)
+    return notes
 
 
 def start(task: EOLensTask) -> EOLensTask:
