@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from . import packages_path
+from ..inference import cuda_driver
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1]
 REQUIREMENTS = PLUGIN_DIR / "requirements.txt"
@@ -235,13 +236,13 @@ def run(plan: Plan, log: Callable[[str], None] = print,
             say("kept QGIS's own " + ", ".join(pruned) + " (removed from the new folder)")
         progress(92)
         say("verifying the new packages with " + plan.python)
-        verify(plan.python, staging, plan.proxy)
+        device = verify(plan.python, staging, plan.proxy)["device"]
         progress(97)
         _swap_into_place(staging, plan.target)
         write_marker(plan)
         progress(100)
         size = _folder_mb(plan.target)
-        msg = (f"Installed into {plan.target} ({size:,.0f} MB). EO Lens can be used now; restart QGIS "
+        msg = (f"Installed into {plan.target} ({size:,.0f} MB). {device} EO Lens can be used now; restart QGIS "
                f"if an older copy of these packages was already loaded.")
         say(msg)
         return Outcome(True, msg, lines, time.monotonic() - start, size)
@@ -387,6 +388,22 @@ for name in sys.argv[3:]:
         report[name] = [getattr(mod, "__version__", "?"), getattr(mod, "__file__", "")]
     except Exception as exc:
         report["errors"].append("%s: %s: %s" % (name, type(exc).__name__, exc))
+torch = sys.modules.get("torch")
+if torch is not None:  # which device torch can use; the CPU is fine, so none of this is an error
+    import warnings
+    gpu = {"torch": torch.__version__, "cuda": torch.version.cuda, "device": ""}
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gpu["available"] = bool(torch.cuda.is_available())
+        gpu["warning"] = " ".join(str(w.message) for w in caught)[:400]
+        if gpu["available"]:
+            gpu["device"] = torch.cuda.get_device_name(0)
+        mps = getattr(torch.backends, "mps", None)
+        gpu["mps"] = bool(mps and mps.is_available())
+    except Exception as exc:
+        gpu.update(available=False, mps=False, warning="%s: %s" % (type(exc).__name__, exc))
+    report["gpu"] = gpu
 print("EOLENS-VERIFY " + json.dumps(report))
 """
 
@@ -414,7 +431,36 @@ def verify(python: str, folder: Path, proxy: Optional[str] = None) -> dict:
     report = json.loads(found[-1].split(" ", 1)[1])
     if report["errors"]:
         raise InstallError("Verification failed, nothing was changed: " + "; ".join(report["errors"]))
+    report["device"] = device_verdict(report.get("gpu"), cuda_driver.nvidia_driver_version())
     return report
+
+
+def device_verdict(gpu: Optional[dict], driver: Optional[str], windows: bool = sys.platform == "win32") -> str:
+    """Which device EO Lens will use with the verified torch, and why, in one sentence.
+
+    ``gpu``: the verification's torch facts (version, CUDA build, cuda.is_available(), device
+    name, MPS, torch's warning); ``driver``: nvidia-smi's driver version (None: no driver)."""
+    if not gpu:
+        return "Torch could not be checked: EO Lens cannot tell which device it will use."
+    torch, cuda = gpu.get("torch", "?"), gpu.get("cuda")
+    build = f"Torch {torch} is a CUDA {cuda} build" if cuda else f"Torch {torch} is a CPU-only build"
+    if gpu.get("available"):
+        where = f"EO Lens will use the GPU, {gpu.get('device') or 'NVIDIA GPU'}"
+        if driver:
+            verdict = cuda_driver.driver_verdict(cuda, driver, windows)
+            where += f" ({verdict.text()})" if verdict.partial or verdict.ok is None else \
+                f", with NVIDIA driver {driver}"
+        return f"{build}: {where}."
+    if gpu.get("mps"):
+        return f"{build}: EO Lens will use the Apple GPU (MPS)."
+    if not cuda:
+        return (f"{build} although an NVIDIA GPU (driver {driver}) is present: EO Lens will run on "
+                f"the CPU; reinstall with the CUDA build to use the GPU.") if driver else \
+            f"{build}: EO Lens will run on the CPU (no NVIDIA GPU found)."
+    why = cuda_driver.cpu_reason(cuda, driver, gpu.get("warning", ""), windows, advice=False) \
+        if driver else "no NVIDIA GPU was found"
+    old_driver = bool(driver) and cuda_driver.driver_verdict(cuda, driver, windows).ok is False
+    return f"{build}, but {why}: EO Lens will run on the CPU{'; update the driver' if old_driver else ''}."
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:

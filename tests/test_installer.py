@@ -202,3 +202,68 @@ def test_the_resolver_note_about_other_packages_is_not_the_error():
             "ERROR: No matching distribution found for torch==9.9"]
     text = installer.pip_failure(tail)
     assert "torch==9.9" in text and "dependency resolver" not in text
+
+
+# -- which device the verified torch will use (the GPU is proven, or the CPU is explained) ---------
+
+def _fake_nvidia_smi(folder: Path, monkeypatch, driver: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    exe = folder / "nvidia-smi"
+    exe.write_text(f"#!/bin/sh\necho '{driver}'\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+CU128 = {"torch": "2.8.0+cu128", "cuda": "12.8", "available": False, "mps": False, "warning": ""}
+
+
+@pytest.mark.parametrize("gpu,driver,windows,expected", [
+    (CU128, "470.82.01", False,
+     "Torch 2.8.0+cu128 is a CUDA 12.8 build, but the NVIDIA driver 470.82.01 is older than the "
+     "525.60.13 that CUDA 12.8 needs: EO Lens will run on the CPU; update the driver."),
+    (CU128, "527.41", True,
+     "Torch 2.8.0+cu128 is a CUDA 12.8 build, but the NVIDIA driver 527.41 is older than the "
+     "528.33 that CUDA 12.8 needs: EO Lens will run on the CPU; update the driver."),
+    (CU128, None, False,
+     "Torch 2.8.0+cu128 is a CUDA 12.8 build, but no NVIDIA GPU was found: EO Lens will run on the CPU."),
+    (dict(CU128, available=True, device="NVIDIA GeForce RTX 4090"), "570.86.10", False,
+     "Torch 2.8.0+cu128 is a CUDA 12.8 build: EO Lens will use the GPU, NVIDIA GeForce RTX 4090, "
+     "with NVIDIA driver 570.86.10."),
+    (dict(CU128, available=True, device="NVIDIA T4"), "535.104.05", False,
+     "Torch 2.8.0+cu128 is a CUDA 12.8 build: EO Lens will use the GPU, NVIDIA T4 (the NVIDIA driver "
+     "535.104.05 runs CUDA 12.8 in compatibility mode; 570.26 or newer is recommended)."),
+    (dict(CU128, torch="2.8.0+cpu", cuda=None), "570.86.10", False,
+     "Torch 2.8.0+cpu is a CPU-only build although an NVIDIA GPU (driver 570.86.10) is present: EO Lens "
+     "will run on the CPU; reinstall with the CUDA build to use the GPU."),
+    (dict(CU128, torch="2.8.0", cuda=None, mps=True), None, False,
+     "Torch 2.8.0 is a CPU-only build: EO Lens will use the Apple GPU (MPS)."),
+])
+def test_device_verdict_says_which_device_and_why(gpu, driver, windows, expected):
+    assert installer.device_verdict(gpu, driver, windows) == expected
+
+
+def test_device_verdict_quotes_torch_when_a_good_driver_still_fails():
+    gpu = dict(CU128, warning="CUDA initialization: CUDA unknown error")
+    text = installer.device_verdict(gpu, "570.86.10", windows=False)
+    assert text.endswith(': EO Lens will run on the CPU.') and '"CUDA initialization: CUDA unknown error"' in text
+    assert "update the driver" not in text
+
+
+def test_verify_reports_torch_its_cuda_and_the_driver_verdict(tmp_path, monkeypatch):
+    """The real verification script in a fresh interpreter, beside a (fake) old NVIDIA driver."""
+    torch = pytest.importorskip("torch")
+    _fake_nvidia_smi(tmp_path / "bin", monkeypatch, "470.82.01")
+    (tmp_path / "new").mkdir()
+    report = installer.verify(sys.executable, tmp_path / "new")
+    gpu = report["gpu"]
+    assert (gpu["torch"], gpu["cuda"]) == (torch.__version__, torch.version.cuda)
+    assert gpu["available"] == torch.cuda.is_available()
+    device = report["device"]
+    if gpu["available"]:
+        assert f"EO Lens will use the GPU, {gpu['device']}" in device
+    elif torch.version.cuda:
+        assert device.startswith(f"Torch {torch.__version__} is a CUDA {torch.version.cuda} build, but the "
+                                 f"NVIDIA driver 470.82.01 is older than the ")
+        assert device.endswith("EO Lens will run on the CPU; update the driver.")
+    else:
+        assert "CPU-only build although an NVIDIA GPU (driver 470.82.01)" in device
