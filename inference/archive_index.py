@@ -17,6 +17,11 @@ so the result is the same as a serial run. Command line::
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # before shapely & co. load: the command line finds the installer's folder
+    from ..plugin.packages_path import activate as _use_private_packages  # stdlib only, no qgis
+
+    _use_private_packages()
+
 import glob
 import hashlib
 import os

@@ -1,8 +1,9 @@
 """Check EO Lens's Python dependencies without importing them (torch is slow and may be broken).
 
-Two kinds: packages the installer puts into EO Lens's private folder with pip, and packages that
-must come from the same place as QGIS (the distribution, OSGeo4W or the macOS bundle) because they
-link QGIS's own GDAL and GEOS: rasterio and shapely.
+Two kinds: packages the installer puts into EO Lens's private folder with pip, and, on Linux only,
+packages that must come from the distribution because they link QGIS's own GDAL and GEOS: rasterio
+and shapely. On Windows and macOS their wheels keep their libraries apart, and QGIS's Python often
+has no rasterio (OSGeo4W, the standard installer, the QGIS 4 bundle), so the installer brings them.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from . import packages_path
+from . import packages_path, platform_env
 
 # import name -> pip requirement, installed by plugin/installer.py into the private folder
 PIP: dict[str, str] = {
@@ -23,8 +24,10 @@ PIP: dict[str, str] = {
     "huggingface_hub": "huggingface_hub",
     "rank_bm25": "rank-bm25", "pypdf": "pypdf",  # documents that ground answers (issue 16)
 }
-# import name -> Debian/Ubuntu package; must link the GDAL/GEOS QGIS has loaded
+# import name -> Debian/Ubuntu package; must link the GDAL/GEOS QGIS has loaded (Linux)
 SYSTEM: dict[str, str] = {"rasterio": "python3-rasterio", "shapely": "python3-shapely"}
+# import name -> pip requirement where their wheels are safe (Windows, macOS): requirements.txt
+WHEELS: dict[str, str] = {"rasterio": "rasterio", "shapely": "shapely"}
 
 
 @dataclass
@@ -38,11 +41,19 @@ class DependencyReport:
         return not self.missing and not self.problems and not self.system
 
 
-def check() -> DependencyReport:
+def check(platform: str = "") -> DependencyReport:
     packages_path.activate()
+    platform = platform or sys.platform
     missing = [req for mod, req in PIP.items() if importlib.util.find_spec(mod) is None]
-    system = [pkg for mod, pkg in SYSTEM.items() if importlib.util.find_spec(mod) is None]
-    if sys.platform.startswith("linux") and importlib.util.find_spec("pip") is None and missing:
+    system: list[str] = []
+    for mod, pkg in SYSTEM.items():
+        if importlib.util.find_spec(mod) is not None:
+            continue
+        if platform_env.wheels_are_isolated(platform):
+            missing.append(WHEELS[mod])
+        else:
+            system.append(pkg)
+    if platform_env.is_linux(platform) and importlib.util.find_spec("pip") is None and missing:
         system.append("python3-pip")
     problems = _geos_clash() if "python3-shapely" not in system else []
     problems += _too_old("jinja2", (3, 1, 0), "chat templates") if not missing else []
@@ -111,7 +122,6 @@ def install_command(report: DependencyReport, torch: str = "") -> str:
     return f'PYTHONPATH="{plugins}" {run}'
 
 
-
 def dependency_message(report: DependencyReport) -> str:
     """Plain words for the message bar and Processing: what is missing and the one way to fix it."""
     parts = []
@@ -121,7 +131,18 @@ def dependency_message(report: DependencyReport) -> str:
     parts += report.problems
     if report.system:
         parts.append("Install from your distribution: " + apt_command(report.system) + ".")
-    if report.missing:
+    no_python = platform_env.interpreter_problem(python_executable()) if report.missing else None
+    if no_python:
+        parts.append(no_python)
+    elif report.missing:
         parts.append("Install them from the EO Lens panel (Raster > EO Lens), or in a shell: "
                      + install_command(report))
     return " ".join(parts)
+
+
+def import_failure(err: BaseException) -> str:
+    """An import error of torch & co. in plain words, with the fix when the cause is known
+    (a missing Visual C++ runtime shows as ``[WinError 1114] … c10.dll``)."""
+    text = f"{type(err).__name__}: {err}"
+    hint = platform_env.import_error_hint(text)
+    return f"{text}. {hint}" if hint else text

@@ -16,6 +16,8 @@ How it stays safe beside QGIS's own Python:
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.machinery
 import json
 import os
 import re
@@ -29,18 +31,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import packages_path
+from . import packages_path, platform_env
 from ..inference import cuda_driver
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1]
 REQUIREMENTS = PLUGIN_DIR / "requirements.txt"
 CONSTRAINTS = PLUGIN_DIR / "constraints.txt"
 # Owned by the distribution / QGIS: never installed into (and pruned from) the private folder.
-PROTECTED = ("numpy", "gdal", "rasterio", "shapely", "affine", "pyqt5", "pyqt6", "pyqt5-sip",
-             "pyqt6-sip", "sip", "qgis")
+# rasterio, affine and shapely only on Linux: Windows/macOS get their wheels (platform_env).
+PROTECTED = platform_env.qgis_owned()
 # Modules the verification imports; each must load from the new folder or QGIS's Python.
 VERIFY_IMPORTS = ("torch", "torchvision", "transformers", "open_clip", "safetensors",
-                  "huggingface_hub", "jinja2")
+                  "huggingface_hub", "jinja2") + (
+    ("rasterio", "shapely") if platform_env.wheels_are_isolated() else ())
+# Windows/macOS: installed only where QGIS's Python has none of its own.
+WHEEL_GEO = ("rasterio", "shapely")
 TORCH_INDEX = {"cpu": "https://download.pytorch.org/whl/cpu",
                "cuda-win": "https://download.pytorch.org/whl/cu128"}
 # Rough sizes for the consent dialog (torch dominates), measured on Linux x86_64 / Python 3.11.
@@ -99,24 +104,36 @@ def detected_gpu() -> Optional[str]:
         return None
     try:
         out = subprocess.run([exe, "--query-gpu=name", "--format=csv,noheader"],  # nosec B603
-                             capture_output=True, text=True, timeout=10)
+                             capture_output=True, encoding="utf-8", errors="replace", timeout=10,
+                             **platform_env.hidden_window_kwargs())
     except (OSError, subprocess.SubprocessError):
         return None
     names = [line.strip() for line in out.stdout.splitlines() if line.strip()]
     return ", ".join(names) if out.returncode == 0 and names else None
 
 
-def read_requirements(path: Path = REQUIREMENTS) -> list[str]:
-    """Requirement lines of a requirements file (comments, options and protected packages dropped)."""
+def read_requirements(path: Path = REQUIREMENTS, platform: str = "") -> list[str]:
+    """Requirement lines of a requirements file for ``platform`` (comments, options, packages QGIS
+    owns there and lines whose ``sys_platform`` marker excludes it dropped)."""
+    platform = platform or sys.platform
+    owned = platform_env.qgis_owned(platform)
     reqs = []
     for raw in path.read_text(encoding="utf-8").splitlines():
         line = raw.split("#", 1)[0].strip()
-        if not line or line.startswith("-"):
-            continue
-        if _dist_name(line) in PROTECTED:
-            continue
-        reqs.append(line)
+        if line and not line.startswith("-") and _dist_name(line) not in owned:
+            line = _for_platform(line, platform)
+            reqs += [line] if line else []
     return reqs
+
+
+def _for_platform(line: str, platform: str) -> Optional[str]:
+    """``line`` without a marker that only names platforms (None when it excludes ``platform``);
+    any other marker is left to pip."""
+    requirement, _, marker = line.partition(";")
+    named = re.findall(r"""sys_platform\s*==\s*["']([^"']+)["']""", marker)
+    if not named or re.sub(r"""sys_platform\s*==\s*["'][^"']+["']|\bor\b|\s""", "", marker):
+        return line
+    return requirement.strip() if platform in named else None
 
 
 def _dist_name(requirement: str) -> str:
@@ -150,8 +167,9 @@ def numpy_pin(python: str) -> Optional[str]:
     """``numpy==X`` for the numpy QGIS's interpreter already has (None if it has none)."""
     code = "import numpy; print(numpy.__version__)"
     try:
-        out = subprocess.run([python, "-c", code], capture_output=True, text=True,  # nosec B603
-                             timeout=120, env=_clean_env())
+        out = subprocess.run([python, "-c", code], capture_output=True, encoding="utf-8",  # nosec B603
+                             errors="replace", timeout=120, env=_clean_env(python=python),
+                             **platform_env.hidden_window_kwargs())
     except (OSError, subprocess.SubprocessError):
         return None
     version = out.stdout.strip()
@@ -167,7 +185,8 @@ def make_plan(target: Path, torch: str = "", python: str = "", proxy: Optional[s
     source) and its exact pins as ``constraint_files``; staging, verification and swap are the same."""
     python = python or packages_path.python_executable()
     torch = torch or default_torch()
-    reqs, extra = torch_requirements(requirements or read_requirements(), torch, platform)
+    reqs = list(requirements or _without_qgis_geo(read_requirements(platform=platform), target))
+    reqs, extra = torch_requirements(reqs, torch, platform)
     if no_index:
         extra = ["--isolated", "--no-index"]
     extra += ["--find-links", str(find_links)] if find_links else []
@@ -204,11 +223,20 @@ def _write_constraints(plan: Plan) -> None:
     path.write_text(constraints_text(plan.python), encoding="utf-8")
 
 
-def _clean_env(proxy: Optional[str] = None) -> dict:
-    """The environment for pip and the verifier: no venv or PYTHONPATH leaking in."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PIP_TARGET", "PIP_USER")}
-    env["PYTHONNOUSERSITE"] = "1"
+def _without_qgis_geo(reqs: Sequence[str], target: Path) -> list[str]:
+    """Windows/macOS: no rasterio/shapely wheel where QGIS's Python has its own (outside ``target``),
+    so EO Lens never replaces the copy other plugins use. Checked in this process: the installer
+    runs in QGIS's Python (the dialog) or with it (the headless command)."""
+    paths = [p for p in sys.path if not str(p).startswith(str(target))]
+    importlib.invalidate_caches()  # an install may have just added or removed one
+    return [r for r in reqs if _dist_name(r) not in WHEEL_GEO
+            or importlib.machinery.PathFinder.find_spec(_dist_name(r), paths) is None]
+
+
+def _clean_env(proxy: Optional[str] = None, python: str = "") -> dict:
+    """The environment for pip and the verifier: no venv or PYTHONPATH leaking in, UTF-8 pipes,
+    PYTHONHOME kept on macOS (platform_env.child_environment)."""
+    env = platform_env.child_environment(python=python)
     if proxy:
         env.update(packages_path.proxy_environment(proxy))
     return env
@@ -263,12 +291,14 @@ class InstallError(Exception):
 
 
 def _run_pip(plan: Plan, say, progress, is_cancelled) -> None:
-    env = _clean_env(plan.proxy)
-    kwargs = {"start_new_session": True} if os.name == "posix" else \
-        {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
-    try:
+    problem = platform_env.interpreter_problem(plan.python)
+    if problem:
+        raise InstallError(problem + " Nothing was changed.")
+    env = _clean_env(plan.proxy, plan.python)
+    try:  # bytes: _lines decodes them, so no byte pip prints can stop the reader
         proc = subprocess.Popen(plan.pip_args, stdout=subprocess.PIPE,  # nosec B603
-                                stderr=subprocess.STDOUT, text=True, bufsize=1, env=env, **kwargs)
+                                stderr=subprocess.STDOUT, env=env,
+                                **platform_env.hidden_window_kwargs(new_process_group=True))
     except OSError as exc:
         raise InstallError(f"Could not start pip with {plan.python}: {exc.strerror or exc}.") from exc
     tail: list[str] = []
@@ -288,16 +318,20 @@ def _run_pip(plan: Plan, say, progress, is_cancelled) -> None:
 
 
 def _lines(proc: subprocess.Popen, is_cancelled):
-    """pip's output line by line; kills pip's whole process group on cancel (within ~0.2 s)."""
+    """pip's output line by line (UTF-8, undecodable bytes replaced); kills pip's whole process
+    group on cancel (within ~0.2 s) or when its output cannot be read (instead of waiting forever)."""
     import queue
     import threading
 
-    q: "queue.Queue[Optional[str]]" = queue.Queue()
+    q: "queue.Queue[object]" = queue.Queue()
 
     def pump() -> None:
-        for line in proc.stdout:
-            q.put(line)
-        q.put(None)
+        try:
+            for raw in proc.stdout:
+                q.put(raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw)
+            q.put(None)
+        except BaseException as exc:  # the reader must always end the stream, never just die
+            q.put(exc)
 
     threading.Thread(target=pump, daemon=True).start()
     while True:
@@ -310,6 +344,10 @@ def _lines(proc: subprocess.Popen, is_cancelled):
             continue
         if line is None:
             return
+        if isinstance(line, BaseException):
+            _kill(proc)
+            raise InstallError(f"Installation failed: pip's output could not be read "
+                               f"({type(line).__name__}: {line}). Nothing was changed.")
         yield line
 
 
@@ -414,11 +452,14 @@ def verify(python: str, folder: Path, proxy: Optional[str] = None) -> dict:
     helper_dir = Path(tempfile.mkdtemp(prefix="eolens-verify-"))
     try:
         shutil.copy(Path(packages_path.__file__), helper_dir / "eolens_paths.py")
-        env = _clean_env(proxy)
+        env = _clean_env(proxy, python)
         env["PYTHONPATH"] = str(helper_dir)
+        if platform_env.wheels_are_isolated():  # the wheel's GDAL/PROJ read their own data
+            env.update(packages_path.wheel_rasterio_data(folder))
         cmd = [python, "-c", VERIFY_CODE, str(folder), pin.split("==")[1] if pin else "",
                *VERIFY_IMPORTS]
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)  # nosec B603
+        out = subprocess.run(cmd, capture_output=True, encoding="utf-8", errors="replace",  # nosec B603
+                             timeout=600, env=env, **platform_env.hidden_window_kwargs())
     except subprocess.TimeoutExpired as exc:
         raise InstallError("Verification failed: importing the new packages took over 10 minutes.") from exc
     finally:
@@ -426,11 +467,14 @@ def verify(python: str, folder: Path, proxy: Optional[str] = None) -> dict:
     found = [ln for ln in out.stdout.splitlines() if ln.startswith("EOLENS-VERIFY ")]
     if not found:
         tail = (out.stderr or out.stdout).strip().splitlines()[-5:]
+        hint = platform_env.import_error_hint("\n".join(tail))
         raise InstallError("Verification failed: the new packages crash QGIS's Python. "
-                           "Nothing was changed.\n" + "\n".join(tail))
+                           "Nothing was changed.\n" + "\n".join(tail + ([hint] if hint else [])))
     report = json.loads(found[-1].split(" ", 1)[1])
     if report["errors"]:
-        raise InstallError("Verification failed, nothing was changed: " + "; ".join(report["errors"]))
+        hint = platform_env.import_error_hint(" ".join(report["errors"]))
+        raise InstallError("Verification failed, nothing was changed: " + "; ".join(report["errors"])
+                           + (f". {hint}" if hint else ""))
     report["device"] = device_verdict(report.get("gpu"), cuda_driver.nvidia_driver_version())
     return report
 
