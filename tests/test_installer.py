@@ -267,3 +267,42 @@ def test_verify_reports_torch_its_cuda_and_the_driver_verdict(tmp_path, monkeypa
         assert device.endswith("EO Lens will run on the CPU; update the driver.")
     else:
         assert "CPU-only build although an NVIDIA GPU (driver 470.82.01)" in device
+
+
+def _fake_pip(folder: Path, output: bytes) -> list[str]:
+    """A "pip" that prints ``output`` as raw bytes and fails, as pip does on a console code page."""
+    folder.mkdir()
+    script = folder / "fake_pip.py"
+    script.write_text(f"import sys\nsys.stdout.buffer.write({output!r})\nsys.stdout.flush()\nsys.exit(1)\n")
+    return [sys.executable, str(script)]
+
+
+def test_a_byte_pip_prints_that_does_not_decode_cannot_hang_the_install(tmp_path):
+    target = _previous_install(tmp_path)
+    plan = installer.make_plan(target, "cpu", SYSTEM_PY, requirements=["eolens-x==1"], platform="linux")
+    # 0xE9 is 'é' in cp1252 and no UTF-8; 0x81 decodes in neither
+    plan.pip_args[:4] = _fake_pip(tmp_path / "fake", b"Collecting caf\xe9 \x81\n"
+                                  b"ERROR: No matching distribution found for eolens-x==1\n")
+    start = time.monotonic()
+    outcome = installer.run(plan, log=lambda s: None, is_cancelled=lambda: time.monotonic() - start > 30)
+    assert not outcome.ok and "could not find a package version" in outcome.message  # not "cancelled"
+    assert "Collecting caf\ufffd \ufffd" in outcome.log
+
+
+@pytest.mark.timeout(60)  # the reader used to die silently and the install waited forever
+def test_a_failing_output_reader_ends_the_install_with_an_error(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                            stdout=subprocess.PIPE, start_new_session=True)
+    pipe = proc.stdout
+
+    class Broken:
+        def __iter__(self):
+            raise OSError("the pipe broke")
+
+    proc.stdout = Broken()
+    try:
+        with pytest.raises(installer.InstallError, match="pip's output could not be read"):
+            list(installer._lines(proc, lambda: False))
+        assert proc.poll() is not None  # pip was stopped, not left running
+    finally:
+        pipe.close()
