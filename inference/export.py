@@ -14,6 +14,7 @@ import re
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -98,8 +99,6 @@ def _is_stale(entry: os.DirEntry, now: float) -> bool:
 def clean_stale_staging(folder: str, outputs: tuple[str, ...] = ()) -> list[str]:
     """Remove what killed runs of EO Lens left in ``folder``: staging folders of dead processes
     (or, from other machines, older than ``STALE_AGE_S``) and ``<output>.part`` files."""
-    import time
-
     removed, now = [], time.time()
     try:
         entries = [e for e in os.scandir(folder) if e.name.startswith(".eolens-") and e.is_dir()]
@@ -125,6 +124,44 @@ class _Stage:
     folder: str
     target: str
     stale: tuple[str, ...]
+    layer: str | None = None   # a layer put into the existing GeoPackage ``target`` in place
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.folder, os.path.basename(self.target))
+
+
+# Windows refuses to replace a file another process holds open (WinError 32; 5 for some scanners,
+# 33 for a locked range). A scanner or indexer lets go within seconds, QGIS does not.
+LOCK_WINERRORS = (5, 32, 33)
+LOCK_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)
+_sleep = time.sleep   # replaced in tests
+
+
+class OutputLockedError(EOLensError, PermissionError):
+    """An output file stays open in another program (on Windows: QGIS showing it)."""
+
+
+def _is_locked(err: OSError) -> bool:
+    return getattr(err, "winerror", None) in LOCK_WINERRORS
+
+
+def _replace(src: str, dst: str) -> None:
+    """os.replace, retried while Windows reports the file in use."""
+    for delay in (*LOCK_DELAYS, None):
+        try:
+            os.replace(src, dst)
+            return
+        except OSError as err:
+            if delay is None or not _is_locked(err):
+                raise
+            _sleep(delay)
+
+
+def _locked_message(path: str) -> str:
+    return (f"'{path}' is open in QGIS (or another program), so it cannot be replaced. Remove its "
+            "layer from the project, or choose another output name, and run again. No output was "
+            "changed; the new result was discarded.")
 
 
 class OutputSet:
@@ -139,15 +176,17 @@ class OutputSet:
         self._stages: list[_Stage] = []
         self.replaced: list[str] = []
 
-    def stage(self, target: str, stale: tuple[str, ...] = ()) -> str:
-        """A path to write ``target``'s content to (sidecars: same stem, beside it)."""
+    def stage(self, target: str, stale: tuple[str, ...] = (), layer: str | None = None) -> str:
+        """A path to write ``target``'s content to (sidecars: same stem, beside it). With
+        ``layer``, ``target`` is an existing GeoPackage: the staged file's layer of that name is
+        put into it in place at commit, and its other layers stay as they are."""
         target = os.path.abspath(target)
         try:
             folder = tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{_host()}-{os.getpid()}-",
                                       dir=os.path.dirname(target))
         except OSError as err:
             raise EOLensError(f"Cannot write '{target}': {err.strerror or err}.") from err
-        self._stages.append(_Stage(folder, target, stale))
+        self._stages.append(_Stage(folder, target, stale, layer))
         return os.path.join(folder, os.path.basename(target))
 
     def temp_names(self) -> list[tuple[str, str]]:
@@ -156,40 +195,64 @@ class OutputSet:
             [(s.folder, os.path.dirname(s.target)) for s in self._stages]
 
     def commit(self) -> list[str]:
-        """Move every staged file into place; on any failure restore what was there. Returns the
-        destinations that replaced an existing file."""
+        """Move every staged file into place, then put staged layers into their GeoPackages; on
+        any failure restore what was there. Returns the destinations that replaced a file."""
         backups: list[tuple[str, str]] = []
         placed: list[str] = []
-        replaced = []
+        replaced: list[str] = []
         try:
             for st in self._stages:
-                root = os.path.splitext(st.target)[0]
-                stem = os.path.basename(root)
-                suffixes = [n[len(stem):] for n in os.listdir(st.folder) if n.startswith(stem)]
-                old = os.path.join(st.folder, ".replaced")
-                if os.path.exists(st.target):
-                    replaced.append(st.target)
-                for suffix in dict.fromkeys([*suffixes, *st.stale]):
-                    if os.path.lexists(root + suffix):
-                        os.makedirs(old, exist_ok=True)
-                        backup = os.path.join(old, stem + suffix)
-                        os.replace(root + suffix, backup)
-                        backups.append((backup, root + suffix))
-                for suffix in sorted(suffixes):
-                    os.replace(os.path.join(st.folder, stem + suffix), root + suffix)
-                    placed.append(root + suffix)
-        except OSError as err:
-            for path in placed:
-                if os.path.isfile(path):
-                    os.remove(path)
-            for backup, path in reversed(backups):
-                os.replace(backup, path)
-            self.discard()
-            raise EOLensError(f"Cannot write '{getattr(err, 'filename', '') or 'the outputs'}': "
-                              f"{err.strerror or err}; no output was changed.") from err
+                if st.layer is None:
+                    replaced += self._place(st, backups, placed)
+            for st in self._stages:
+                if st.layer is not None:
+                    from .gpkg_update import replace_layer
+
+                    replace_layer(st.target, st.path, st.layer)
+        except (OSError, EOLensError) as err:
+            error = self._commit_error(err)
+            self._roll_back(backups, placed)
+            raise error from err
         self.discard()
         self.replaced = replaced
         return replaced
+
+    @staticmethod
+    def _place(st: _Stage, backups: list, placed: list) -> list[str]:
+        """Move one stage's files over the destination, keeping what was there in ``.replaced``."""
+        root = os.path.splitext(st.target)[0]
+        stem = os.path.basename(root)
+        suffixes = [n[len(stem):] for n in os.listdir(st.folder) if n.startswith(stem)]
+        old = os.path.join(st.folder, ".replaced")
+        replaced = [st.target] if os.path.exists(st.target) else []
+        for suffix in dict.fromkeys([*suffixes, *st.stale]):
+            if os.path.lexists(root + suffix):
+                os.makedirs(old, exist_ok=True)
+                backup = os.path.join(old, stem + suffix)
+                _replace(root + suffix, backup)
+                backups.append((backup, root + suffix))
+        for suffix in sorted(suffixes):
+            _replace(os.path.join(st.folder, stem + suffix), root + suffix)
+            placed.append(root + suffix)
+        return replaced
+
+    def _roll_back(self, backups: list, placed: list) -> None:
+        for path in placed:
+            if os.path.isfile(path):
+                os.remove(path)
+        for backup, path in reversed(backups):
+            os.replace(backup, path)
+        self.discard()
+
+    def _commit_error(self, err: Exception) -> EOLensError:
+        """The error to raise, naming the analyst's file rather than a staged one."""
+        if isinstance(err, EOLensError):
+            return err
+        name = getattr(err, "filename", "") or "the outputs"
+        name = dict(self.temp_names()).get(name, name)
+        if _is_locked(err):
+            return OutputLockedError(_locked_message(name))
+        return EOLensError(f"Cannot write '{name}': {err.strerror or err}; no output was changed.")
 
     def discard(self) -> None:
         for st in self._stages:
@@ -204,15 +267,15 @@ class OutputSet:
 
 
 @contextmanager
-def _staging(target: str, stale: tuple[str, ...] = (),
-             outputs: OutputSet | None = None) -> Iterator[str]:
+def _staging(target: str, stale: tuple[str, ...] = (), outputs: OutputSet | None = None,
+             layer: str | None = None) -> Iterator[str]:
     """Where to write ``target``: into ``outputs`` (committed by the caller), or a one-file set
-    committed when the block ends without error."""
+    committed when the block ends without error. ``layer``: see :meth:`OutputSet.stage`."""
     if outputs is not None:
-        yield outputs.stage(target, stale)
+        yield outputs.stage(target, stale, layer)
         return
     with OutputSet() as own:
-        yield own.stage(target, stale)
+        yield own.stage(target, stale, layer)
         own.commit()
 
 
@@ -343,7 +406,8 @@ def write_vector(features: list[GeoFeature], path, crs_wkt: str, *, layer: str =
     """Write ``features`` to a GeoPackage (default) or Shapefile, chosen by extension.
 
     ``outputs``: stage into that set (the caller commits). ``keep_layers``: an existing
-    GeoPackage keeps its other layers; only ``layer`` is replaced (or added).
+    GeoPackage keeps its other layers; only ``layer`` is replaced (or added), in place at commit
+    (QGIS may hold the file open: it is never replaced as a whole).
     """
     from osgeo import ogr
 
@@ -359,8 +423,12 @@ def write_vector(features: list[GeoFeature], path, crs_wkt: str, *, layer: str =
     if not crs_wkt:
         report.warnings.append("No CRS given: the file has no coordinate system.")
     long_texts: list[dict] = []
-    with _staging(target, _SHP_PARTS if shapefile else (), outputs) as tmp_path:
-        ds = _open_target(target, tmp_path, layer, keep_layers and not shapefile, report)
+    in_place = keep_layers and not shapefile and os.path.isfile(target)
+    if in_place:
+        _existing_layers(target, layer, report)
+    with _staging(target, _SHP_PARTS if shapefile else (), outputs,
+                  layer if in_place else None) as tmp_path:
+        ds = _create_source(target, tmp_path)
         gtype, multi = _geometry_type(features, shapefile)
         lyr = _ok(ds.CreateLayer(layer, _srs(crs_wkt), gtype,
                                  ["ENCODING=UTF-8"] if shapefile else []), "layer", target)
@@ -384,25 +452,21 @@ def write_vector(features: list[GeoFeature], path, crs_wkt: str, *, layer: str =
     return report
 
 
-def _open_target(target: str, tmp_path: str, layer: str, keep_layers: bool, report: ExportReport):
-    """A new data source at ``tmp_path``; with ``keep_layers``, a copy of the existing GeoPackage
-    without ``layer`` (its other layers untouched)."""
+def _create_source(target: str, tmp_path: str):
     from osgeo import ogr
 
     driver = ogr.GetDriverByName(VECTOR_DRIVERS[os.path.splitext(target)[1].lower()])
-    if not (keep_layers and os.path.isfile(target)):
-        return _ok(driver.CreateDataSource(tmp_path), "create", target)
-    shutil.copyfile(target, tmp_path)
-    ds = ogr.Open(tmp_path, 1)
-    if ds is None:
-        raise InputError(f"'{target}' exists but is not a GeoPackage EO Lens can add a layer to.")
-    for i in range(ds.GetLayerCount()):
-        if ds.GetLayerByIndex(i).GetName().lower() == layer.lower():
-            _ok(ds.DeleteLayer(i), f"replace layer {layer}", target)
-            report.replaced_layer = True
-            break
-    report.kept_layers = [ds.GetLayerByIndex(i).GetName() for i in range(ds.GetLayerCount())]
-    return ds
+    return _ok(driver.CreateDataSource(tmp_path), "create", target)
+
+
+def _existing_layers(target: str, layer: str, report: ExportReport) -> None:
+    """Fill ``report`` with what writing ``layer`` into the existing GeoPackage ``target`` will
+    do; the layer itself is put in at commit, in place (inference/gpkg_update.py)."""
+    from .gpkg_update import layer_names
+
+    names = layer_names(target)
+    report.replaced_layer = any(n.lower() == layer.lower() for n in names)
+    report.kept_layers = [n for n in names if n.lower() != layer.lower()]
 
 
 def _write_sidecar(tmp_path: str, target: str, entries: list[dict], report: ExportReport) -> str:
