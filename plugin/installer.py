@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import packages_path, platform_env
+from . import folder_swap, packages_path, platform_env
 from ..inference import cuda_driver
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1]
@@ -254,19 +254,36 @@ def run(plan: Plan, log: Callable[[str], None] = print,
         lines.append(text)
         log(text)
 
+    # A verified staging folder that Windows kept from being swapped in is finished, not downloaded again.
+    stamp = {"torch": plan.torch, "requirements": plan.requirements, "python": plan.python}
+    swapped = False
     try:
-        _remove(staging)
-        _write_constraints(plan)
-        say("$ " + " ".join(_quote(a) for a in plan.pip_args))
-        _run_pip(plan, say, progress, is_cancelled)
-        pruned = prune_protected(staging)
-        if pruned:
-            say("kept QGIS's own " + ", ".join(pruned) + " (removed from the new folder)")
-        progress(92)
-        say("verifying the new packages with " + plan.python)
-        device = verify(plan.python, staging, plan.proxy)["device"]
+        verified = folder_swap.verified_stamp(staging) or {}
+        resume = bool(verified) and all(verified.get(k) == v for k, v in stamp.items())
+        for line in folder_swap.clean_leftovers(plan.target, staging=not resume).lines():
+            say(line)
+        if resume:
+            say(f"finishing the earlier installation from {staging} (verified; nothing to download)")
+            device = verified.get("device", "")
+        else:
+            _write_constraints(plan)
+            say("$ " + " ".join(_quote(a) for a in plan.pip_args))
+            _run_pip(plan, say, progress, is_cancelled)
+            pruned = prune_protected(staging)
+            if pruned:
+                say("kept QGIS's own " + ", ".join(pruned) + " (removed from the new folder)")
+            progress(92)
+            say("verifying the new packages with " + plan.python)
+            device = verify(plan.python, staging, plan.proxy)["device"]
+            folder_swap.mark_verified(staging, {**stamp, "device": device})
         progress(97)
-        _swap_into_place(staging, plan.target)
+        swap = _swap_into_place(staging, plan.target)
+        if swap.pending:
+            say(swap.message)
+            return Outcome(False, swap.message, lines, time.monotonic() - start)
+        swapped = True
+        for line in swap.cleanup.lines() + ([swap.message] if swap.message else []):
+            say(line)
         write_marker(plan)
         progress(100)
         size = _folder_mb(plan.target)
@@ -282,7 +299,8 @@ def run(plan: Plan, log: Callable[[str], None] = print,
         say(str(exc))
         return Outcome(False, str(exc), lines, time.monotonic() - start)
     finally:
-        _remove(staging)
+        if swapped or folder_swap.verified_stamp(staging) is None:  # keep a verified download
+            folder_swap.remove_tree(staging)
         _remove(Path(plan.pip_args[plan.pip_args.index("--constraint") + 1]))
 
 
@@ -507,20 +525,10 @@ def device_verdict(gpu: Optional[dict], driver: Optional[str], windows: bool = s
     return f"{build}, but {why}: EO Lens will run on the CPU{'; update the driver' if old_driver else ''}."
 
 
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Replace ``target`` by ``staging`` with two renames; the old folder survives until the end."""
-    old = target.parent / f".{target.name}.old"
-    _remove(old)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        os.replace(target, old)
-    try:
-        os.replace(staging, target)
-    except OSError:
-        if old.exists():
-            os.replace(old, target)
-        raise
-    _remove(old)
+def _swap_into_place(staging: Path, target: Path) -> folder_swap.SwapResult:
+    """Replace ``target`` by ``staging``; the old folder survives until the new one is in place.
+    Windows locks are retried; a swap they block stays pending (see plugin/folder_swap.py)."""
+    return folder_swap.swap(staging, target)
 
 
 def write_marker(plan: Plan) -> None:
