@@ -154,3 +154,22 @@ def test_polygon_round_trip_through_gpkg_is_exact(tmp_path):
     write_vector([GeoFeature(poly, {"label": "tri"})], tmp_path / "tri.gpkg", _crs_wkt())
     _ds, _lyr, rows = _read(tmp_path / "tri.gpkg")
     assert rows[0][1].equals_exact(poly, 0)
+
+
+def test_a_layer_into_an_existing_geopackage_updates_that_file_in_place(tmp_path):
+    """QGIS keeps the GeoPackage open (on Linux too): the file itself is updated, never swapped
+    for a copy under the same name, so every open handle sees the new layer."""
+    project = tmp_path / "project.gpkg"
+    write_vector(_features(), project, _crs_wkt(), layer="roads")
+    inode = os.stat(project).st_ino
+    report = write_vector(_features()[:1], project, _crs_wkt(), layer="change", overwrite=True,
+                          keep_layers=True)
+    assert not report.replaced_layer and report.kept_layers == ["roads"]
+    report = write_vector(_features(), project, _crs_wkt(), layer="change", overwrite=True,
+                          keep_layers=True)
+    assert report.replaced_layer and report.kept_layers == ["roads"]
+    assert os.stat(project).st_ino == inode
+    ds = ogr.Open(str(project))
+    assert {ds.GetLayer(i).GetName(): ds.GetLayer(i).GetFeatureCount()
+            for i in range(ds.GetLayerCount())} == {"roads": 2, "change": 2}
+    assert os.listdir(tmp_path) == ["project.gpkg"]
