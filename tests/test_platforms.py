@@ -323,3 +323,49 @@ def test_archive_index_command_line_finds_the_private_packages(tmp_path):
                          cwd=str(tmp_path), timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "build" in out.stdout and out.stdout.strip().endswith("private folder")
+
+
+REAL_PROBE = """
+import json, os, sys
+from pathlib import Path
+folder = Path(os.environ["EOLENS_PACKAGES"])
+sys.path.insert(0, str(folder))
+if sys.argv[1] == "isolated":  # what packages_path.activate() adds on Windows/macOS
+    from eolens.plugin import packages_path
+    packages_path._RasterioDataFinder.install(folder)
+import rasterio
+from rasterio.crs import CRS
+try:
+    epsg = CRS.from_epsg(32633).to_epsg()
+except Exception as exc:
+    epsg = str(exc)
+with rasterio.Env():  # every GDAL environment start re-reads PROJ_DATA
+    crs = rasterio.crs.CRS.from_string("EPSG:4326").to_epsg()
+print(json.dumps({"file": rasterio.__file__, "epsg": epsg, "in_env": crs,
+                  "environ": os.environ["PROJ_DATA"]}))
+"""
+
+
+@pytest.mark.slow
+def test_real_rasterio_wheel_beside_another_proj_reads_its_own_proj_db(tmp_path):
+    """The failure of coolzhao/Geo-SAM#57 with a real wheel (Linux's here; Windows/macOS wheels ship
+    the same rasterio/proj_data) next to an older PROJ's proj.db standing in for QGIS's."""
+    folder = tmp_path / "pk"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--only-binary",
+                          ":all:", "--target", str(folder), "rasterio==1.4.3", "affine==2.4.0", "attrs",
+                          "certifi", "click", "cligj", "click-plugins", "pyparsing"],
+                         capture_output=True, text=True, timeout=600)
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    assert Path("/usr/share/proj/proj.db").is_file()  # Debian 12's PROJ 9.1: an older layout
+    env = dict(installer._clean_env(), PYTHONPATH=str(PKG_ROOT), EOLENS_PACKAGES=str(folder),
+               PROJ_DATA="/usr/share/proj", GDAL_DATA="/usr/share/gdal")
+    seen = {}
+    for mode in ("plain", "isolated"):
+        out = subprocess.run([SYSTEM_PY, "-c", REAL_PROBE, mode], capture_output=True, text=True,
+                             env=env, timeout=120)
+        assert out.returncode == 0 or mode == "plain", out.stderr[-2000:]
+        seen[mode] = json.loads(out.stdout) if out.returncode == 0 else {"epsg": out.stderr}
+    assert "another PROJ" in str(seen["plain"]["epsg"])
+    assert seen["isolated"]["file"].startswith(str(folder))
+    assert seen["isolated"]["epsg"] == 32633 and seen["isolated"]["in_env"] == 4326
+    assert seen["isolated"]["environ"] == "/usr/share/proj"  # QGIS's variable untouched
