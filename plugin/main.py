@@ -14,7 +14,7 @@ try:  # Qt6 (QGIS 4) moved QAction to QtGui
 except ImportError:
     from qgis.PyQt.QtWidgets import QAction
 
-from . import deps, network, packages_path, settings
+from . import deps, folder_swap, network, packages_path, settings
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MENU = "&EO Lens"
@@ -22,6 +22,21 @@ MENU = "&EO Lens"
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("EOLens", text)
+
+
+def _finish_pending_install() -> None:
+    """Complete an install whose verified download waited for QGIS to restart (Windows locks)."""
+    from .messages import log
+
+    try:
+        result = folder_swap.finish_pending(packages_path.packages_dir())
+    except OSError as exc:  # never stop QGIS from starting over a leftover folder
+        log(f"EO Lens could not finish the pending installation: {exc}", Qgis.MessageLevel.Warning)
+        return
+    if result is None:
+        return
+    for line in ([result.message] if result.message else []) + result.cleanup.lines():
+        log(line, Qgis.MessageLevel.Info if result.done else Qgis.MessageLevel.Warning)
 
 
 class EOLensPlugin:
@@ -35,6 +50,7 @@ class EOLensPlugin:
         self.installer = None
         self.deps_item = None
         self._install_translator()
+        _finish_pending_install()  # before anything from the private folder is imported
         packages_path.activate()  # EO Lens's private packages, after QGIS's own paths
         network.apply_qgis_proxy()
         settings.apply_environment(settings.load())   # also for qgis_process (no initGui)

@@ -142,3 +142,23 @@ def test_triton_is_kept_out_when_mesa_llvm_is_loaded(tmp_path, monkeypatch):
             "print('triton' in sys.modules and sys.modules['triton'] is None, has_triton())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.stdout.split() == ["True", "True", "False"], out.stdout + out.stderr
+
+
+def test_starting_the_plugin_finishes_an_install_that_waited_for_a_restart(iface, tmp_path, monkeypatch):
+    """A verified download kept because Windows held the old DLLs is swapped in at the next start."""
+    from eolens.plugin import folder_swap
+
+    target = tmp_path / "pk"
+    (target / "torch").mkdir(parents=True)
+    (target / "torch" / "__init__.py").write_text("old")
+    staging = folder_swap.staging_dir(target)
+    (staging / "torch").mkdir(parents=True)
+    (staging / "torch" / "__init__.py").write_text("new")
+    folder_swap.mark_verified(staging, {"torch": "cpu"})
+    monkeypatch.setenv("EOLENS_PACKAGES", str(target))
+    plugin = _load(iface)
+    try:
+        assert (target / "torch" / "__init__.py").read_text() == "new"
+        assert not staging.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["pk"]
+    finally:
+        plugin.unload()
