@@ -214,4 +214,5 @@ def test_dock_and_log_say_where_a_caption_ran(gui, qtbot, tiny_models, sample_di
     expected = ("Running on CPU (the NVIDIA driver 470.82.01 is older than the 525.60.13 that "
                 "CUDA 12.8 needs; update the driver)")
     assert dock.device_label.text() == expected and not dock.device_label.isHidden()
+    assert dock.widget().minimumSizeHint().width() < 500       # the long reason wraps, never widens
     assert [t for t in logged if "loaded" in t] == [f"Model '{florence}' loaded. {expected}."]
