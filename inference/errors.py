@@ -82,6 +82,20 @@ def is_oom(err: BaseException) -> bool:
             or "out of memory" in str(err).lower())
 
 
+VC_REDIST_URL = "https://aka.ms/vs/17/release/vc_redist.x64.exe"
+
+
+def dll_load_hint(text: str) -> str:
+    """Plain words for torch failing to load its Windows DLLs ("" for any other failure).
+
+    ``[WinError 1114] … c10.dll`` means the Microsoft Visual C++ runtime is missing or too old."""
+    if "winerror 1114" in text.lower() or "c10.dll" in text.lower():
+        return ("PyTorch could not load its DLLs (c10.dll): the Microsoft Visual C++ "
+                f"Redistributable is missing or too old. Install it from {VC_REDIST_URL}, then "
+                "restart QGIS.")
+    return ""
+
+
 def translate_error(err: BaseException, name: str = "", device: str = "") -> EOLensError:
     """Any exception -> an EOLensError an analyst can act on (EO Lens errors pass through).
 
@@ -92,6 +106,8 @@ def translate_error(err: BaseException, name: str = "", device: str = "") -> EOL
     if isinstance(err, EOLensError):
         return err
     text = str(err)
+    if dll_load_hint(text):
+        return ModelError(dll_load_hint(text))
     if is_oom(err):
         what = N_("Not enough memory to run '{name}'{where}; try a smaller area, a smaller model "
                   "or the CPU.") if name else N_(

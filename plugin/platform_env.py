@@ -6,11 +6,12 @@ Standard library only (the headless installer uses it). Every ``platform`` argum
 from __future__ import annotations
 
 import os
-import re
 import subprocess  # nosec B404: only for the Windows flag constants
 import sys
 from pathlib import Path
 from typing import Mapping, Optional
+
+from ..inference.errors import VC_REDIST_URL, dll_load_hint  # noqa: F401 - one wording
 
 # subprocess.CREATE_NO_WINDOW / STARTF_USESHOWWINDOW / SW_HIDE exist only on Windows builds of Python.
 CREATE_NO_WINDOW = 0x08000000
@@ -24,7 +25,6 @@ ALWAYS_QGIS_OWNED = ("numpy", "gdal", "pyqt5", "pyqt6", "pyqt5-sip", "pyqt6-sip"
 # Linux only: pip's rasterio/shapely wheels carry a GDAL/GEOS whose symbols bind to QGIS's (ELF
 # interposition); Windows DLLs and macOS two-level namespaces keep a wheel's libraries apart.
 LINUX_DISTRIBUTION_OWNED = ("rasterio", "affine", "shapely")
-VC_REDIST_URL = "https://aka.ms/vs/17/release/vc_redist.x64.exe"
 
 
 def is_linux(platform: Optional[str] = None) -> bool:
@@ -111,8 +111,4 @@ def interpreter_problem(python: str) -> Optional[str]:
 
 def import_error_hint(text: str) -> str:
     """Plain words for a torch import failure that has a known cause ("" when there is none)."""
-    if re.search(r"WinError 1114|c10\.dll", text, re.IGNORECASE):
-        return ("PyTorch could not load its DLLs (c10.dll): the Microsoft Visual C++ "
-                f"Redistributable is missing or too old. Install it from {VC_REDIST_URL}, then "
-                "restart QGIS.")
-    return ""
+    return dll_load_hint(text)

@@ -81,6 +81,17 @@ def test_out_of_memory_is_worded_once_for_every_caller():
     assert translate_error(gpu) is gpu  # EO Lens errors pass through unchanged
 
 
+def test_torch_dlls_that_fail_to_load_name_the_visual_cpp_runtime():
+    """Windows without the VC++ runtime: torch's import raises WinError 1114 on c10.dll."""
+    from eolens.plugin.messages import describe
+
+    raw = OSError(r"[WinError 1114] A dynamic link library (DLL) initialization routine failed. "
+                  r"Error loading 'C:\\QGIS\\eolens-packages\\torch\\lib\\c10.dll' or one of its dependencies.")
+    text = describe(translate_error(raw, "florence-2-base", "cpu"))
+    assert "Visual C++ Redistributable" in text and "https://aka.ms/vs/17/release/vc_redist.x64.exe" in text
+    assert "Visual C++" not in describe(translate_error(OSError("No such file: 'x.bin'"), "m"))
+
+
 def test_errors_survive_pickling_for_out_of_process_workers():
     import pickle
 
