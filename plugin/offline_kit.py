@@ -34,7 +34,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import installer, packages_path
+from . import installer, packages_path, platform_env
 
 KIT_FORMAT = 1
 KIT_JSON, SUMS, LICENSES, PINS = "kit.json", "SHA256SUMS", "LICENSES.txt", "pins.txt"
@@ -98,7 +98,8 @@ def interpreter_info(python: str) -> dict:
             "'%d.%d' % sys.version_info[:2]]))")
     try:
         out = subprocess.run([python, "-c", code], capture_output=True, text=True,  # nosec B603
-                             timeout=120, env=installer._clean_env())
+                             timeout=120, env=installer._clean_env(python=python),
+                             **platform_env.hidden_window_kwargs())
         os_name, machine, version = json.loads(out.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
         raise KitError(f"Could not run the Python interpreter {python}: {exc}") from exc
@@ -223,7 +224,8 @@ def download_wheels(python: str, wheels: Path, info: dict, requirements: Sequenc
     args += list(extra) + (["--proxy", proxy] if proxy else []) + list(requirements)
     log("$ " + " ".join(installer._quote(a) for a in args))
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,  # nosec B603
-                            text=True, bufsize=1, env=installer._clean_env(proxy))
+                            text=True, bufsize=1, env=installer._clean_env(proxy, python=python),
+                            **platform_env.hidden_window_kwargs())
     tail: list[str] = []
     for line in proc.stdout:
         line = line.rstrip()
@@ -267,12 +269,19 @@ def wheel_licence(wheel: Path) -> str:
 
 def export_kit(dest: Path, *, platforms: Sequence[str] = (), python_version: str = "",
                torch: str = "cpu", models: Sequence[str] = (), numpy: str = "", python: str = "",
-               requirements: Optional[Sequence[str]] = None, proxy: Optional[str] = None,
-               log: Log = print) -> Path:
-    """Write an offline kit into ``dest`` (which must not exist or be empty); returns ``dest``."""
+               requirements: Optional[Sequence[str]] = None, requirements_file: Optional[Path] = None,
+               proxy: Optional[str] = None, log: Log = print) -> Path:
+    """Write an offline kit into ``dest`` (which must not exist or be empty); returns ``dest``.
+
+    ``requirements``: exact requirement lines; else ``requirements_file`` (default: the plugin's
+    requirements.txt) read for the kit's OS, as the installer reads it there."""
     dest = Path(dest).expanduser().resolve()
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise KitError(f"{dest} already exists and is not empty; choose a new folder for the kit.")
+    if requirements is None:
+        requirements_file = Path(requirements_file or installer.REQUIREMENTS)
+        if not requirements_file.is_file():
+            raise KitError(f"--requirements {requirements_file}: no such file.")
     info = target_info(platforms, python_version)
     python = python or sys.executable
     numpy_version = numpy_for(info, numpy, python)
@@ -283,7 +292,9 @@ def export_kit(dest: Path, *, platforms: Sequence[str] = (), python_version: str
         installer._remove(partial)
     partial.mkdir(parents=True)
     try:
-        _fill_kit(partial, info, torch, numpy_version, python, requirements, proxy, sources, log)
+        reqs = list(requirements) if requirements is not None else \
+            installer.read_requirements(requirements_file, platform=info["os"])
+        _fill_kit(partial, info, torch, numpy_version, python, reqs, proxy, sources, log)
         if dest.exists():
             dest.rmdir()
         os.replace(partial, dest)
@@ -296,10 +307,9 @@ def export_kit(dest: Path, *, platforms: Sequence[str] = (), python_version: str
 
 
 def _fill_kit(kit: Path, info: dict, torch: str, numpy_version: str, python: str,
-              requirements: Optional[Sequence[str]], proxy: Optional[str],
+              requirements: Sequence[str], proxy: Optional[str],
               sources: Sequence[tuple[str, Path]], log: Log) -> None:
-    reqs = list(requirements) if requirements is not None else installer.read_requirements()
-    reqs, extra = installer.torch_requirements(reqs, torch, info["os"])
+    reqs, extra = installer.torch_requirements(requirements, torch, info["os"])
     with tempfile.TemporaryDirectory(prefix="eolens-kit-") as tmp:
         constraints = Path(tmp) / "constraints.txt"
         constraints.write_text(kit_constraints(numpy_version), encoding="utf-8")
@@ -427,7 +437,8 @@ def install_from_kit(kit: Path, target: Path, python: str = "", models_dir: Opti
     check_compatible(meta, python)
     models_dir = Path(models_dir or default_models_dir()).expanduser().resolve()
     pending = models_to_install(kit, meta, models_dir)
-    plan = installer.make_plan(Path(target), meta["torch"], python, requirements=meta["requirements"],
+    reqs = installer._without_qgis_geo(meta["requirements"], Path(target))  # as online: QGIS's own
+    plan = installer.make_plan(Path(target), meta["torch"], python, requirements=reqs,
                                find_links=kit / "wheels", no_index=True,
                                constraint_files=[kit / PINS])
     outcome = installer.run(plan, log=log)
@@ -505,11 +516,11 @@ def cli(args: argparse.Namespace) -> int:
         if args.export_kit and args.from_kit:
             raise KitError("Use --export-kit or --from-kit, not both.")
         if args.export_kit:
-            reqs = installer.read_requirements(Path(args.requirements)) if args.requirements else None
             export_kit(Path(args.export_kit), platforms=args.platform,
                        python_version=args.python_version, torch=args.torch or "cpu",
                        models=args.models, numpy=args.numpy, python=args.python,
-                       requirements=reqs, proxy=args.proxy or None, log=say)
+                       requirements_file=Path(args.requirements) if args.requirements else None,
+                       proxy=args.proxy or None, log=say)
             return 0
         target = Path(args.target or packages_path.packages_dir()).expanduser().resolve()
         outcome = install_from_kit(Path(args.from_kit), target, args.python,

@@ -209,6 +209,20 @@ def test_a_kit_for_another_python_or_os_is_refused(tmp_path, offline_pip, option
     assert not target.exists()
 
 
+def test_requirements_are_read_for_the_kit_os_not_this_one(tmp_path, offline_pip):
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text('eolens-kit-a; sys_platform == "linux"\n'
+                    'eolens-kit-c; sys_platform == "win32" or sys_platform == "darwin"\nnumpy\n')
+    kit = tmp_path / "win-kit"
+    offline_kit.export_kit(kit, platforms=["win_amd64"], python_version="3.12", numpy="1.26.4",
+                           torch="cpu", requirements_file=reqs, log=lambda s: None)
+    meta = json.loads((kit / "kit.json").read_text())
+    assert (meta["os"], meta["machine"], meta["python"], meta["numpy"]) == ("win32", "x86_64", "3.12", "1.26.4")
+    assert meta["requirements"] == ["eolens-kit-c"] and meta["pins"] == ["eolens-kit-c==0.3"]
+    with pytest.raises(KitError, match=f"--requirements {re.escape(str(tmp_path / 'none.txt'))}: no such"):
+        offline_kit.export_kit(tmp_path / "k2", requirements_file=tmp_path / "none.txt", log=print)
+
+
 def test_another_os_needs_the_target_numpy_and_one_os_per_kit():
     with pytest.raises(KitError, match="give --numpy"):
         offline_kit.numpy_for(offline_kit.target_info(["win_amd64"]), "", sys.executable)
