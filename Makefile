@@ -1,4 +1,4 @@
-# EO Lens: see README.md. Stable targets (design.md): setup test run package deploy bench tiny-models lint i18n
+# EO Lens: see README.md. Stable targets (docs/interfaces.md): setup test run package deploy bench tiny-models lint i18n
 SHELL := /bin/bash
 PLUGIN := eolens
 VENV := .venv

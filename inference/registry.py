@@ -96,7 +96,7 @@ REGISTRY: dict[str, ModelSpec] = {s.name: s for s in [
               licence="Apache-2.0", size_mb=90),
 ]}
 
-# Per-task defaults (models.md: CPU-capable first).
+# Per-task defaults (docs/models.md: CPU-capable first).
 DEFAULTS: dict[str, str] = {
     "caption": "florence-2-base",
     "detect": "florence-2-base",

@@ -1,7 +1,7 @@
 """Model runtime: name / hub id / local path -> a loaded, cached Backend on a device.
 
 Family modules are imported lazily from ``registry.FAMILY_LOADERS`` and called as
-``load(spec, path, device, dtype) -> Backend``. Safety rules (models.md): safetensors first,
+``load(spec, path, device, dtype) -> Backend``. Safety rules (docs/models.md): safetensors first,
 ``torch.load`` only with ``weights_only=True``, remote code only when pinned and opted in.
 """
 from __future__ import annotations

@@ -55,7 +55,7 @@ class EOLensPlugin:
         network.apply_qgis_proxy()
         settings.apply_environment(settings.load())   # also for qgis_process (no initGui)
 
-    # Processing: qgis_process calls only this, never initGui (qgis-notes.md)
+    # Processing: qgis_process calls only this, never initGui (docs/qgis-notes.md)
     def initProcessing(self) -> None:  # noqa: N802
         if self.provider is not None:
             return

@@ -12,7 +12,7 @@ from ..inference.errors import Cancelled
 
 Work = Callable[[ProgressFn, CancelToken], Any]
 
-# QGIS keeps only a C++ reference: hold the Python objects until each task ends (qgis-notes.md).
+# QGIS keeps only a C++ reference: hold the Python objects until each task ends (docs/qgis-notes.md).
 _RUNNING: set["EOLensTask"] = set()
 
 

@@ -1,7 +1,7 @@
 """Test session setup: offline, offscreen, a real QgsApplication, the plugin importable as ``eolens``.
 
 The QgsApplication is started here, before pytest-qt's ``qapp`` fixture can create a bare
-QApplication (qgis-notes.md).
+QApplication (docs/qgis-notes.md).
 """
 from __future__ import annotations
 

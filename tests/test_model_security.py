@@ -1,4 +1,4 @@
-"""Model safety (models.md): no pickled code, remote code only pinned + opted in, clear refusals."""
+"""Model safety (docs/models.md): no pickled code, remote code only pinned + opted in, clear refusals."""
 from __future__ import annotations
 
 import shutil

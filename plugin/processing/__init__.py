@@ -1,1 +1,1 @@
-"""Processing provider ``eolens``: every dock action as a Processing algorithm (design.md)."""
+"""Processing provider ``eolens``: every dock action as a Processing algorithm (docs/interfaces.md)."""
