@@ -32,25 +32,12 @@ import numpy as np
 
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress
 from .errors import Cancelled, EOLensError, InputError, ModelError
+from .index_model import IndexSettings, load_backend
 from .index_store import FilePart, FileRecord, IndexStore, TileRecord
 
 RASTER_EXTS = (".tif", ".tiff", ".jp2", ".img", ".vrt")  # PNG/JPEG chips rarely carry a CRS
 _HASH_CHUNK = 1 << 20
 EventFn = Callable[[str, str], None]  # (path, what happened) -> None
-
-
-@dataclass(frozen=True)
-class IndexSettings:
-    """How tiles are cut and embedded; plain data so it travels to Dask workers."""
-
-    model: str
-    tile: int = 224
-    overlap: int = 0
-    batch_size: int = 32
-    min_valid: float = 0.25
-    device: str = "auto"
-    offline: Optional[bool] = None
-    bands: Optional[tuple[int, ...]] = None
 
 
 @dataclass
@@ -159,14 +146,6 @@ def _check_compatible(store: IndexStore, ident: dict, settings: IndexSettings) -
         if meta.get(key) not in (None, str(value)):
             raise InputError(f"The index '{store.path}' uses {key.replace('_', ' ')} "
                              f"{meta[key]}, not {value}; keep it or choose a new index file.")
-
-
-def load_backend(settings: IndexSettings, progress: Optional[ProgressFn] = None,
-                 cancel: Optional[CancelToken] = None):
-    from .runtime import load_model
-
-    return load_model(settings.model, task="embed_image", device=settings.device,
-                      offline=settings.offline, progress=progress, cancel=cancel)
 
 
 # --- embedding one file -------------------------------------------------------------------

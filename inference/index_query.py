@@ -201,7 +201,7 @@ def index_backend(index_path: str, model: Optional[str] = None, *, device: str =
                   cancel: Optional[CancelToken] = None):
     """The model the index was built with; ``model`` overrides it (the same model moved to
     another folder: the embedding size is checked at query time)."""
-    from .archive_index import IndexSettings, load_backend
+    from .index_model import IndexSettings, load_backend
 
     meta = index_meta(index_path)
     if "model" not in meta:

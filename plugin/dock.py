@@ -15,9 +15,7 @@ from . import layers, messages, settings, tasks
 from .capture import CaptureSource, NotInViewError, snapshot
 from .panels.widgets import ElidedLabel
 from ..inference.actions import RunOptions
-
-AREA_VIEW, AREA_LAYER, AREA_DRAWN = range(3)
-AREA_WORDS = {AREA_VIEW: "in this view", AREA_LAYER: "in this layer", AREA_DRAWN: "in the drawn area"}
+from .definitions import AREA_DRAWN, AREA_LAYER, AREA_WORDS
 
 
 def tr(text: str) -> str:

@@ -15,7 +15,6 @@ How it stays safe beside QGIS's own Python:
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import importlib.machinery
 import json
@@ -552,36 +551,7 @@ def _quote(arg: str) -> str:
     return f'"{arg}"' if re.search(r"[\s<>=|&;()]", arg) else arg
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m eolens.plugin.installer",
-                                 description="Install EO Lens's Python packages into a private folder.")
-    ap.add_argument("--target", default="", help="folder (default: $EOLENS_PACKAGES or the QGIS profile's)")
-    ap.add_argument("--torch", choices=("cpu", "cuda"), default="",
-                    help="torch build (default: cuda when nvidia-smi sees a GPU, else cpu)")
-    ap.add_argument("--python", default="", help="QGIS's Python interpreter (default: this one)")
-    ap.add_argument("--proxy", default=os.environ.get("HTTPS_PROXY", ""), help="http(s) proxy URL")
-    ap.add_argument("--dry-run", action="store_true", help="print the pip command lines only")
-    ap.add_argument("--write-constraints", metavar="FILE", help="write the pip constraints and exit")
-    from . import offline_kit  # imports this module: only here, not at the top
+if __name__ == "__main__":  # the command line lives above this module and the offline kit
+    from .installer_cli import main
 
-    offline_kit.add_arguments(ap)
-    args = ap.parse_args(argv)
-    if args.export_kit or args.from_kit:
-        return offline_kit.cli(args)
-    if args.write_constraints:
-        Path(args.write_constraints).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.write_constraints).write_text(constraints_text(args.python or sys.executable))
-        return 0
-    target = Path(args.target or packages_path.packages_dir()).expanduser().resolve()
-    plan = make_plan(target, args.torch, args.python or sys.executable, args.proxy or None)
-    if args.dry_run:
-        print(plan.describe())
-        for cmd in plan.commands():
-            print(" ".join(_quote(a) for a in cmd))
-        return 0
-    outcome = run(plan, log=lambda s: print(s, flush=True))
-    return 0 if outcome.ok else 1
-
-
-if __name__ == "__main__":
     sys.exit(main())

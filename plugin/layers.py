@@ -116,7 +116,7 @@ def _write_table(layer: QgsVectorLayer, path: str, table: str) -> Optional[QgsVe
                                  QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile)
     out = QgsVectorFileWriter.writeAsVectorFormatV3(layer, path, QgsProject.instance().transformContext(), opts)
     if out[0] != QgsVectorFileWriter.WriterError.NoError:
-        from .messages import log
+        from .qgis_log import log
 
         log(f"Could not write '{layer.name()}' to {path}: {out[1]}")
         return None

@@ -15,8 +15,8 @@ except ImportError:
     from qgis.PyQt.QtWidgets import QAction
 
 from . import deps, folder_swap, network, packages_path, settings
+from .definitions import ICON, PLUGIN_DIR
 
-PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MENU = "&EO Lens"
 
 
@@ -69,7 +69,7 @@ class EOLensPlugin:
 
     def initGui(self) -> None:  # noqa: N802
         self.initProcessing()
-        icon = QIcon(os.path.join(PLUGIN_DIR, "resources", "icon.svg"))
+        icon = QIcon(ICON)
         self.toolbar = self.iface.addToolBar("EO Lens")
         self.toolbar.setObjectName("EOLensToolbar")
         self._add_action(icon, tr("EO Lens panel"), self.toggle_dock, checkable=True)

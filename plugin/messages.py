@@ -4,12 +4,11 @@ from __future__ import annotations
 import traceback
 from typing import Callable, Optional
 
-from qgis.core import Qgis, QgsMessageLog
+from qgis.core import Qgis
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ..inference.errors import TRANSLATION_CONTEXT, Cancelled, translate_error
-
-LOG_TAG = "EO Lens"
+from .qgis_log import LOG_TAG, log
 
 
 def tr(text: str) -> str:
@@ -21,10 +20,6 @@ def describe(err: BaseException) -> str:
     err = translate_error(err)
     return _offline_source(err.translated(
         lambda text: QCoreApplication.translate(TRANSLATION_CONTEXT, text)))
-
-
-def log(text: str, level=Qgis.MessageLevel.Info) -> None:
-    QgsMessageLog.logMessage(text, LOG_TAG, level)
 
 
 def _offline_source(text: str) -> str:

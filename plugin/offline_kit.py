@@ -485,7 +485,7 @@ def folder_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 
-# ---------------------------------------------------------------- command line (installer.main)
+# ---------------------------------------------------------------- command line (installer_cli.main)
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     """The kit options of ``python -m eolens.plugin.installer``."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import PKG_ROOT, REPO
 
-from eolens.plugin import installer, offline_kit
+from eolens.plugin import installer, installer_cli, offline_kit
 from eolens.plugin.offline_kit import KitError
 
 UNREACHABLE = "http://127.0.0.1:9"
@@ -305,10 +305,10 @@ def test_cli_export_and_its_errors(tmp_path, offline_pip, capsys):
     reqs = tmp_path / "reqs.txt"
     reqs.write_text("# a custom kit\neolens-kit-c\nnumpy\n")  # numpy is QGIS's: dropped
     dest = tmp_path / "cli-kit"
-    assert installer.main(["--export-kit", str(dest), "--requirements", str(reqs), "--torch", "cuda"]) == 0
+    assert installer_cli.main(["--export-kit", str(dest), "--requirements", str(reqs), "--torch", "cuda"]) == 0
     assert json.loads((dest / "kit.json").read_text())["requirements"] == ["eolens-kit-c"]
     assert "Wrote the offline kit" in capsys.readouterr().out
-    assert installer.main(["--export-kit", str(dest), "--requirements", str(reqs)]) == 2
+    assert installer_cli.main(["--export-kit", str(dest), "--requirements", str(reqs)]) == 2
     assert "already exists and is not empty" in capsys.readouterr().err
-    assert installer.main(["--from-kit", str(tmp_path / "nowhere")]) == 2
+    assert installer_cli.main(["--from-kit", str(tmp_path / "nowhere")]) == 2
     assert "is not an EO Lens offline kit" in capsys.readouterr().err

@@ -143,7 +143,7 @@ class SearchPanel(QWidget):
             what = tr("tiles like #{} of {}").format(item.data(ROLE_RANK),
                                                     os.path.basename(example["path"]))
             return self.search_archive(example=example, what=what)
-        from ..dock import AREA_DRAWN
+        from ..definitions import AREA_DRAWN
 
         if self.dock.area() != AREA_DRAWN:
             messages.report_info(self.dock.iface, tr("Select a tile in the list, or draw a "

@@ -1,16 +1,11 @@
 """The ``eolens`` Processing provider. Loaded at QGIS start, so it imports nothing heavy."""
 from __future__ import annotations
 
-import os
-
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from ..definitions import ICON
 from .algorithms import ALGORITHMS
-
-
-PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ICON = os.path.join(PLUGIN_DIR, "resources", "icon.svg")
 
 
 class EOLensProvider(QgsProcessingProvider):

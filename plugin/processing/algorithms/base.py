@@ -227,7 +227,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         return [self.ALG_ID, group_id, tr(group), "eolens", tr("remote sensing"), tr("AI")]
 
     def icon(self) -> QIcon:
-        from ..provider import ICON
+        from ...definitions import ICON
 
         return QIcon(ICON)
 
