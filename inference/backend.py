@@ -46,14 +46,17 @@ class Backend(ABC):
             return self.postprocess(request, raw)
 
     @abstractmethod
-    def preprocess(self, request: Request) -> Any: ...
+    def preprocess(self, request: Request) -> Any:
+        """Turn the request's image and prompt into model inputs (no gradient work yet)."""
 
     @abstractmethod
     def forward(self, request: Request, inputs: Any, progress: ProgressFn,
-                cancel: CancelToken) -> Any: ...
+                cancel: CancelToken) -> Any:
+        """Run the model on ``inputs``, reporting progress and honouring ``cancel``; returns raw outputs."""
 
     @abstractmethod
-    def postprocess(self, request: Request, raw: Any) -> PixelResult: ...
+    def postprocess(self, request: Request, raw: Any) -> PixelResult:
+        """Turn the raw outputs into a pixel-space result: text, boxes, polygons, masks or embeddings."""
 
     def unload(self) -> None:
         """Drop references so the runtime can free device memory."""

@@ -20,23 +20,28 @@ class CancelToken:
         self._probe = probe
 
     def cancel(self) -> None:
+        """Ask the running work to stop at its next check."""
         self._event.set()
 
     def is_set(self) -> bool:
+        """True once cancelled here or by the probe (e.g. the QgsTask's isCanceled)."""
         if not self._event.is_set() and self._probe is not None and self._probe():
             self._event.set()
         return self._event.is_set()
 
     def check(self) -> None:
+        """Raise :class:`Cancelled` when the token is set; call it per tile and per token."""
         if self.is_set():
             raise Cancelled("Cancelled by the user.")
 
 
 def ensure_token(cancel: Optional[CancelToken]) -> CancelToken:
+    """``cancel``, or a fresh token that is never set."""
     return cancel if cancel is not None else CancelToken()
 
 
 def noop_progress(_: float) -> None:
+    """A progress function that ignores its value."""
     return None
 
 

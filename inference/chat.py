@@ -19,6 +19,8 @@ from .results import PixelBox
 
 @dataclass
 class ChatTurn:
+    """One question and its answer, with the boxes parsed from the answer and any warnings."""
+
     question: str
     answer: str
     boxes: list[PixelBox] = field(default_factory=list)  # parsed from bbox_2d JSON in the answer

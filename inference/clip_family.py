@@ -142,6 +142,7 @@ class ClipBackend(Backend):
 
     # --- Backend interface ----------------------------------------------------------------
     def preprocess(self, request: Request) -> dict:
+        """Collect the images and texts the request's task needs (embed, classify or search)."""
         opts = request.options
         inputs: dict = {}
         if request.task in ("embed_image", "classify", "search"):
@@ -166,6 +167,7 @@ class ClipBackend(Backend):
 
     def forward(self, request: Request, inputs: dict, progress: ProgressFn,
                 cancel: CancelToken) -> dict:
+        """Embed the images and texts in batches; returns the raw embeddings."""
         batch = int(request.options.get("batch_size", 32))
         templates = request.options.get("templates", RS_TEMPLATES)
         raw: dict = {}
@@ -181,6 +183,7 @@ class ClipBackend(Backend):
 
     def postprocess(self, request: Request, raw: dict) -> PixelResult:
         # A single request.image gives 1-D outputs; options["images"] keeps the batch axis.
+        """Embeddings or class scores as a PixelResult (1-D for a single image)."""
         single = "images" not in request.options and "texts" not in request.options
         squeeze = (lambda a: a[0]) if single else (lambda a: a)
         result = PixelResult(warnings=list(self.load_warnings))
@@ -214,6 +217,8 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
 # --- open_clip ------------------------------------------------------------------------------
 
 class OpenClipBackend(ClipBackend):
+    """A CLIP model loaded with open_clip (e.g. GeoRSCLIP and RemoteCLIP ``.pt`` checkpoints)."""
+
     family = "openclip"
 
     def __init__(self, model, tokenizer, spec, device, dtype, arch: str) -> None:
@@ -411,6 +416,8 @@ def load_openclip(spec: Any, path: Any, device: str, dtype: Any) -> OpenClipBack
 # --- transformers CLIP / SigLIP -------------------------------------------------------------
 
 class HfClipBackend(ClipBackend):
+    """A CLIP or SigLIP model loaded with transformers' ``AutoModel`` (e.g. Git-RSCLIP)."""
+
     family = "hfclip"
 
     def __init__(self, model, processor, spec, device, dtype) -> None:

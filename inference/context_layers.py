@@ -46,6 +46,8 @@ class ContextLayer:
 
 @dataclass
 class ContextItem:
+    """One vector feature seen in the capture: where it lies in the image and its attributes."""
+
     layer: str
     fid: int
     attributes: dict
@@ -56,12 +58,14 @@ class ContextItem:
 
     @property
     def source(self) -> dict:
+        """The feature as a plain source record (layer, fid, layer id) for the answer's sources."""
         src = {"kind": "feature", "layer": self.layer, "fid": self.fid}
         if self.layer_id:
             src["layer_id"] = self.layer_id
         return src
 
     def line(self) -> str:
+        """The feature as one line of prompt context: layer:fid, position, pixel box, attributes."""
         x0, y0, x1, y1 = self.bbox_px
         attrs = "; ".join(f"{k}={v}" for k, v in self.attributes.items())
         share = f", {100 * self.share:.0f}% of image" if self.share >= 0.005 else ""
@@ -71,6 +75,8 @@ class ContextItem:
 
 @dataclass
 class LayerContext:
+    """The features that ground an answer, in rank order, with the prompt text they make."""
+
     items: list[ContextItem] = field(default_factory=list)   # in rank order, all in the text
     left_out: int = 0                                         # intersecting but over the budget
     total: int = 0                                            # intersecting the capture
@@ -79,6 +85,7 @@ class LayerContext:
 
     @property
     def sources(self) -> list[dict]:
+        """Source records of the features that went into the text."""
         return [item.source for item in self.items]
 
 

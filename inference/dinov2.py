@@ -36,6 +36,7 @@ class Dinov2Backend(Backend):
         return np.stack(grids)
 
     def preprocess(self, request: Request) -> Any:
+        """The image at a patch-aligned size through the checkpoint's own processor."""
         image = _as_rgb8(request.image)
         patch = self._patch_size()
         size = _patch_aligned(*image.shape[:2], patch,
@@ -49,6 +50,7 @@ class Dinov2Backend(Backend):
 
     def forward(self, request: Request, inputs: Any, progress: ProgressFn,
                 cancel: CancelToken) -> Any:
+        """Run DINOv2 once; returns the patch tokens and the patch grid size."""
         import torch
 
         with torch.inference_mode():
@@ -59,6 +61,7 @@ class Dinov2Backend(Backend):
         return tokens, inputs["grid"]
 
     def postprocess(self, request: Request, raw: Any) -> PixelResult:
+        """Patch tokens reshaped to a (rows, cols, dim) grid in ``extra['patch_tokens']``."""
         tokens, (gh, gw) = raw
         if tokens.shape[0] != gh * gw:
             raise ModelError(f"DINOv2 returned {tokens.shape[0]} patches for a {gh}x{gw} grid.")

@@ -32,22 +32,28 @@ def terms(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Chunk:
+    """A passage of one document: its file, its 1-based position and its text."""
+
     path: str       # the file, as found under the folder
     index: int      # 1-based position of the chunk in its file
     text: str
 
     @property
     def name(self) -> str:
+        """``file.ext#N``: how the passage is cited."""
         return f"{os.path.basename(self.path)}#{self.index}"
 
 
 @dataclass(frozen=True)
 class Hit:
+    """A ranked passage and its BM25 score."""
+
     chunk: Chunk
     score: float
 
     @property
     def source(self) -> dict:
+        """The passage as a plain source record (path, chunk, score)."""
         return {"kind": "document", "path": self.chunk.path, "chunk": self.chunk.index,
                 "score": round(float(self.score), 4)}
 
@@ -62,6 +68,7 @@ class DocumentIndex:
 
     @classmethod
     def from_folder(cls, folder: str, *, chunk_words: int = CHUNK_WORDS) -> DocumentIndex:
+        """Read, chunk and index every document under ``folder``; unreadable files become warnings."""
         paths, warnings = list_documents(folder)
         chunks: list[Chunk] = []
         for path in paths:

@@ -36,14 +36,18 @@ class Tag:
 
 @dataclass
 class Evaluation:
+    """The metrics of one evaluation and the tagged predicted and reference items."""
+
     metrics: dict                                  # precision, recall, f1, iou, ap, tp, fp, fn, ...
     predicted: list[Tag] = field(default_factory=list)
     reference: list[Tag] = field(default_factory=list)
 
     def to_json(self) -> str:
+        """The metrics as indented JSON."""
         return json.dumps(self.metrics, indent=2, ensure_ascii=False)
 
     def to_text(self) -> str:
+        """The metrics as a short plain-text report."""
         return report_text(self.metrics)
 
 
@@ -380,6 +384,7 @@ def _box(bounds):
 
 
 def pixel_area(transform) -> float:
+    """Area of one pixel in map units squared (rotation included)."""
     return abs(transform.a * transform.e - transform.b * transform.d)
 
 
@@ -429,6 +434,8 @@ class VectorInput:
 
 @dataclass
 class RasterInput:
+    """A raster to evaluate: its path and the band to read."""
+
     path: str
     band: int = 1
 

@@ -62,10 +62,13 @@ def _stopping_criteria(progress: ProgressFn, cancel: CancelToken, max_new_tokens
 
 
 class FlorenceBackend(Backend):
+    """Florence-2: captions, phrase grounding, open-vocabulary detection and referring segmentation."""
+
     family = "florence2"
     tasks = frozenset({"caption", "detect", "ground", "segment"})
 
     def preprocess(self, request: Request) -> dict:
+        """The task token (plus prompt) and the RGB image through the processor."""
         image = request.image
         if image is None or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise InputError("Florence-2 needs an (H, W, 3) uint8 RGB image.")
@@ -84,10 +87,12 @@ class FlorenceBackend(Backend):
                 "do_sample": False}
 
     def default_beams(self) -> int:
+        """Beam count for generation: more on a GPU than on a CPU."""
         return NUM_BEAMS["cuda"] if str(self.device).startswith("cuda") else NUM_BEAMS["cpu"]
 
     def forward(self, request: Request, inputs: dict, progress: ProgressFn,
                 cancel: CancelToken) -> dict:
+        """Generate the answer text, honouring Cancel per token."""
         text = self._generate(inputs["inputs"], request, progress, cancel)
         return {**inputs, "text": text}
 
@@ -117,6 +122,7 @@ class FlorenceBackend(Backend):
             return self.model.get_image_features(pixels.to(self.device, self.dtype)).pooler_output
 
     def postprocess(self, request: Request, raw: dict) -> PixelResult:
+        """Parse the generated text into pixel boxes, polygons or a caption."""
         width, height = raw["size"]
         return florence_parse.parse(raw["token"], raw["text"], width, height,
                                     label=request.prompt.strip(), banned=self.banned_phrases())

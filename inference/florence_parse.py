@@ -38,6 +38,7 @@ def caption_text(text: str) -> str:
 
 
 def bin_to_pixel(index: int, size: int) -> float:
+    """Centre of quantisation bin ``index`` (of ``BINS``) along an axis of ``size`` pixels."""
     return (index + 0.5) * size / BINS
 
 

@@ -27,10 +27,12 @@ class GeoImage:
 
     @property
     def width(self) -> int:
+        """Width of the RGB array in pixels."""
         return int(self.rgb.shape[1])
 
     @property
     def height(self) -> int:
+        """Height of the RGB array in pixels."""
         return int(self.rgb.shape[0])
 
     def footprint(self):

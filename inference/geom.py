@@ -21,10 +21,12 @@ __all__ = ["Polygon", "box", "union_all", "transform_xy", "SpatialIndex"]
 
 
 def box(minx: float, miny: float, maxx: float, maxy: float) -> Polygon:
+    """An axis-aligned rectangle polygon (shapely 1.8 and 2.x alike)."""
     return _box(minx, miny, maxx, maxy)
 
 
 def union_all(geoms: Iterable[BaseGeometry]) -> BaseGeometry:
+    """The union of ``geoms`` (shapely 1.8 and 2.x alike)."""
     return ops.unary_union(list(geoms))
 
 
@@ -47,6 +49,7 @@ class SpatialIndex:
         self._by_items = hasattr(self._tree, "query_items")  # shapely 1.8
 
     def query(self, geom: BaseGeometry) -> list[int]:
+        """Sorted indices of the indexed geometries whose boxes meet ``geom``."""
         if self._by_items:
             return sorted(int(i) for i in self._tree.query_items(geom))
         return sorted(int(i) for i in self._tree.query(geom))

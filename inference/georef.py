@@ -21,6 +21,8 @@ from .results import PixelBox, PixelResult
 
 @dataclass
 class GeoFeature:
+    """A geometry in map coordinates and its attributes: what every action returns."""
+
     geometry: BaseGeometry
     properties: dict[str, Any] = field(default_factory=dict)
 
@@ -38,6 +40,7 @@ def pixel_polygon_to_map(coords: np.ndarray, transform: Affine) -> Polygon:
 
 
 def box_to_polygon(box: PixelBox, transform: Affine) -> Polygon:
+    """A pixel box as a 4-vertex map polygon through the full affine (rotation kept)."""
     ring = [(box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1)]
     return pixel_polygon_to_map(np.array(ring), transform)
 

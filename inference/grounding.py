@@ -40,15 +40,18 @@ class Grounding:
 
     @property
     def empty(self) -> bool:
+        """True when neither layers nor documents add any context."""
         return not self.layers.text and not self.documents_text
 
     @property
     def sources(self) -> list[dict]:
+        """Source records of the features and passages used, or [] when grounding was not used."""
         if not self.used:
             return []
         return self.layers.sources + [h.source for h in self.hits]
 
     def context_text(self) -> str:
+        """The layers' text and the documents' text, joined for the prompt."""
         return "\n\n".join(t for t in (self.layers.text, self.documents_text) if t)
 
     def prompt(self, question: str, *, instruction: str = INSTRUCTION,

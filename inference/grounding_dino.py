@@ -35,6 +35,7 @@ class GroundingDinoBackend(Backend):
     tasks = frozenset({"detect"})
 
     def preprocess(self, request: Request):
+        """The RGB image and the prompt's phrases ('car. tree.') through the processor."""
         image = check_image(request.image)
         phrases = _phrases(request.prompt)
         if not phrases:
@@ -45,6 +46,7 @@ class GroundingDinoBackend(Backend):
         return inputs.to(self.device), image.shape[:2], phrases
 
     def forward(self, request, inputs, progress, cancel):
+        """Run GroundingDINO once; returns its outputs with the input ids, size and phrases."""
         import torch
 
         tensors, size, phrases = inputs
@@ -54,6 +56,7 @@ class GroundingDinoBackend(Backend):
         return out, tensors["input_ids"], size, phrases
 
     def postprocess(self, request: Request, raw) -> PixelResult:
+        """Boxes above the box and text thresholds, labelled with their phrase, in pixels."""
         out, input_ids, (h, w), phrases = raw
         o = request.options
         found = self.processor.post_process_grounded_object_detection(
@@ -67,5 +70,6 @@ class GroundingDinoBackend(Backend):
 
 
 def load_grounding_dino(spec, path, device: str, dtype) -> GroundingDinoBackend:
+    """Load a GroundingDINO checkpoint folder onto ``device``."""
     return load_pretrained("AutoModelForZeroShotObjectDetection", "AutoProcessor",
                            GroundingDinoBackend, spec, path, device, dtype)

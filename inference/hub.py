@@ -33,6 +33,7 @@ def is_pinned(revision: Optional[str]) -> bool:
 
 
 def offline_mode(offline: Optional[bool] = None) -> bool:
+    """``offline`` when given, else whether ``HF_HUB_OFFLINE`` is set."""
     if offline is not None:
         return offline
     return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
@@ -60,6 +61,7 @@ def cached_path(spec: Any) -> Optional[Path]:
 
 
 def cached_file(repo_id: str, filename: str, revision: Optional[str] = None) -> Optional[Path]:
+    """Path of ``filename`` of a hub repo in the local cache, or None; never uses the network."""
     from huggingface_hub import hf_hub_download
 
     try:
@@ -69,6 +71,7 @@ def cached_file(repo_id: str, filename: str, revision: Optional[str] = None) -> 
 
 
 def not_cached_error(what: str) -> ModelNotAvailableError:
+    """The error for a model that is not cached while offline mode is on."""
     return ModelNotAvailableError(
         f"Model {what} is not in the cache and offline mode is on; download it on a connected "
         f"machine (or turn offline mode off), or choose a local folder that holds it.")

@@ -42,6 +42,7 @@ class EncodedImages:
 
     @property
     def count(self) -> int:
+        """How many images were encoded."""
         return len(self.original_hw)
 
 
@@ -67,6 +68,7 @@ class PrefixCache:
         self.rope_deltas = None
 
     def for_prompt(self, input_ids) -> dict:
+        """Generation kwargs that reuse the cache when ``input_ids`` extends the kept prefix, else {}."""
         if self.past is None or self.ids is None:
             return {}
         n = self.ids.shape[1]
@@ -76,6 +78,7 @@ class PrefixCache:
         return {"cache": self.past}
 
     def keep(self, sequences, past, rope_deltas) -> None:
+        """Keep the sequences and key/value cache of the latest turn for the next one."""
         self.ids, self.past, self.rope_deltas = sequences.cpu(), past, rope_deltas
 
 
@@ -115,6 +118,8 @@ def task_prompt(request: Request) -> str:
 
 
 class QwenVLBackend(Backend):
+    """Qwen2.5-VL and Qwen3-VL: captions, chat, grounding and two-image change captions."""
+
     family = "qwen_vl"
     tasks = frozenset({"caption", "chat", "ground", "change_caption"})
 
@@ -127,6 +132,7 @@ class QwenVLBackend(Backend):
 
     # -- Backend -----------------------------------------------------------------------------
     def preprocess(self, request: Request) -> list[np.ndarray]:
+        """The request's image (and the later image for a change caption), checked."""
         images = [request.image] + ([request.image_b] if request.task == "change_caption" else [])
         if any(im is None for im in images):
             raise InputError("This task needs an image" + (" pair." if len(images) == 2 else "."))
@@ -136,6 +142,7 @@ class QwenVLBackend(Backend):
 
     def forward(self, request: Request, inputs: list[np.ndarray], progress: ProgressFn,
                 cancel: CancelToken) -> tuple[str, EncodedImages]:
+        """Encode the images and generate one answer; returns the text and the encoded images."""
         encoded = self.encode(inputs)
         messages = [user_turn(task_prompt(request), encoded.count)]
         limit = int(request.options.get("max_new_tokens", MAX_NEW_TOKENS[request.task]))
@@ -143,6 +150,7 @@ class QwenVLBackend(Backend):
                              cancel=cancel), encoded
 
     def postprocess(self, request: Request, raw: tuple[str, EncodedImages]) -> PixelResult:
+        """The answer text and the boxes parsed from it, in the original image's pixels."""
         text, encoded = raw
         boxes, warnings = self.boxes(text, encoded)
         if request.task == "ground" and not boxes:

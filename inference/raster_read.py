@@ -47,6 +47,8 @@ _READ_ERRORS = (RasterioError, RasterioIOError, _CPLError)
 
 @dataclass(frozen=True)
 class RasterInfo:
+    """What a raster file holds, read from its header: size, bands, CRS, transform, nodata, date."""
+
     path: str
     width: int
     height: int
@@ -102,6 +104,7 @@ def _open(path) -> Iterator[rasterio.io.DatasetReader]:
 
 
 def open_info(path) -> RasterInfo:
+    """The :class:`RasterInfo` of the raster at ``path`` (no pixels read)."""
     path = os.fspath(path)
     with open_raster(path) as ds:
         return RasterInfo(path, ds.width, ds.height, ds.count, tuple(ds.dtypes),
@@ -110,6 +113,7 @@ def open_info(path) -> RasterInfo:
 
 
 def require_crs(ds, path: str) -> None:
+    """Refuse a raster georeferenced only by GCPs/RPCs, or with no CRS."""
     if ds.transform.is_identity and (ds.gcps[0] or ds.rpcs):  # before "no CRS": GCPs carry one
         raise InputError(f"Raster '{path}' is georeferenced by GCPs/RPCs only; warp it first.")
     if not ds.crs:
@@ -117,6 +121,7 @@ def require_crs(ds, path: str) -> None:
 
 
 def parse_crs(crs, what: str = "extent") -> CRS:
+    """A rasterio CRS from WKT, EPSG or any user input; a clear error otherwise."""
     try:
         return CRS.from_user_input(crs)
     except (CRSError, ValueError, TypeError) as err:
@@ -138,6 +143,7 @@ def default_bands(count: int, descriptions: Sequence[str | None] = ()) -> list[i
 
 
 def select_bands(ds, bands: Sequence[int] | None, path: str) -> list[int]:
+    """The 1-based bands to read: ``bands`` checked, or the default RGB choice."""
     if bands is None:
         return default_bands(ds.count, ds.descriptions)
     idx = [int(b) for b in bands]
@@ -214,6 +220,7 @@ def window_grid_transform(ds, window: Window, shape: tuple[int, int]) -> Affine:
 # --- reading --------------------------------------------------------------------------
 
 def check_budget(path: str, shape: tuple[int, int], nbands: int, dtype, budget: int) -> None:
+    """Raise :class:`TooLargeError` when reading ``shape`` x ``nbands`` would exceed ``budget`` bytes."""
     need = shape[0] * shape[1] * (nbands * (np.dtype(dtype).itemsize + 1) + 4)
     if need > budget:
         raise TooLargeError(

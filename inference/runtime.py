@@ -306,5 +306,6 @@ def unload(name_or_path: Optional[str] = None) -> None:
 
 
 def loaded_models() -> list[str]:
+    """Names of the models in the cache now."""
     with _LOCK:
         return [b.spec.name for b in _CACHE.values()]

@@ -33,12 +33,15 @@ class Encoded:
 
 @dataclass
 class Prompts:
+    """Point prompts (with 1 = include, 0 = exclude labels) and box prompts, in pixels."""
+
     points: list[Point] | None = None
     labels: list[int] | None = None
     boxes: list[Box] | None = None
 
 
 def check_image(image: np.ndarray | None) -> np.ndarray:
+    """The image as a contiguous (H, W, 3) uint8 array; a clear error otherwise."""
     if image is None or image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
         raise InputError("Segmentation needs an RGB image (H, W, 3).")
     return np.ascontiguousarray(image, dtype=np.uint8)
@@ -74,6 +77,7 @@ class PromptSamBackend(Backend):
 
     # -- the two steps every caller (run, SegmentSession) goes through ------------------------
     def encode(self, image: np.ndarray) -> Encoded:
+        """Encode the image once; prompts are decoded against the embedding many times."""
         import torch
 
         image = check_image(image)
@@ -84,6 +88,7 @@ class PromptSamBackend(Backend):
         return Encoded(embeddings, image.shape[:2], self._input_size(inputs))
 
     def decode(self, encoded: Encoded, prompts: Prompts) -> PixelResult:
+        """Masks for ``prompts`` on an encoded image, in the original image's pixels."""
         import torch
 
         kwargs = self._prompt_tensors(encoded, prompts)
@@ -100,16 +105,19 @@ class PromptSamBackend(Backend):
 
     # -- Backend interface ---------------------------------------------------------------------
     def preprocess(self, request: Request) -> tuple[Encoded, Prompts]:
+        """Encode the image and parse the point and box prompts from the request's options."""
         o = request.options
         prompts = parse_prompts(o.get("points"), o.get("labels"), o.get("boxes"))
         return self.encode(request.image), prompts
 
     def forward(self, request: Request, inputs: tuple[Encoded, Prompts], progress: ProgressFn,
                 cancel: CancelToken) -> PixelResult:
+        """Decode the prompts against the encoded image."""
         cancel.check()
         return self.decode(*inputs)
 
     def postprocess(self, request: Request, raw: PixelResult) -> PixelResult:
+        """The decoded result as it is."""
         return raw
 
     # -- family specifics ----------------------------------------------------------------------
@@ -137,6 +145,8 @@ class PromptSamBackend(Backend):
 
 
 class SamBackend(PromptSamBackend):
+    """SAM (ViT): point and box prompts."""
+
     family = "sam"
 
     def _input_size(self, inputs) -> tuple[int, int]:
@@ -149,6 +159,8 @@ class SamBackend(PromptSamBackend):
 
 
 class Sam2Backend(PromptSamBackend):
+    """SAM 2.1 image predictor: point and box prompts."""
+
     family = "sam2"
 
     def _input_size(self, inputs) -> tuple[int, int]:
@@ -165,6 +177,7 @@ class Sam3Backend(Backend):
     tasks = frozenset({"segment_text"})
 
     def preprocess(self, request: Request) -> tuple[Any, tuple[int, int]]:
+        """The RGB image and the text prompt through the SAM3 processor."""
         image = check_image(request.image)
         if not request.prompt.strip():
             raise InputError("SAM3 needs a text prompt, e.g. 'building'.")
@@ -173,6 +186,7 @@ class Sam3Backend(Backend):
         return inputs.to(self.device), image.shape[:2]
 
     def forward(self, request, inputs, progress, cancel):
+        """Run SAM3 once on the image and text."""
         import torch
 
         tensors, size = inputs
@@ -183,6 +197,7 @@ class Sam3Backend(Backend):
         return out, size
 
     def postprocess(self, request: Request, raw) -> PixelResult:
+        """Instance masks, boxes and scores above the threshold, in pixels."""
         out, size = raw
         found = self.processor.post_process_instance_segmentation(
             out, threshold=float(request.options.get("threshold", 0.5)), mask_threshold=0.5,
@@ -196,6 +211,7 @@ class Sam3Backend(Backend):
 
 
 def load_pretrained(model_cls: str, processor_cls: str, backend_cls, spec, path, device: str, dtype):
+    """Load a model and processor folder with the named transformers classes into ``backend_cls``."""
     import transformers
 
     model = getattr(transformers, model_cls).from_pretrained(
@@ -206,13 +222,16 @@ def load_pretrained(model_cls: str, processor_cls: str, backend_cls, spec, path,
 
 
 def load_sam(spec, path, device: str, dtype) -> SamBackend:
+    """Load a SAM checkpoint folder onto ``device``."""
     return load_pretrained("SamModel", "SamProcessor", SamBackend, spec, path, device, dtype)
 
 
 def load_sam2(spec, path, device: str, dtype) -> Sam2Backend:
     # hub SAM2.1 checkpoints are sam2_video; Sam2Model loads their image-predictor subset
+    """Load a SAM 2.1 checkpoint folder onto ``device``."""
     return load_pretrained("Sam2Model", "Sam2Processor", Sam2Backend, spec, path, device, dtype)
 
 
 def load_sam3(spec, path, device: str, dtype) -> Sam3Backend:
+    """Load a SAM3 checkpoint folder onto ``device``."""
     return load_pretrained("Sam3Model", "Sam3Processor", Sam3Backend, spec, path, device, dtype)

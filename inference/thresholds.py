@@ -19,6 +19,8 @@ MIN_SEPARABILITY = 0.75
 
 @dataclass(frozen=True)
 class Threshold:
+    """A chosen threshold, the rule that chose it, and the figures behind the choice."""
+
     value: float
     rule: str            # "otsu", "noise_floor" or "user"
     otsu: float

@@ -13,6 +13,7 @@ _checked = False
 
 
 def mesa_llvm_loaded(maps_path: str = "/proc/self/maps") -> bool:
+    """True when Mesa's libLLVM is mapped into this process (Linux; False elsewhere)."""
     try:
         with open(maps_path, encoding="utf-8", errors="replace") as fh:
             return any("libLLVM" in line for line in fh)

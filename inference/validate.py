@@ -80,6 +80,7 @@ def raster_warnings(path: str, what: str = "INPUT") -> list[str]:
 
 
 def check_bands(bands: Sequence[int] | None, count: int, path: str) -> None:
+    """Refuse band numbers the raster at ``path`` (``count`` bands) does not have."""
     if bands is None:
         return
     bad = [b for b in bands if not 1 <= int(b) <= count]
@@ -107,11 +108,13 @@ def parse_bands(value) -> list[int] | None:
 
 
 def check_finite(value: float | None, name: str) -> None:
+    """Refuse a NaN or infinite value for parameter ``name``."""
     if value is not None and not math.isfinite(float(value)):
         raise InputError(f"{name} must be a finite number (got {value}).")
 
 
 def check_prompt(prompt: str, name: str = "PROMPT") -> None:
+    """Refuse a prompt that is too long or holds a model task token."""
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InputError(f"{name} is too long ({len(prompt):,} characters; at most "
                          f"{MAX_PROMPT_CHARS:,}).")
