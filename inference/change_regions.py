@@ -60,6 +60,7 @@ class ChipReader:
         return Window(c0, r0, c1 - c0, r1 - r0)
 
     def read(self, region: Any) -> Chip:
+        """The before/after chips around ``region``, co-registered, or a Chip that says why not."""
         from .coregister import coregister
 
         win = self.window(region)

@@ -31,6 +31,8 @@ WGS84 = "EPSG:4326"
 
 @dataclass
 class Hit:
+    """One search result: rank, score, tile id, source file and the tile's window."""
+
     rank: int
     score: float
     fid: int
@@ -71,6 +73,7 @@ def exact_search(chunks: Iterable[tuple[np.ndarray, np.ndarray]], query: np.ndar
 
 
 def ann_available() -> bool:
+    """True when the optional package usearch (approximate search) is installed."""
     import importlib.util
 
     return importlib.util.find_spec("usearch") is not None
@@ -85,6 +88,7 @@ class AnnIndex:
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, *, connectivity: int = 16,
               expansion_add: int = 64, expansion_search: int = 1024) -> "AnnIndex":
+        """An approximate inner-product index of ``vectors`` keyed by ``ids``."""
         from usearch.index import Index, ScalarKind
 
         index = Index(ndim=int(vectors.shape[1]), metric="ip", dtype=ScalarKind.F16,
@@ -95,17 +99,20 @@ class AnnIndex:
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "AnnIndex":
+        """Restore an index saved with :meth:`to_bytes`."""
         from usearch.index import Index
 
         return cls(Index.restore(bytearray(blob)))
 
     def to_bytes(self) -> bytes:
+        """The index serialised, for storing in the index file."""
         return bytes(self.index.save())
 
     def __len__(self) -> int:
         return len(self.index)
 
     def search(self, query: np.ndarray, count: int) -> np.ndarray:
+        """Ids of up to ``count`` nearest vectors to ``query``."""
         found = self.index.search(np.asarray(query, np.float32), min(count, len(self.index)))
         return np.asarray(found.keys, np.int64).reshape(-1)
 
@@ -147,6 +154,7 @@ def _ann_for(store: IndexStore) -> AnnIndex:
 
 
 def choose_method(n_tiles: int, method: str = "auto") -> str:
+    """``exact`` or ``approx`` for ``n_tiles`` tiles; ``auto`` picks by size and what is installed."""
     if method not in ("auto", "exact", "approx"):
         raise InputError(f"Unknown search method '{method}'; use auto, exact or approx.")
     if method == "approx" and not ann_available():
@@ -192,6 +200,7 @@ def _hit(rank: int, score: float, row: dict) -> Hit:
 
 
 def index_meta(index_path: str) -> dict[str, str]:
+    """The metadata table of the index file at ``index_path``."""
     with IndexStore(index_path, create=False) as store:
         return store.meta()
 

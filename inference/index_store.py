@@ -71,6 +71,8 @@ CREATE TABLE IF NOT EXISTS {ANN} (name TEXT PRIMARY KEY, tiles INTEGER, stamp TE
 
 @dataclass
 class FileRecord:
+    """One indexed raster: path, size, mtime, SHA-256, CRS and tile count."""
+
     path: str
     size: int
     mtime_ns: int
@@ -109,6 +111,7 @@ def gpkg_geometry(geom: BaseGeometry, srs_id: int = 4326) -> bytes:
 
 
 def parse_gpkg_geometry(blob: bytes) -> BaseGeometry:
+    """A shapely geometry from a GeoPackage geometry blob (header and envelope skipped)."""
     if blob[:2] != b"GP":
         raise InputError("Not a GeoPackage geometry.")
     envelope = (blob[3] >> 1) & 0b111
@@ -175,19 +178,23 @@ class IndexStore:
         self.db.close()
 
     def close(self) -> None:
+        """Commit and close the index file."""
         self.db.commit()
         self.db.close()
 
     # -- metadata ------------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
+        """The index's metadata as a dict of strings."""
         return dict(self.db.execute(f"SELECT key, value FROM {META}"))  # nosec B608
 
     def set_meta(self, values: dict) -> None:
+        """Add or replace metadata items (values stored as text)."""
         self.db.executemany(f"INSERT OR REPLACE INTO {META} VALUES (?, ?)",
                             [(k, str(v)) for k, v in values.items()])
 
     # -- files -----------------------------------------------------------------------------
     def files(self) -> dict[str, FileRecord]:
+        """Every indexed file's record, by path."""
         rows = self.db.execute(f"SELECT path, size, mtime_ns, sha256, crs, tiles FROM {FILES}")  # nosec B608
         return {r[0]: FileRecord(*r) for r in rows}
 
@@ -242,6 +249,7 @@ class IndexStore:
 
     # -- reading -----------------------------------------------------------------------------
     def count(self) -> int:
+        """How many tile embeddings the index holds."""
         return int(self.db.execute(f"SELECT count(*) FROM {EMBEDDINGS}").fetchone()[0])  # nosec B608
 
     def stamp(self) -> str:
@@ -265,6 +273,7 @@ class IndexStore:
             yield fids, vecs
 
     def vectors(self, fids: Iterable[int]) -> np.ndarray:
+        """The embeddings of tiles ``fids``, as rows in the order given."""
         fids = [int(f) for f in fids]
         got = {}
         for start in range(0, len(fids), 900):  # SQLite's variable limit
@@ -300,10 +309,12 @@ class IndexStore:
 
     # -- approximate index blob ------------------------------------------------------------
     def load_ann(self, name: str) -> Optional[tuple[str, bytes]]:
+        """The stored approximate index ``name`` as (stamp, blob), or None."""
         row = self.db.execute(f"SELECT stamp, blob FROM {ANN} WHERE name=?", (name,)).fetchone()  # nosec B608
         return (row[0], bytes(row[1])) if row else None
 
     def save_ann(self, name: str, stamp: str, blob: bytes) -> None:
+        """Store the approximate index ``name`` with the stamp of the tiles it covers."""
         self.db.execute(f"INSERT OR REPLACE INTO {ANN} VALUES (?,?,?,?)",
                         (name, self.count(), stamp, sqlite3.Binary(blob)))
         self.db.commit()

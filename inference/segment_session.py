@@ -45,6 +45,7 @@ class SegmentSession:
 
     @property
     def image_size(self) -> tuple[int, int]:
+        """(height, width) of the encoded image as given."""
         return self.encoded.original_size
 
     def predict(self, points: Sequence[Point] | None = None,
