@@ -32,13 +32,24 @@ class RasterOut:
 
 @dataclass
 class ActionResult:
+    """What an action returns, for the dock and Processing alike.
+
+    ``raster`` is an in-memory raster still to write; ``raster_path`` the file the action
+    already wrote its raster to (block by block when it streamed, or the in-memory raster when
+    the caller gave a path). ``heat_range`` is the (low, high) stretch of a streamed heat raster,
+    sampled while it was written. ``meta`` holds plain provenance only (model, prompt, method,
+    parameters, time, session handle): every value JSON-serialisable.
+    """
+
     text: str = ""
     features: list[GeoFeature] = field(default_factory=list)
     crs_wkt: str = ""
     footprint: object = None                  # shapely Polygon of the capture, in crs_wkt
     raster: Optional[RasterOut] = None
     warnings: list[str] = field(default_factory=list)
-    meta: dict = field(default_factory=dict)  # model, prompt, time, session handle: plain data only
+    meta: dict = field(default_factory=dict)  # plain provenance only (see above)
+    raster_path: Optional[str] = None
+    heat_range: Optional[tuple[float, float]] = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +113,7 @@ def conversation(image: GeoImage, model: str, *, image_b: Optional[GeoImage] = N
     return conv
 
 
-def _meta(model: str, **extra) -> dict:
+def run_meta(model: str, **extra) -> dict:
     return {"model": model, "time": _dt.datetime.now().isoformat(timespec="seconds"), **extra}
 
 
@@ -126,7 +137,7 @@ def caption(image: GeoImage, model: str, *, detail: str = "more", opts: RunOptio
 
         request, prompt = caption_request(backend, request, grounding)
     out = backend.run(request, sub_progress(progress, 40, 100), cancel)
-    meta = _meta(model, detail=detail)
+    meta = run_meta(model, detail=detail)
     feat = GeoFeature(image.footprint(), {"caption": out.text, **meta})
     result = _result(image, out.text, [feat], out.warnings, **meta)
     if grounding is not None:
@@ -141,13 +152,13 @@ def ask(image: GeoImage, question: str, model: str, *, opts: RunOptions = RunOpt
 
     ``grounding`` (a ``grounding.Grounding``) adds the analyst's layers/documents to the prompt;
     its sources go into ``meta["sources"]`` and the answer feature's ``sources`` field."""
-    _require(question, "a question")
+    require_text(question, "a question")
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     backend = load(model, "chat", opts, sub_progress(progress, 0, 40), cancel)
     prompt = grounding.prompt(question) if grounding is not None else question
     out = backend.run(Request("chat", image.rgb, prompt=prompt), sub_progress(progress, 40, 100),
                       cancel)
-    meta = _meta(model, question=question)
+    meta = run_meta(model, question=question)
     features = result_to_features(out, image, prompt=question, model=model)
     answer = GeoFeature(image.footprint(), {"question": question, "answer": out.text, **meta})
     result = _result(image, out.text, [answer] + features, out.warnings, **meta)
@@ -168,7 +179,7 @@ def detect(image: GeoImage, prompt: str, model: str, *, opts: RunOptions = RunOp
     run, session = _prompter(backend, image, session)
     out = run(Request(task, image.rgb, prompt=prompt), sub_progress(progress, 40, 100), cancel)
     feats = result_to_features(out, image, prompt=prompt, model=model)
-    result = _result(image, "", feats, out.warnings, **_meta(model, prompt=prompt))
+    result = _result(image, "", feats, out.warnings, **run_meta(model, prompt=prompt))
     result.meta["session"] = sessions.keep(session)
     return result
 
@@ -185,7 +196,7 @@ def _prompter(backend, image: GeoImage, handle):
     return session.run, session
 
 
-def _require(value: str, what: str) -> None:
+def require_text(value: str, what: str) -> None:
     if not value or not str(value).strip():
         raise InputError(f"Please enter {what}.")
 
@@ -194,7 +205,7 @@ def _mask_raster(mask: np.ndarray, image: GeoImage) -> RasterOut:
     return RasterOut(np.asarray(mask, np.uint8), image.transform, image.crs_wkt, None, "mask")
 
 
-def _rasterize_polygons(polygons, image: GeoImage) -> np.ndarray:
+def rasterize_polygons(polygons, image: GeoImage) -> np.ndarray:
     """Pixel-space polygons (Florence segmentation) -> a 0/1 mask on the image grid."""
     from rasterio.features import rasterize
     from shapely.geometry import Polygon
@@ -205,7 +216,7 @@ def _rasterize_polygons(polygons, image: GeoImage) -> np.ndarray:
     return rasterize(shapes, out_shape=(image.height, image.width), fill=0, dtype="uint8")
 
 
-def _union(out, image: GeoImage) -> np.ndarray:
+def mask_union(out, image: GeoImage) -> np.ndarray:
     from .segment import masks_union
 
     if not out.masks and out.mask is None:
@@ -218,7 +229,7 @@ def segment(image: GeoImage, prompt: str, model: str, *, sam_model: Optional[str
             cancel: Optional[CancelToken] = None, session=None) -> ActionResult:
     """Text -> masks. With ``sam_model``: text -> boxes (``model``) -> SAM masks per instance;
     without: the model's own segmentation (Florence-2 referring-expression polygons)."""
-    _require(prompt, "what to segment (a prompt)")
+    require_text(prompt, "what to segment (a prompt)")
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     if sam_model:
         from .segment import segment_by_text
@@ -228,15 +239,15 @@ def segment(image: GeoImage, prompt: str, model: str, *, sam_model: Optional[str
         out = segment_by_text(detector, sam, image.rgb, prompt, progress=sub_progress(progress, 40, 100),
                               cancel=cancel)
         feats = instance_features(out, image, prompt=prompt, model=sam_model)
-        mask = _union(out, image)
+        mask = mask_union(out, image)
     else:
         backend = load(model, "segment", opts, sub_progress(progress, 0, 40), cancel)
         run, session = _prompter(backend, image, session)
         out = run(Request("segment", image.rgb, prompt=prompt), sub_progress(progress, 40, 100), cancel)
-        mask = _rasterize_polygons(out.polygons, image)
+        mask = rasterize_polygons(out.polygons, image)
         feats = result_to_features(out, image, prompt=prompt, model=model)
     mask &= image.valid.astype(np.uint8)
-    result = _result(image, "", feats, out.warnings, **_meta(sam_model or model, prompt=prompt))
+    result = _result(image, "", feats, out.warnings, **run_meta(sam_model or model, prompt=prompt))
     result.raster = _mask_raster(mask, image)
     result.meta["session"] = sessions.keep(session) if not sam_model else None
     return result
@@ -264,8 +275,8 @@ def segment_prompts(image: GeoImage, sam_model: str, *, points: Sequence[tuple[f
     out = session.predict(points=px_points or None, labels=list(labels) or None, boxes=px_boxes or None)
     progress(100.0)
     feats = instance_features(out, image, prompt="points/box", model=sam_model)
-    result = _result(image, "", feats, out.warnings, **_meta(sam_model, prompt="points/box"))
-    result.raster = _mask_raster(_union(out, image) & image.valid.astype(np.uint8), image)
+    result = _result(image, "", feats, out.warnings, **run_meta(sam_model, prompt="points/box"))
+    result.raster = _mask_raster(mask_union(out, image) & image.valid.astype(np.uint8), image)
     result.meta["session"] = sessions.keep(session)
     return result
 
@@ -317,7 +328,7 @@ def change(a: GeoImage, b: GeoImage, *, method: str = "spectral", model: Optiona
     res = detect_change(a, b, method=heat_method, threshold=threshold, feature_backend=feature_backend,
                         progress=sub_progress(progress, 70, 95), cancel=cancel)
     polys = change_polygons(res, a.transform, min_area=min_area)
-    meta = _meta(model or method, method=method, date_a=a.date or "", date_b=b.date or "")
+    meta = run_meta(model or method, method=method, date_a=a.date or "", date_b=b.date or "")
     feats = [GeoFeature(p, {"change": 1, "area": float(p.area), "method": method,
                             "date_a": a.date or "", "date_b": b.date or ""}) for p in polys]
     if label_model and feats:
@@ -332,7 +343,7 @@ def change(a: GeoImage, b: GeoImage, *, method: str = "spectral", model: Optiona
     result = _result(a, text or summary, feats, [], **meta)
     heat = np.where(res.valid if res.valid is not None else a.valid, res.heat, np.nan).astype(np.float32)
     result.raster = RasterOut(heat, a.transform, a.crs_wkt, float("nan"), "heat")
-    result.meta.update(threshold=float(res.threshold), summary=summary, mask=res.mask)
+    result.meta.update(threshold=float(res.threshold), summary=summary)
     progress(100.0)
     return result
 
@@ -355,7 +366,7 @@ def search(path: str, query: str, model: str, *, bounds=None, bounds_crs=None, t
     """Text -> similarity heat raster over tiles and the top-K tile footprints, ranked."""
     from .search import coverage_grid, search_raster
 
-    _require(query, "a search query")
+    require_text(query, "a search query")
     if int(top_k) < 1:
         raise InputError(f"TOP_K must be at least 1 (got {top_k}).")
     progress, cancel = progress or noop_progress, ensure_token(cancel)
@@ -370,7 +381,7 @@ def search(path: str, query: str, model: str, *, bounds=None, bounds_crs=None, t
         f.properties["model"] = model
     out = ActionResult(text=f"Top {len(feats)} tiles for '{query}'.", features=feats,
                        crs_wkt=res.crs_wkt, footprint=_area(path, bounds, bounds_crs),
-                       meta=_meta(model, query=query))
+                       meta=run_meta(model, query=query))
     scores = res.scores[np.isfinite(res.scores)] if len(res.tiles) else np.zeros(0, np.float32)
     out.meta.update(tiles=len(res.tiles), scored=int(scores.size),   # how many could qualify
                     score_min=float(scores.min()) if scores.size else 0.0,
@@ -417,7 +428,7 @@ def classify(path: str, classes: Sequence[str], model: str, *, bounds=None, boun
              for i, t in enumerate(res.tiles) if labels[i] >= 0]
     grid, transform = res.class_grid()
     out = ActionResult(text=", ".join(names), features=feats, crs_wkt=res.crs_wkt,
-                       footprint=_area(path, bounds, bounds_crs), meta=_meta(model, classes=names))
+                       footprint=_area(path, bounds, bounds_crs), meta=run_meta(model, classes=names))
     out.raster = RasterOut(grid.astype(np.int16), transform, res.crs_wkt, -1, "classes")
     return out
 
@@ -450,7 +461,7 @@ def detect_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=
     merged = nms_map(feats, iou=iou)
     return ActionResult(text=f"{len(merged)} objects", features=merged, crs_wkt=crs_wkt,
                         footprint=_area(path, bounds, bounds_crs), warnings=warnings,
-                        meta=_meta(model, prompt=prompt))
+                        meta=run_meta(model, prompt=prompt))
 
 
 def write_outputs(result: ActionResult, vector_path: Optional[str] = None,

@@ -1,6 +1,10 @@
 """Whole-layer actions streamed tile by tile: text -> masks with the mask raster written block by
 block, a caption per tile, and spectral change (``change_tiled``) as an ActionResult.
 
+``change_area``, ``detect_area`` and ``segment_area`` are what the dock and Processing call: each
+takes its typed parameters (``params``) and decides alone, by :func:`streams`, whether to run in
+memory or stream.
+
 Like ``actions``, every function takes plain data, reports progress, honours a CancelToken and
 never builds a full-size array of the layer.
 """
@@ -12,16 +16,17 @@ from contextlib import ExitStack
 from .actions import (
     ActionResult,
     RunOptions,
-    _meta,
-    _rasterize_polygons,
-    _require,
-    _union,
+    run_meta,
+    rasterize_polygons,
+    require_text,
+    mask_union,
     load,
     phase,
 )
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress, sub_progress
 from .export import TiledRasterWriter
 from .georef import GeoFeature
+from .params import CHANGE_BLOCK, DETECT_TILE, Area, ChangeParams, DetectParams, SegmentParams
 from .results import Request
 from .tiling import (
     SeamPolygons,
@@ -53,7 +58,7 @@ def segment_layer(path: str, prompt: str, model: str, *, bounds=None, bounds_crs
     seams."""
     from .tiling import tile_scale
 
-    _require(prompt, "what to segment (a prompt)")
+    require_text(prompt, "what to segment (a prompt)")
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     max_side, tile, overlap = tile_scale(path, bounds, bounds_crs, tile, overlap, max_side)
     core, halo = core_and_halo(tile, overlap)
@@ -77,10 +82,10 @@ def segment_layer(path: str, prompt: str, model: str, *, bounds=None, bounds_crs
                 from .segment import segment_by_text
 
                 res = segment_by_text(detector, sam, t.rgb, prompt, cancel=cancel)
-                mask = _union(res, t)
+                mask = mask_union(res, t)
             else:
                 res = backend.run(Request("segment", t.rgb, prompt=prompt), None, cancel)
-                mask = _rasterize_polygons(res.polygons, t)
+                mask = rasterize_polygons(res.polygons, t)
             warnings.extend(res.warnings)
             c, r, w, h = t.meta["core"]
             wc, wr = t.meta["window"][:2]
@@ -89,12 +94,13 @@ def segment_layer(path: str, prompt: str, model: str, *, bounds=None, bounds_crs
                 out.write(keep, c, r)
             polys.add(keep, c, r)
             progress(10 + 85 * (t.meta["index"] + 1) / total)
-    meta = _meta(sam_model or model, prompt=prompt, tiles=total)
+    meta = run_meta(sam_model or model, prompt=prompt, tiles=total)
     feats = [GeoFeature(p, {"label": prompt, "score": 1.0, "prompt": prompt,
                             "model": sam_model or model}) for p in polys.polygons()]
     progress(100.0)
     return ActionResult(text=f"{len(feats)} regions", features=feats, crs_wkt=grid.crs_wkt,
-                        warnings=list(dict.fromkeys(warnings)), meta=meta)
+                        warnings=list(dict.fromkeys(warnings)), meta=meta,
+                        raster_path=raster_path)
 
 
 def caption_tiles(path: str, model: str, *, bounds=None, bounds_crs=None, tile: int = 1024,
@@ -121,11 +127,11 @@ def caption_tiles(path: str, model: str, *, bounds=None, bounds_crs=None, tile: 
         crs_wkt = t.crs_wkt
         c, r, w, h = t.meta["window"]
         feats.append(GeoFeature(t.footprint(), {"caption": res.text, "tile": i, "col": c,
-                                                "row": r, **_meta(model, detail=detail)}))
+                                                "row": r, **run_meta(model, detail=detail)}))
         progress(10 + 90 * (i + 1) / total)
     progress(100.0)
     return ActionResult(text=f"{len(feats)} tile captions", features=feats, crs_wkt=crs_wkt,
-                        warnings=list(dict.fromkeys(warnings)), meta=_meta(model, detail=detail))
+                        warnings=list(dict.fromkeys(warnings)), meta=run_meta(model, detail=detail))
 
 
 def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, method: str = "spectral",
@@ -180,15 +186,16 @@ def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, meth
                   opts=opts, progress=sub_progress(progress, end, 100), cancel=cancel)
     frac = res.stats["changed_fraction"]
     summary = f"{len(feats)} change regions, {100 * frac:.1f}% of the valid area ({method})."
-    meta = _meta(model or method, method=method, date_a=date_a, date_b=date_b,
+    meta = run_meta(model or method, method=method, date_a=date_a, date_b=date_b,
                  threshold=res.threshold, summary=summary, streamed=True,
-                 grid=[res.grid.width, res.grid.height], blocks=res.stats["blocks"],
-                 heat_range=res.stats["heat_range"])
+                 grid=[res.grid.width, res.grid.height], blocks=res.stats["blocks"])
     from .geom import box
 
     x0, y0, x1, y1 = _grid_bounds(res.grid)
+    lo, hi = res.stats["heat_range"]
     return ActionResult(text=text or summary, features=feats, crs_wkt=res.grid.crs_wkt,
-                        footprint=box(x0, y0, x1, y1), meta=meta)
+                        footprint=box(x0, y0, x1, y1), meta=meta, raster_path=heat_path,
+                        heat_range=(float(lo), float(hi)))
 
 
 def _name_regions(path_a: str, path_b: str, feats: list, *, method: str, model: str | None,
@@ -229,9 +236,10 @@ def _grid_bounds(grid) -> tuple[float, float, float, float]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def fits_in_memory(path_a: str, path_b: str, bounds=None, bounds_crs=None, *,
+def fits_in_memory(path_a: str, path_b: str | None = None, bounds=None, bounds_crs=None, *,
                    bands: Sequence[int] | None = None, max_side: int | None = None) -> bool:
-    """Whether one coregistered capture of the pair stays within the read budget."""
+    """Whether one capture of ``path_a`` (with ``path_b``: one coregistered capture of the
+    pair) stays within the read budget."""
     from .errors import TooLargeError
     from .raster_read import DEFAULT_BUDGET, check_budget, open_raster, select_bands
 
@@ -239,9 +247,125 @@ def fits_in_memory(path_a: str, path_b: str, bounds=None, bounds_crs=None, *,
     with open_raster(path_a) as ds:
         idx = select_bands(ds, bands, path_a)
         dtype = ds.dtypes[idx[0] - 1]
-    try:  # the pair, its float copies and the heat: about three single captures
-        check_budget(path_a, (grid.height, grid.width), len(idx), dtype, DEFAULT_BUDGET // 3)
+    # a pair, its float copies and the heat: about three single captures
+    budget = DEFAULT_BUDGET // 3 if path_b else DEFAULT_BUDGET
+    try:
+        check_budget(path_a, (grid.height, grid.width), len(idx), dtype, budget)
     except TooLargeError:
         return False
     return True
+
+
+# --- one decision per action: in memory, or streamed ------------------------------------------
+
+def streams(params: ChangeParams | DetectParams | SegmentParams) -> bool:
+    """THE rule, the same for the dock and Processing: stream when tiling is asked
+    (``params.tile`` > 0) or when one capture of the area does not fit the memory budget."""
+    if params.tile:
+        return True
+    a = params.area
+    if isinstance(params, ChangeParams):
+        return not fits_in_memory(params.path_a, params.path_b, a.bounds, a.bounds_crs,
+                                  bands=a.bands, max_side=a.max_side)
+    if not params.path:
+        return False      # pixels the caller rendered: there is no file to stream
+    return not fits_in_memory(params.path, None, a.bounds, a.bounds_crs, bands=a.bands,
+                              max_side=a.max_side)
+
+
+def _write_in_memory(result: ActionResult, raster_path: str | None) -> ActionResult:
+    """The in-memory result's raster written to ``raster_path`` (a new or staged file), so a
+    caller gets its raster file the same way whether the action streamed or not."""
+    if raster_path and result.raster is not None:
+        from .export import write_raster
+
+        r = result.raster
+        write_raster(r.array, r.transform, r.crs_wkt, raster_path, nodata=r.nodata)
+        result.raster_path = raster_path
+    return result
+
+
+def _capture(path: str, area: Area, image):
+    if image is not None:
+        return image
+    if not path:
+        from .errors import InputError
+
+        raise InputError("INPUT: choose a raster layer.")
+    from .actions import capture
+
+    return capture(path, area.bounds, area.bounds_crs, bands=area.bands, max_side=area.max_side)
+
+
+def change_area(params: ChangeParams, *, raster_path: str | None = None,
+                opts: RunOptions = RunOptions(), progress: ProgressFn | None = None,
+                cancel: CancelToken | None = None) -> ActionResult:
+    """Change between two dates over ``params.area``, in memory or streamed block by block
+    (:func:`streams`); the heat raster goes to ``raster_path`` (a staged path) when given."""
+    from .actions import change, coregister_pair
+
+    p, a = params, params.area
+    model = p.model if p.method != "spectral" else None
+    labels = list(p.labels) if p.labels else None
+    cancel = ensure_token(cancel)
+    if streams(p):
+        return change_layer(p.path_a, p.path_b, a.bounds, a.bounds_crs, method=p.method,
+                            model=model, bands=a.bands, max_side=a.max_side,
+                            threshold=p.threshold, min_area=p.min_area,
+                            block=p.tile or CHANGE_BLOCK, heat_path=raster_path,
+                            label_model=p.label_model, labels=labels,
+                            caption_regions=p.caption_regions, opts=opts, progress=progress,
+                            cancel=cancel)
+    progress = progress or noop_progress
+    pair = coregister_pair(p.path_a, p.path_b, a.bounds, a.bounds_crs, bands=a.bands,
+                           max_side=a.max_side)
+    cancel.check()
+    result = change(*pair, method=p.method, model=model, threshold=p.threshold,
+                    min_area=p.min_area, label_model=p.label_model, labels=labels,
+                    caption_regions=p.caption_regions, opts=opts,
+                    progress=sub_progress(progress, 10, 100), cancel=cancel)
+    return _write_in_memory(result, raster_path)
+
+
+def detect_area(params: DetectParams, *, image=None, session: str | None = None,
+                opts: RunOptions = RunOptions(), progress: ProgressFn | None = None,
+                cancel: CancelToken | None = None) -> ActionResult:
+    """Text -> boxes over ``params.area``: one capture, or tile by tile with seam duplicates
+    merged (:func:`streams`). ``image`` is a capture the caller already holds (a rendered
+    layer, or the last capture, with its Florence ``session`` handle)."""
+    from .actions import detect, detect_tiled
+
+    p, a = params, params.area
+    if streams(p):
+        return detect_tiled(p.path, p.prompt, p.model, bounds=a.bounds, bounds_crs=a.bounds_crs,
+                            tile=p.tile or DETECT_TILE, overlap=p.overlap, bands=a.bands,
+                            max_side=a.max_side, opts=opts, progress=progress, cancel=cancel)
+    progress = progress or noop_progress
+    img = _capture(p.path, a, image)
+    return detect(img, p.prompt, p.model, opts=opts, progress=sub_progress(progress, 5, 100),
+                  cancel=cancel, session=session)
+
+
+def segment_area(params: SegmentParams, *, raster_path: str | None = None, image=None,
+                 session: str | None = None, opts: RunOptions = RunOptions(),
+                 progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None) -> ActionResult:
+    """Text -> masks over ``params.area``: one capture, or tile by tile with the mask written
+    block by block (:func:`streams`); the mask goes to ``raster_path`` (a staged path) when
+    given. ``image``/``session`` as in :func:`detect_area`."""
+    from .actions import segment
+
+    p, a = params, params.area
+    if streams(p):
+        return segment_layer(p.path, p.prompt, p.model, bounds=a.bounds, bounds_crs=a.bounds_crs,
+                             tile=p.tile or DETECT_TILE, overlap=p.overlap, bands=a.bands,
+                             max_side=a.max_side, sam_model=p.sam_model,
+                             raster_path=raster_path, opts=opts,
+                             progress=sub_progress(progress or noop_progress, 5, 100),
+                             cancel=cancel)
+    progress = progress or noop_progress
+    img = _capture(p.path, a, image)
+    result = segment(img, p.prompt, p.model, sam_model=p.sam_model, opts=opts,
+                     progress=sub_progress(progress, 5, 100), cancel=cancel, session=session)
+    return _write_in_memory(result, raster_path)
 

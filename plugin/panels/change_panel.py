@@ -268,7 +268,7 @@ def _add_streamed_heat(path: str, result, name: str, source: str):
     from .. import styles
 
     layer = layers.raster_layer(path, name)
-    lo, hi = result.meta.get("heat_range") or (0.0, 1.0)
+    lo, hi = result.heat_range or (0.0, 1.0)
     styles.heat_raster(layer, float(lo), float(hi))
     return layers.add_result(layer, "change-heat", source=source, details=results.details(result))
 

@@ -109,6 +109,22 @@ class Run:
     progress: Any = None                       # ProgressFn
     cancel: Any = None                         # CancelToken
     values: dict = field(default_factory=dict)  # algorithm-specific parameters
+    params: Any = None                         # the action's typed parameters (inference.params)
+    destinations: dict = field(default_factory=dict)  # raster output -> the analyst's file
+    outputs: Any = None                        # the run's export.OutputSet
+    staged: dict = field(default_factory=dict)  # output -> destination that act() wrote
+
+    def stage(self, name: str) -> str | None:
+        """A staged path for ``act`` to write output ``name`` (e.g. ``OUTPUT_RASTER``) to, or None
+        when no such file was asked for. It is committed with the other outputs, and a failure
+        or Cancel leaves no file."""
+        dest = self.destinations.get(name)
+        if not dest:
+            return None
+        ext = os.path.splitext(dest)[1]
+        path = self.outputs.stage(dest, (ext + ".aux.xml", ext + ".ovr"))  # old stats/overviews
+        self.staged[name] = dest
+        return path
 
 
 def check_model(model: str, accepted: tuple[str, ...] = ()) -> None:
@@ -441,6 +457,8 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
             for warning in raster_warnings(src.path) if src is not None and src.path else ():
                 feedback.reportError(warning, False)
         outputs = OutputSet()
+        run.outputs, run.staged = outputs, {}
+        run.destinations = self._raster_destinations(parameters, context)
         try:
             with outputs:
                 result = self.act(run)
@@ -473,6 +491,23 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         feedback.setProgress(100)
         return out
 
+    def _raster_destinations(self, parameters, context) -> dict[str, str]:
+        """OUTPUT_RASTER's file, resolved once per run (``Run.stage`` writes it during act)."""
+        if "OUTPUT_RASTER" not in self.OUTPUTS:
+            return {}
+        raster = self.parameterAsOutputLayer(parameters, "OUTPUT_RASTER", context) or ""
+        if raster:
+            self._check_destination("OUTPUT_RASTER", raster)
+        return {"OUTPUT_RASTER": raster} if raster else {}
+
+    def action_area(self, parameters, context, source: CaptureSource):
+        """The action's ``params.Area`` from the snapshot of INPUT and MAX_SIDE."""
+        from ....inference.params import Area
+
+        max_side = self.parameterAsInt(parameters, "MAX_SIDE", context) if self.USES_MAX_SIDE else 0
+        return Area(bounds=source.bounds, bounds_crs=source.bounds_crs if source.bounds else None,
+                    bands=source.bands, max_side=max_side or None)
+
     def _clean_stale(self, parameters, feedback) -> None:
         """Staging folders and ``.part`` files that a killed run of ours left beside the outputs."""
         from ....inference.export import clean_stale_staging
@@ -496,7 +531,10 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
                 vector, layer = split_layer(dest)
                 self._check_destination("OUTPUT", vector)
                 out["OUTPUT"] = f"{vector}|layername={layer}" if layer else vector
-        if "OUTPUT_RASTER" in self.OUTPUTS:
+        staged = self._run.staged if self._run is not None else {}
+        if "OUTPUT_RASTER" in staged:          # act() already wrote it to its staged path
+            out["OUTPUT_RASTER"] = staged["OUTPUT_RASTER"]
+        elif "OUTPUT_RASTER" in self.OUTPUTS:
             raster = self.parameterAsOutputLayer(parameters, "OUTPUT_RASTER", context) or None
             if raster:
                 if result.raster is None:

@@ -9,7 +9,7 @@ from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
 from ....inference.registry import DEFAULTS
 from ...translate import N_
 from .base import EOLensAlgorithm, Run, check_model, tr
-from .tile_params import StreamedRasterMixin, add_tile_parameters, read_tiles
+from .tile_params import add_tile_parameters, read_tiles
 
 METHODS = ("spectral", "semantic", "vlm")
 # method -> (registry default key, registry tasks a model must have one of)
@@ -17,7 +17,7 @@ METHOD_MODELS = {"semantic": ("change_features", ("features", "embed_image")),
                  "vlm": ("change_caption", ("change_caption",))}
 
 
-class ChangeAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
+class ChangeAlgorithm(EOLensAlgorithm):
     ALG_ID = "change"
     DISPLAY = N_("Compare two dates")
     HELP = (N_("Warps INPUT_B (after) onto the grid of INPUT (before) over their overlap (and EXTENT), "
@@ -71,82 +71,41 @@ class ChangeAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
         return model
 
     def validate_specific(self, parameters, context) -> None:
-        from ....inference.validate import check_finite
-
-        threshold = parameters.get("THRESHOLD")
-        if threshold not in (None, ""):
-            check_finite(self.parameterAsDouble(parameters, "THRESHOLD", context), "THRESHOLD")
         method = self.method(parameters, context)
         if method in METHOD_MODELS:
             check_model(self.model_name(parameters, context), METHOD_MODELS[method][1])
-        tile = self.parameterAsInt(parameters, "TILE_SIZE", context)
-        if tile and (tile < 32 or tile % 16):
-            from ....inference.errors import InputError
-
-            raise InputError(tr("TILE_SIZE {0}: use a multiple of 16 pixels, at least 32, or 0 "
-                                "for automatic.").format(tile))
         label_model = (self.parameterAsString(parameters, "LABEL_MODEL", context) or "").strip()
         if label_model:
             check_model(label_model, ("classify", "embed_image"))
+        self.params(parameters, context).validate(self._destinations(parameters))
+
+    def params(self, parameters, context):
+        """The one place Processing's parameters become the action's ``ChangeParams``."""
+        from ....inference.params import ChangeParams
+
+        a, b = self._source(parameters, context, "INPUT"), self._source(parameters, context, "INPUT_B")
+        threshold = parameters.get("THRESHOLD")
+        labels = [t.strip() for t in (self.parameterAsString(parameters, "LABELS", context)
+                                      or "").split(",") if t.strip()]
+        method = self.method(parameters, context)
+        return ChangeParams(
+            path_a=a.path, path_b=b.path, area=self.action_area(parameters, context, a),
+            method=method,
+            model=self.model_name(parameters, context) if method != "spectral" else None,
+            threshold=None if threshold in (None, "") else
+            self.parameterAsDouble(parameters, "THRESHOLD", context),
+            min_area=self.parameterAsDouble(parameters, "MIN_AREA", context),
+            label_model=(self.parameterAsString(parameters, "LABEL_MODEL", context) or "").strip()
+            or None,
+            labels=tuple(labels) or None,
+            caption_regions=max(0, self.parameterAsInt(parameters, "CAPTION_REGIONS", context)),
+            tile=read_tiles(self, parameters, context)["tile"])
 
     def read_specific(self, parameters, context) -> dict:
-        threshold = parameters.get("THRESHOLD")
-        return {"method": self.method(parameters, context),
-                "threshold": None if threshold in (None, "") else
-                self.parameterAsDouble(parameters, "THRESHOLD", context),
-                "min_area": self.parameterAsDouble(parameters, "MIN_AREA", context),
-                "label_model": (self.parameterAsString(parameters, "LABEL_MODEL", context) or "").strip()
-                or None,
-                "labels": [t.strip() for t in (self.parameterAsString(parameters, "LABELS", context)
-                                               or "").split(",") if t.strip()] or None,
-                "caption_regions": max(0, self.parameterAsInt(parameters, "CAPTION_REGIONS", context)),
-                **read_tiles(self, parameters, context)}
+        return {"params": self.params(parameters, context)}
 
     def act(self, run: Run):
-        from ....inference import actions
-        from ....inference.cancel import sub_progress
+        from ....inference.whole_layer import change_area
 
-        a, b = run.source, run.source_b
-        if self._streams(run):
-            return self._streamed(run)
-        image_a, image_b = actions.coregister_pair(
-            a.path, b.path, a.bounds, a.bounds_crs if a.bounds else None, bands=a.bands,
-            max_side=run.max_side)
-        run.cancel.check()
-        v = run.values
-        return actions.change(image_a, image_b, method=v["method"],
-                              model=run.model if v["method"] != "spectral" else None,
-                              threshold=v["threshold"], min_area=v["min_area"],
-                              label_model=v["label_model"], labels=v["labels"],
-                              caption_regions=v["caption_regions"], opts=run.opts,
-                              progress=sub_progress(run.progress, 10, 100), cancel=run.cancel)
-
-    @staticmethod
-    def _streams(run: Run) -> bool:
-        from ....inference.whole_layer import fits_in_memory
-
-        if run.values["tile"]:
-            return True
-        a = run.source
-        return not fits_in_memory(a.path, run.source_b.path, a.bounds,
-                                  a.bounds_crs if a.bounds else None, bands=a.bands,
-                                  max_side=run.max_side)
-
-    def _streamed(self, run: Run):
-        from ....inference.actions import ActionResult
-        from ....inference.whole_layer import change_layer
-
-        a, v = run.source, run.values
-
-        def stream(raster_path):
-            result = change_layer(
-                a.path, run.source_b.path, a.bounds, a.bounds_crs if a.bounds else None,
-                method=v["method"], model=run.model if v["method"] != "spectral" else None,
-                bands=a.bands, max_side=run.max_side, threshold=v["threshold"],
-                min_area=v["min_area"], block=v["tile"] or 512, heat_path=raster_path,
-                label_model=v["label_model"], labels=v["labels"],
-                caption_regions=v["caption_regions"], opts=run.opts, progress=run.progress,
-                cancel=run.cancel)
-            return result
-
-        return ActionResult(meta={"stream": stream})
+        return change_area(run.values["params"], raster_path=run.stage("OUTPUT_RASTER"),
+                           opts=run.opts, progress=run.progress, cancel=run.cancel)

@@ -5,7 +5,7 @@ from typing import ClassVar
 
 from ...translate import N_
 from .base import EOLensAlgorithm, Run
-from .tile_params import add_tile_parameters, check_tiles, read_tiles
+from .tile_params import add_tile_parameters, read_tiles
 
 
 class DetectAlgorithm(EOLensAlgorithm):
@@ -28,23 +28,24 @@ class DetectAlgorithm(EOLensAlgorithm):
         add_tile_parameters(self, N_("Tile size in pixels (0 = one capture of the whole extent)"))
 
     def validate_specific(self, parameters, context) -> None:
-        check_tiles(parameters, context, self)
+        self.params(parameters, context).validate(self._destinations(parameters))
+
+    def params(self, parameters, context):
+        """The one place Processing's parameters become the action's ``DetectParams``."""
+        from ....inference.params import DetectParams
+
+        src, tiles = self._source(parameters, context, "INPUT"), read_tiles(self, parameters, context)
+        return DetectParams(
+            path=src.path, prompt=(self.parameterAsString(parameters, "PROMPT", context) or "").strip(),
+            model=self.model_name(parameters, context),
+            area=self.action_area(parameters, context, src),
+            tile=tiles["tile"], overlap=tiles["overlap"])
 
     def read_specific(self, parameters, context) -> dict:
-        return read_tiles(self, parameters, context)
+        return {"params": self.params(parameters, context)}
 
     def act(self, run: Run):
-        from ....inference import actions
-        from ....inference.cancel import sub_progress
+        from ....inference.whole_layer import detect_area
 
-        if run.values.get("tile"):
-            src = run.source
-            return actions.detect_tiled(
-                src.path, run.prompt, run.model, bounds=src.bounds,
-                bounds_crs=src.bounds_crs if src.bounds else None, tile=run.values["tile"],
-                overlap=run.values["overlap"], bands=src.bands, max_side=run.max_side,
-                opts=run.opts,
-                progress=sub_progress(run.progress, 5, 100), cancel=run.cancel)
-        image = self.capture(run)
-        return actions.detect(image, run.prompt, run.model, opts=run.opts,
-                              progress=sub_progress(run.progress, 5, 100), cancel=run.cancel)
+        return detect_area(run.values["params"], opts=run.opts, progress=run.progress,
+                           cancel=run.cancel)

@@ -7,10 +7,10 @@ from qgis.core import QgsProcessingParameterDefinition, QgsProcessingParameterSt
 
 from ...translate import N_
 from .base import EOLensAlgorithm, Run, check_model, tr
-from .tile_params import StreamedRasterMixin, add_tile_parameters, check_tiles, read_tiles
+from .tile_params import add_tile_parameters, read_tiles
 
 
-class SegmentAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
+class SegmentAlgorithm(EOLensAlgorithm):
     ALG_ID = "segment"
     DISPLAY = N_("Segment objects (text → masks)")
     HELP = (N_("Outlines what PROMPT names (for example 'buildings'). OUTPUT_RASTER is a 0/1 mask on "
@@ -36,38 +36,28 @@ class SegmentAlgorithm(StreamedRasterMixin, EOLensAlgorithm):
         add_tile_parameters(self, N_("Tile size in pixels (0 = one capture of the whole extent)"))
 
     def validate_specific(self, parameters, context) -> None:
-        check_tiles(parameters, context, self)
         sam = (self.parameterAsString(parameters, "SAM_MODEL", context) or "").strip()
         if sam:
             check_model(sam, ("segment_prompt",))  # boxes in: SAM / SAM 2.1 (SAM 3 takes text only)
+        self.params(parameters, context).validate(self._destinations(parameters))
+
+    def params(self, parameters, context):
+        """The one place Processing's parameters become the action's ``SegmentParams``."""
+        from ....inference.params import SegmentParams
+
+        src, tiles = self._source(parameters, context, "INPUT"), read_tiles(self, parameters, context)
+        return SegmentParams(
+            path=src.path, prompt=(self.parameterAsString(parameters, "PROMPT", context) or "").strip(),
+            model=self.model_name(parameters, context),
+            area=self.action_area(parameters, context, src),
+            sam_model=(self.parameterAsString(parameters, "SAM_MODEL", context) or "").strip()
+            or None, tile=tiles["tile"], overlap=tiles["overlap"])
 
     def read_specific(self, parameters, context) -> dict:
-        return {"sam_model": (self.parameterAsString(parameters, "SAM_MODEL", context) or "").strip()
-                or None, **read_tiles(self, parameters, context)}
+        return {"params": self.params(parameters, context)}
 
     def act(self, run: Run):
-        from ....inference import actions
-        from ....inference.cancel import sub_progress
+        from ....inference.whole_layer import segment_area
 
-        if run.values.get("tile"):
-            return self._streamed(run)
-        image = self.capture(run)
-        return actions.segment(image, run.prompt, run.model, sam_model=run.values["sam_model"],
-                               opts=run.opts, progress=sub_progress(run.progress, 5, 100),
-                               cancel=run.cancel)
-
-    def _streamed(self, run: Run):
-        from ....inference.actions import ActionResult
-        from ....inference.cancel import sub_progress
-        from ....inference.whole_layer import segment_layer
-
-        src, v = run.source, run.values
-
-        def stream(raster_path):
-            return segment_layer(src.path, run.prompt, run.model, bounds=src.bounds,
-                                 bounds_crs=src.bounds_crs if src.bounds else None, tile=v["tile"],
-                                 overlap=v["overlap"], bands=src.bands, max_side=run.max_side,
-                                 sam_model=v["sam_model"], raster_path=raster_path, opts=run.opts,
-                                 progress=sub_progress(run.progress, 5, 100), cancel=run.cancel)
-
-        return ActionResult(meta={"stream": stream})
+        return segment_area(run.values["params"], raster_path=run.stage("OUTPUT_RASTER"),
+                            opts=run.opts, progress=run.progress, cancel=run.cancel)
