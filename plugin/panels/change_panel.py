@@ -14,6 +14,8 @@ from ..capture import layer_path, require_file
 from ..translate import N_
 from .widgets import question_row
 from ...inference import actions
+from ...inference.params import CHANGE_BLOCK, Area, ChangeParams
+from ...inference.whole_layer import change_area
 
 METHODS = (("spectral", N_("Spectral (no model, instant)")),
            ("semantic", N_("Semantic (deep features)")),
@@ -31,8 +33,7 @@ class ChangePanel(QWidget):
     def __init__(self, dock) -> None:
         super().__init__(dock)
         self.dock = dock
-        self.pair = None              # (GeoImage A, GeoImage B) of the last comparison
-        self.pair_files = None        # (path A, path B, bounds, CRS) of a streamed one, for Q&A
+        self.pair_files = None        # (path A, path B, bounds, CRS) of the last comparison, for Q&A
         self.conversation = None
         layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -127,37 +128,43 @@ class ChangePanel(QWidget):
                 raise InputError(tr("Choose two different raster layers: A (before) and B (after)."))
             self._check_overlap(a, b)
             src_a, src_b = self.dock.source(a, check_area=False), self.dock.source(b, check_area=False)
+            path_a, path_b = require_file(src_a, tr("Change")), require_file(src_b, tr("Change"))
+            params = self.params(src_a, path_a, path_b)
+            params.validate()
         except Exception as err:  # noqa: BLE001
             messages.report_error(self.dock.iface, err)
             return
-        s, opts = settings.load(), self.dock.run_options()
-        method = self.method.currentData()
-        threshold = self.threshold.value() or None
-        model = {"vlm": s.model_for("change_caption"),
-                 "semantic": s.model_for("change_features")}.get(method)
-        max_side = s.max_side if s.fit_to_model else None
-        label_model = s.model_for("search") if self.label_box.isChecked() else None
-        labels = [t.strip() for t in self.labels.text().split(",") if t.strip()] or None
-        regions = self.region_captions.value() if method == "vlm" else 0
+        opts, folder = self.dock.run_options(), results.output_dir()
 
-        folder, whole = results.output_dir(), self.dock.area_rect() is None
         def work(progress, cancel):
-            path_a, path_b = require_file(src_a, tr("Change")), require_file(src_b, tr("Change"))
-            if _streams(whole, src_a, path_a, path_b, max_side):
-                return _stream_change(src_a, path_a, path_b, folder, method=method, model=model,
-                                      threshold=threshold, max_side=max_side, opts=opts,
-                                      label_model=label_model, labels=labels,
-                                      caption_regions=regions, progress=progress, cancel=cancel)
-            pair = actions.coregister_pair(path_a, path_b, src_a.bounds, src_a.bounds_crs,
-                                           max_side=max_side)
-            cancel.check()
-            result = actions.change(*pair, method=method, model=model, threshold=threshold,
-                                    label_model=label_model, labels=labels, caption_regions=regions,
-                                    opts=opts, progress=progress, cancel=cancel)
-            return pair, result, results.write_raster_for(result, "change-heat", folder)
+            heat_path = results.raster_path("change-heat", folder)
+            try:
+                result = change_area(params, raster_path=heat_path, opts=opts, progress=progress,
+                                     cancel=cancel)
+            except BaseException:
+                results.discard_file(heat_path)   # a failed or cancelled run leaves no file
+                raise
+            return result, (path_a, path_b, params.area.bounds, params.area.bounds_crs)
 
         self.dock.run(tr("Comparing {} and {}").format(a.name(), b.name()), work,
                       lambda out: self._compared(a.name(), b.name(), *out), layers=[a, b])
+
+    def params(self, src_a, path_a: str, path_b: str) -> ChangeParams:
+        """The action's parameters from the widgets, the settings and A's snapshot; a whole
+        layer is compared block by block (TILE_SIZE = CHANGE_BLOCK)."""
+        s, method = settings.load(), self.method.currentData()
+        model = {"vlm": s.model_for("change_caption"),
+                 "semantic": s.model_for("change_features")}.get(method)
+        labels = [t.strip() for t in self.labels.text().split(",") if t.strip()]
+        area = Area(bounds=src_a.bounds, bounds_crs=_bounds_crs(src_a), bands=src_a.bands,
+                    max_side=s.max_side if s.fit_to_model else None)
+        return ChangeParams(
+            path_a=path_a, path_b=path_b, area=area, method=method, model=model,
+            threshold=self.threshold.value() or None,
+            label_model=s.model_for("search") if self.label_box.isChecked() else None,
+            labels=tuple(labels) if self.label_box.isChecked() and labels else None,
+            caption_regions=self.region_captions.value() if method == "vlm" else 0,
+            tile=CHANGE_BLOCK if self.dock.area_rect() is None else 0)
 
     def _check_overlap(self, a, b) -> None:
         """Plain words when A and B never overlap, or when the chosen area misses their overlap."""
@@ -174,10 +181,10 @@ class ChangePanel(QWidget):
         self.dock.check_shows(a, self.dock.area_rect(), zoom_to=both,
                               what=tr("where '{}' and '{}' overlap").format(a.name(), b.name()))
 
-    def _compared(self, name_a: str, name_b: str, pair, result, raster_path,
-                  pair_files=None) -> None:
-        self.pair, self.pair_files, self.conversation = pair, pair_files, None
+    def _compared(self, name_a: str, name_b: str, result, pair_files) -> None:
+        self.pair_files, self.conversation = pair_files, None
         heat, pair_name = None, f"{layers.short(name_a, 18)} → {layers.short(name_b, 18)}"
+        raster_path = result.raster_path
         if raster_path and result.raster is None:      # streamed: the heat is only on disk
             heat = _add_streamed_heat(raster_path, result, tr("Change heat"), pair_name)
             for warning in result.warnings:
@@ -200,20 +207,17 @@ class ChangePanel(QWidget):
         question = self.question.text().strip()
         if not question:
             return
-        if self.pair is None and self.pair_files is None:
+        if self.pair_files is None:
             messages.report_info(self.dock.iface, tr("Compare two dates first."))
             return
         model, opts = settings.load().model_for("change_caption"), self.dock.run_options()
-        pair, conversation, files = self.pair, self.conversation, self.pair_files
+        conversation, files = self.conversation, self.pair_files
 
         def work(progress, cancel):
             conv = conversation
-            if conv is None:
-                if pair is None:  # a streamed comparison: the pair at the model's size
-                    pair_ = actions.coregister_pair(*files, max_side=CAPTION_SIDE)
-                else:
-                    pair_ = pair
-                conv = actions.conversation(pair_[0], model, image_b=pair_[1], task="change_caption",
+            if conv is None:  # the pair at the model's size, read again from the files
+                pair = actions.coregister_pair(*files, max_side=CAPTION_SIDE)
+                conv = actions.conversation(pair[0], model, image_b=pair[1], task="change_caption",
                                             opts=opts, cancel=cancel)
             return conv, conv.ask(question, progress=progress, cancel=cancel)
 
@@ -224,32 +228,6 @@ class ChangePanel(QWidget):
 
         self.question.clear()
         self.dock.run(tr("Asking about the change"), work, done)
-
-
-def _streams(whole: bool, src_a, path_a: str, path_b: str, max_side) -> bool:
-    """Worker side: stream the pair block by block (``whole_layer.change_layer``) over a whole
-    layer, or when one capture of the pair would not fit the read budget."""
-    if whole:
-        return True
-    from ...inference.whole_layer import fits_in_memory
-
-    return not fits_in_memory(path_a, path_b, src_a.bounds, _bounds_crs(src_a), max_side=max_side)
-
-
-def _stream_change(src_a, path_a: str, path_b: str, folder: str, **kw):
-    """Worker side: the streamed change, its heat GeoTIFF written block by block into ``folder``;
-    ``label_model`` names each region from its chip, read region by region."""
-    from ...inference.whole_layer import change_layer
-
-    heat_path = results.raster_path("change-heat", folder)
-    try:
-        result = change_layer(path_a, path_b, src_a.bounds, _bounds_crs(src_a), heat_path=heat_path,
-                              caption_side=CAPTION_SIDE, **kw)
-    except BaseException:
-        results.discard_file(heat_path)   # a failed or cancelled run leaves no half-written file
-        raise
-    files = (path_a, path_b, src_a.bounds, _bounds_crs(src_a))
-    return None, result, heat_path, files
 
 
 def _region_captions(features) -> list[tuple[int, str]]:

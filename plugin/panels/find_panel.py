@@ -17,6 +17,8 @@ from . import algorithm_dialogs
 from .export_dialog import ExportPolygonsDialog
 from .widgets import wrapping_label
 from ...inference import actions
+from ...inference.params import DETECT_OVERLAP, DETECT_TILE, Area, DetectParams, SegmentParams
+from ...inference.whole_layer import detect_area, segment_area, streams
 
 INCLUDE_COLOUR, EXCLUDE_COLOUR = QColor("#00e05a"), QColor("#ff2d55")
 
@@ -88,8 +90,8 @@ class FindPanel(QWidget):
         """eolens:label's dialog, prefilled with this layer and the active vector layer."""
         active = self.dock.iface.activeLayer()
         vector = active if isinstance(active, QgsVectorLayer) and not layers.is_result(active) else None
-        return algorithm_dialogs.open_dialog("eolens:label",
-                                             algorithm_dialogs.label_params(self.dock.layer(), vector))
+        return algorithm_dialogs.open_dialog(
+            "eolens:label", algorithm_dialogs.label_params(self.dock.layer(), vector), self.dock)
 
     # -- text prompts ----------------------------------------------------------
     def _start(self, title: str, work, on_done) -> None:
@@ -104,25 +106,51 @@ class FindPanel(QWidget):
             messages.report_error(self.dock.iface, err)
             return None
 
-    def find_boxes(self) -> None:
-        prompt = self.prompt.text().strip()
+    def params(self, kind: str, source, s) -> DetectParams | SegmentParams:
+        """The action's parameters from the widgets, the settings and the snapshot: "Whole layer,
+        tile by tile" = the whole layer at native resolution in tiles of DETECT_TILE px."""
+        prompt, tiled = self.prompt.text().strip(), self.tiled.isChecked()
+        if tiled:
+            path = require_file(source, tr("Whole-layer detection") if kind == "detect"
+                                else tr("Whole-layer segmentation"))
+            area = Area(bands=source.bands)
+        else:
+            path = source.path
+            area = Area(bounds=source.bounds, bounds_crs=source.bounds_crs if source.bounds else None,
+                        bands=source.bands, max_side=s.max_side if s.fit_to_model else None)
+        where = dict(path=path, prompt=prompt, area=area,
+                     tile=DETECT_TILE if tiled else 0, overlap=DETECT_OVERLAP)
+        if kind == "detect":
+            return DetectParams(model=s.model_for("detect"), **where)
+        return SegmentParams(model=s.model_for("segment"), **where)
+
+    def _prepare(self, kind: str):
+        """(source, params, (key, image, session) to reuse), or None after reporting bad input."""
         args = self._capture_args()
         if args is None:
+            return None
+        source, s, _, max_side = args
+        try:
+            params = self.params(kind, source, s)
+            params.validate()
+        except Exception as err:  # noqa: BLE001 - bad input goes to the message bar
+            messages.report_error(self.dock.iface, err)
+            return None
+        return source, params, self._reuse(source, max_side)
+
+    def find_boxes(self) -> None:
+        prepared = self._prepare("detect")
+        if prepared is None:
             return
-        source, s, opts, max_side = args
-        model, tiled = s.model_for("detect"), self.tiled.isChecked()
-        key, image, session = self._reuse(source, max_side)
+        source, params, (key, image, session) = prepared
+        opts, prompt = self.dock.run_options(), params.prompt
 
         def work(progress, cancel):
-            if tiled:
-                path = require_file(source, tr("Whole-layer detection"))
-                return None, actions.detect_tiled(path, prompt, model, bands=source.bands, opts=opts,
-                                                  progress=progress, cancel=cancel)
-            img = image or capture_image(source, max_side)
-            return img, actions.detect(img, prompt, model, opts=opts, progress=progress, cancel=cancel,
-                                       session=session)
+            img = _capture(source, params, image)
+            return img, detect_area(params, image=img, session=session, opts=opts,
+                                    progress=progress, cancel=cancel)
 
-        where = tr("in this layer") if tiled else self.dock.area_words()
+        where = tr("in this layer") if params.tile else self.dock.area_words()
 
         def done(out):
             img, result = out
@@ -136,33 +164,31 @@ class FindPanel(QWidget):
         self._start(tr("Finding {}").format(prompt or tr("objects")), work, done)
 
     def find_masks(self) -> None:
-        prompt = self.prompt.text().strip()
-        args = self._capture_args()
-        if args is None:
+        prepared = self._prepare("segment")
+        if prepared is None:
             return
-        source, s, opts, max_side = args
-        model = s.model_for("segment")
-        key, image, session = self._reuse(source, max_side)
-
-        folder = results.output_dir()
-        tiled = self.tiled.isChecked()
+        source, params, (key, image, session) = prepared
+        opts, prompt, folder = self.dock.run_options(), params.prompt, results.output_dir()
 
         def work(progress, cancel):
-            if tiled:
-                return (None, *_segment_layer(source, prompt, model, folder, opts, progress, cancel))
-            img = image or capture_image(source, max_side)
-            result = actions.segment(img, prompt, model, opts=opts, progress=progress, cancel=cancel,
-                                     session=session)
-            return img, result, results.write_raster_for(result, f"mask-{prompt}", folder)
+            mask_path = results.raster_path(f"mask-{prompt}", folder)
+            try:
+                img = _capture(source, params, image)
+                result = segment_area(params, raster_path=mask_path, image=img, session=session,
+                                      opts=opts, progress=progress, cancel=cancel)
+            except BaseException:
+                results.discard_file(mask_path)   # a failed or cancelled run leaves no file
+                raise
+            return img, result
 
-        where = tr("in this layer") if tiled else self.dock.area_words()
+        where = tr("in this layer") if params.tile else self.dock.area_words()
 
         def done(out):
-            img, result, path = out
+            img, result = out
             self._keep(key, img, result)
-            if self._nothing_found(prompt, result, where, path):
+            if self._nothing_found(prompt, result, where, result.raster_path):
                 return
-            self._masks_done(prompt, result, path, source.name)
+            self._masks_done(prompt, result, result.raster_path, source.name)
 
         self._start(tr("Segmenting {}").format(prompt), work, done)
 
@@ -360,17 +386,9 @@ class FindPanel(QWidget):
         return report
 
 
-def _segment_layer(source, prompt: str, model: str, folder: str, opts, progress, cancel):
-    """Worker side: (result, mask path) of the whole layer segmented block by block
-    (``whole_layer.segment_layer``), its mask GeoTIFF written straight into ``folder``."""
-    from ...inference.whole_layer import segment_layer
-
-    path = require_file(source, tr("Whole-layer segmentation"))
-    mask_path = results.raster_path(f"mask-{prompt}", folder)
-    try:
-        result = segment_layer(path, prompt, model, bands=source.bands, raster_path=mask_path,
-                               opts=opts, progress=progress, cancel=cancel)
-    except BaseException:
-        results.discard_file(mask_path)   # a failed or cancelled run leaves no half-written file
-        raise
-    return result, mask_path
+def _capture(source, params, image):
+    """Worker side: the capture to prompt and keep for the next prompt (the last one when it is
+    the same area), or None when the action streams (``whole_layer.streams``, its own rule)."""
+    if image is not None or streams(params):
+        return image
+    return capture_image(source, params.area.max_side)
