@@ -79,6 +79,7 @@ def capture(path: str, bounds=None, bounds_crs=None, *, bands: Optional[Sequence
 
 def load(model: str, task: str, opts: RunOptions, progress: Optional[ProgressFn] = None,
          cancel: Optional[CancelToken] = None):
+    """Load (or reuse) the backend for ``model`` and ``task`` as ``opts`` says, naming the phase."""
     from .runtime import load_model
 
     phase(opts, "Loading model…")
@@ -114,6 +115,7 @@ def conversation(image: GeoImage, model: str, *, image_b: Optional[GeoImage] = N
 
 
 def run_meta(model: str, **extra) -> dict:
+    """Plain provenance for a result: the model, the time and any extra items."""
     return {"model": model, "time": _dt.datetime.now().isoformat(timespec="seconds"), **extra}
 
 
@@ -197,6 +199,7 @@ def _prompter(backend, image: GeoImage, handle):
 
 
 def require_text(value: str, what: str) -> None:
+    """Refuse an empty or blank ``value``, asking for ``what``."""
     if not value or not str(value).strip():
         raise InputError(f"Please enter {what}.")
 
@@ -217,6 +220,7 @@ def rasterize_polygons(polygons, image: GeoImage) -> np.ndarray:
 
 
 def mask_union(out, image: GeoImage) -> np.ndarray:
+    """The union of a result's masks as a uint8 array of the image's size (zeros when none)."""
     from .segment import masks_union
 
     if not out.masks and out.mask is None:
