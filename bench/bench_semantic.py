@@ -43,13 +43,13 @@ def _dinov2_small_shape(folder: Path):
 def _block_images(pa: str, pb: str) -> list[list[np.ndarray]]:
     """The RGB pairs the streamed run shows the model: each block grown by its halo."""
     from eolens.inference.change_semantic_tiled import _display_pair, halo_for
-    from eolens.inference.coregister import _overlap
+    from eolens.inference.coregister import overlap_bounds
     from eolens.inference.raster_read import DEFAULT_BUDGET, open_raster, select_bands
-    from eolens.inference.tiling import _grid, iter_blocks
+    from eolens.inference.tiling import scene_grid, iter_blocks
 
     with open_raster(pa) as a, open_raster(pb) as b:
         ia, ib = select_bands(a, None, pa), select_bands(b, None, pb)
-        grid = _grid(a, pa, _overlap(a, b, pa, pb, None, None), a.crs, None)
+        grid = scene_grid(a, pa, overlap_bounds(a, b, pa, pb, None, None), a.crs, None)
         pair = _display_pair(a, b, pa, pb, ia, ib, grid, DEFAULT_BUDGET, 1 << 20, _NoCancel())
         out = []
         for _, read in iter_blocks(grid.width, grid.height, BLOCK, halo_for(BLOCK)):

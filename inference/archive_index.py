@@ -175,7 +175,7 @@ def embed_file(backend: Any, rec: FileRecord, settings: IndexSettings,
                progress: Optional[ProgressFn] = None,
                cancel: Optional[CancelToken] = None) -> FilePart:
     """Every tile of one raster (native resolution) with its footprint and embedding."""
-    from .search import TileScores, _embed_stream
+    from .search import TileScores, embed_stream
     from .tiling import count_tiles, iter_tiles
 
     path, cancel = rec.path, ensure_token(cancel)
@@ -185,7 +185,7 @@ def embed_file(backend: Any, rec: FileRecord, settings: IndexSettings,
                        cancel=cancel)
     scores = TileScores()
     kept, vectors = [], []
-    for records, emb in _embed_stream(backend, tiles, settings.batch_size, settings.min_valid,
+    for records, emb in embed_stream(backend, tiles, settings.batch_size, settings.min_valid,
                                       progress, cancel, total, scores):
         ok = np.isfinite(emb).all(axis=1)
         kept += [r for r, good in zip(records, ok) if good]

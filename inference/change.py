@@ -80,7 +80,7 @@ def spectral_heat(a: GeoImage, b: GeoImage, valid: np.ndarray) -> tuple[np.ndarr
         return heat, stats
     magnitude, gains = _normalised_residual(va, vb)
     heat[valid] = magnitude
-    heat = _smooth(heat, valid, SMOOTH_RADIUS)
+    heat = smooth_valid(heat, valid, SMOOTH_RADIUS)
     stats["gains"] = [round(g, 4) for g in gains]
     return heat, stats
 
@@ -190,7 +190,7 @@ def _noise_sigma(residual: np.ndarray, band: np.ndarray) -> float:
     return max(robust_sigma(residual), floor)
 
 
-def _smooth(heat: np.ndarray, valid: np.ndarray, radius: int) -> np.ndarray:
+def smooth_valid(heat: np.ndarray, valid: np.ndarray, radius: int) -> np.ndarray:
     """Mean over a (2r+1)^2 window of valid pixels only (nodata does not dilute the edge)."""
     if radius <= 0:
         return heat

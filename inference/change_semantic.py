@@ -39,8 +39,8 @@ def semantic_heat(a: GeoImage, b: GeoImage, valid: np.ndarray, backend: Any,
     progress(90.0)
     if fa.shape != fb.shape:
         raise ModelError(f"Feature grids differ between dates: {fa.shape} vs {fb.shape}.")
-    distance = _cosine_distance(fa, fb)
-    heat = np.where(valid, _upsample(distance, valid.shape), 0.0).astype(np.float32)
+    distance = cosine_distance(fa, fb)
+    heat = np.where(valid, upsample_grid(distance, valid.shape), 0.0).astype(np.float32)
     return heat, {"feature_grid": list(distance.shape)}
 
 
@@ -87,7 +87,7 @@ def score_crops(clip_backend: Any, crops: Sequence[np.ndarray], labels: Sequence
     return [(labels[i], float(probs[n, i])) for n, i in enumerate(best)]
 
 
-def _cosine_distance(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
+def cosine_distance(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
     fa, fb = fa.astype(np.float64), fb.astype(np.float64)
     cos = np.sum(fa * fb, -1) / np.maximum(
         np.linalg.norm(fa, axis=-1) * np.linalg.norm(fb, axis=-1), 1e-12)
@@ -95,7 +95,7 @@ def _cosine_distance(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
     return np.where(same, 0.0, np.clip(1.0 - cos, 0.0, 2.0))
 
 
-def _upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def upsample_grid(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     import torch
     import torch.nn.functional as F
 

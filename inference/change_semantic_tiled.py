@@ -24,16 +24,16 @@ import numpy as np
 from rasterio.windows import Window
 
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress, sub_progress
-from .change_semantic import _cosine_distance, _upsample, semantic_floor
-from .change_tiled import SAMPLE_PX, StreamedChange, _Pair, display_limits, sample_reads
-from .coregister import _overlap
+from .change_semantic import cosine_distance, upsample_grid, semantic_floor
+from .change_tiled import SAMPLE_PX, StreamedChange, RasterPair, display_limits, sample_reads
+from .coregister import overlap_bounds
 from .dates import acquisition_date
 from .errors import InputError, NoDataError
 from .export import TiledRasterWriter
 from .raster_read import DEFAULT_BUDGET, Bounds, open_raster, require_crs, select_bands
 from .stretch import passes_through
 from .thresholds import Threshold, guarded_threshold
-from .tiling import SeamPolygons, TileGrid, _grid, block_count, iter_blocks
+from .tiling import SeamPolygons, TileGrid, scene_grid, block_count, iter_blocks
 
 BLOCK = 512        # pixels per block side (and the GeoTIFF block side)
 HALO_SHARE = 8     # context per side: 1/8 of the block (64 px of a 512 px block)
@@ -69,7 +69,7 @@ def stream_semantic_change(path_a, path_b, backend: Any, bounds: Bounds | None =
         require_crs(a, path_a)
         require_crs(b, path_b)
         ia, ib = select_bands(a, bands, path_a), select_bands(b, bands, path_b)
-        grid = _grid(a, path_a, _overlap(a, b, path_a, path_b, bounds, bounds_crs), a.crs, max_side)
+        grid = scene_grid(a, path_a, overlap_bounds(a, b, path_a, path_b, bounds, bounds_crs), a.crs, max_side)
         pair = _display_pair(a, b, path_a, path_b, ia, ib, grid, budget_bytes, sample_px, cancel)
         progress(5.0)
         sample = _feature_pass(pair, grid, backend, block, heat_file, sample_px,
@@ -93,10 +93,10 @@ def stream_semantic_change(path_a, path_b, backend: Any, bounds: Bounds | None =
 
 
 def _display_pair(a, b, path_a, path_b, ia, ib, grid: TileGrid, budget: int, sample_px: int,
-                  cancel: CancelToken) -> _Pair:
+                  cancel: CancelToken) -> RasterPair:
     """Both dates as display RGB (what the model sees): 8-bit RGB as the file holds it, anything
     else stretched once per date from a sample, so every block of a date shares one stretch."""
-    pair = _Pair(a, b, path_a, path_b, ia, ib, grid, budget)
+    pair = RasterPair(a, b, path_a, path_b, ia, ib, grid, budget)
     pair.raw_bands = False
     if not all(_as_is(ds, idx) for ds, idx in ((a, ia), (b, ib))):
         pair.limits = display_limits(sample_reads(pair, grid, sample_px, cancel)[1])
@@ -125,7 +125,7 @@ def _lattice_step(grid: TileGrid, sample_px: int) -> int:
     return max(1, math.ceil(math.sqrt(grid.width * grid.height / max(sample_px, 1))))
 
 
-def _feature_pass(pair: _Pair, grid: TileGrid, backend: Any, block: int, heat_path: str,
+def _feature_pass(pair: RasterPair, grid: TileGrid, backend: Any, block: int, heat_path: str,
                   sample_px: int, progress: ProgressFn, cancel: CancelToken) -> np.ndarray:
     """Heat of every block written to ``heat_path``; returns the heat on the sample lattice."""
     step, total, halo = _lattice_step(grid, sample_px), block_count(grid.width, grid.height, block), \
@@ -144,7 +144,7 @@ def _feature_pass(pair: _Pair, grid: TileGrid, backend: Any, block: int, heat_pa
     return np.concatenate(sample) if sample else np.zeros(0, np.float32)
 
 
-def _block_heat(pair: _Pair, read: Window, core: Window, backend: Any,
+def _block_heat(pair: RasterPair, read: Window, core: Window, backend: Any,
                 cancel: CancelToken) -> tuple[np.ndarray, np.ndarray]:
     """(heat, valid) on ``core``: cosine distance of both dates' features over ``read``."""
     xa, xb, valid = pair.read(read)
@@ -154,7 +154,7 @@ def _block_heat(pair: _Pair, read: Window, core: Window, backend: Any,
     if valid[inner].any() and not np.array_equal(xa, xb):  # a layer against itself: zero
         rgb = [np.ascontiguousarray(np.moveaxis(x, 0, -1)) for x in (xa, xb)]
         fa, fb = backend.patch_tokens(rgb, cancel=cancel)
-        heat = _upsample(_cosine_distance(fa, fb), valid.shape).astype(np.float32)
+        heat = upsample_grid(cosine_distance(fa, fb), valid.shape).astype(np.float32)
     return np.where(valid, heat, 0.0)[inner], valid[inner]
 
 

@@ -27,11 +27,11 @@ from .change import (
     NOISE_SIGMAS,
     SMOOTH_RADIUS,
     Normalisation,
-    _smooth,
+    smooth_valid,
     fit_normalisation,
     normalised_magnitude,
 )
-from .coregister import _overlap, _warp_onto
+from .coregister import overlap_bounds, warp_onto
 from .dates import acquisition_date
 from .errors import InputError, NoDataError, NoOverlapError
 from .export import TiledRasterWriter
@@ -41,8 +41,8 @@ from .thresholds import Threshold, guarded_threshold
 from .tiling import (
     SeamPolygons,
     TileGrid,
-    _grid,
-    _source_window,
+    scene_grid,
+    source_window,
     block_count,
     iter_blocks,
 )
@@ -65,7 +65,7 @@ class StreamedChange:
     date_b: str | None = None
 
 
-class _Pair:
+class RasterPair:
     """A and B open together; reads both dates on any window of A's grid."""
 
     def __init__(self, a, b, path_a: str, path_b: str, ia: list[int], ib: list[int],
@@ -79,12 +79,12 @@ class _Pair:
         """(A (C, h, w), B (C, h, w), valid (h, w)) on ``win`` of the grid: the raw bands when
         ``raw`` or both dates have as many bands, else both as display RGB."""
         shape = (int(win.height), int(win.width))
-        raw_a, valid = read_window(self.a, self.path_a, _source_window(self.grid, win), shape, self.ia)
+        raw_a, valid = read_window(self.a, self.path_a, source_window(self.grid, win), shape, self.ia)
         if not valid.any():
             return raw_a, raw_a, valid
         transform = self.grid.transform * Affine.translation(win.col_off, win.row_off)
         try:
-            raw_b, ok = _warp_onto(self.b, self.path_b, self.ib, transform, shape, self.a.crs,
+            raw_b, ok = warp_onto(self.b, self.path_b, self.ib, transform, shape, self.a.crs,
                                    self.budget)
         except NoOverlapError:  # B's footprint does not reach this block
             return raw_a, raw_a, np.zeros(shape, bool)
@@ -126,7 +126,7 @@ def block_heat(xa: np.ndarray, xb: np.ndarray, valid: np.ndarray, norm: Normalis
     if identical and np.array_equal(va, vb):  # a layer against itself: exactly zero
         return heat
     heat[valid] = normalised_magnitude(norm, va, vb)
-    return _smooth(heat, valid, SMOOTH_RADIUS)
+    return smooth_valid(heat, valid, SMOOTH_RADIUS)
 
 
 def _values(reads: list, i: int) -> np.ndarray:
@@ -138,7 +138,7 @@ def _limits(values: np.ndarray) -> list:
     return band_limits(values[:, None, :], np.ones((1, values.shape[1]), bool))
 
 
-def sample_reads(pair: _Pair, grid: TileGrid, sample_px: int, cancel: CancelToken,
+def sample_reads(pair: RasterPair, grid: TileGrid, sample_px: int, cancel: CancelToken,
                  halo: int = SMOOTH_RADIUS) -> tuple[list[Window], list]:
     """Native chips spread over the grid (finer lattices while mostly nodata): the windows read
     and, per window, (raw A, raw B, valid, core slices)."""
@@ -160,7 +160,7 @@ def display_limits(reads: list) -> tuple:
     return tuple(_limits(_values(reads, i)) for i in (0, 1))
 
 
-def _first_pass(pair: _Pair, grid: TileGrid, sample_px: int, threshold: float | None,
+def _first_pass(pair: RasterPair, grid: TileGrid, sample_px: int, threshold: float | None,
                 cancel: CancelToken) -> tuple[Normalisation, bool, Threshold, dict]:
     """Normalisation, "identical pair" and threshold from the sample (tiling-independent)."""
     wins, reads = sample_reads(pair, grid, sample_px, cancel)
@@ -209,8 +209,8 @@ def stream_change(path_a, path_b, bounds: Bounds | None = None, bounds_crs=None,
         require_crs(a, path_a)
         require_crs(b, path_b)
         ia, ib = select_bands(a, bands, path_a), select_bands(b, bands, path_b)
-        grid = _grid(a, path_a, _overlap(a, b, path_a, path_b, bounds, bounds_crs), a.crs, max_side)
-        pair = _Pair(a, b, path_a, path_b, ia, ib, grid, budget_bytes)
+        grid = scene_grid(a, path_a, overlap_bounds(a, b, path_a, path_b, bounds, bounds_crs), a.crs, max_side)
+        pair = RasterPair(a, b, path_a, path_b, ia, ib, grid, budget_bytes)
         norm, identical, t, stats = _first_pass(pair, grid, sample_px, threshold, cancel)
         progress(10.0)
         polys = SeamPolygons(grid.width, grid.height, grid.transform, min_area)
@@ -229,7 +229,7 @@ def stream_change(path_a, path_b, bounds: Bounds | None = None, bounds_crs=None,
     return result
 
 
-def _second_pass(pair: _Pair, grid: TileGrid, block: int, norm: Normalisation, identical: bool,
+def _second_pass(pair: RasterPair, grid: TileGrid, block: int, norm: Normalisation, identical: bool,
                  t: float, polys: SeamPolygons, heat_path, mask_path, progress: ProgressFn,
                  cancel: CancelToken) -> tuple[int, int]:
     from contextlib import ExitStack

@@ -52,7 +52,7 @@ def footprint_in(ds, dst_crs) -> Polygon:
     return Polygon(xy).buffer(0)
 
 
-def _overlap(a, b, path_a: str, path_b: str, bounds, bounds_crs) -> Bounds:
+def overlap_bounds(a, b, path_a: str, path_b: str, bounds, bounds_crs) -> Bounds:
     area = footprint_in(a, a.crs).intersection(footprint_in(b, a.crs))
     if bounds is not None:
         area = area.intersection(union_all([box(*bx) for bx in
@@ -63,7 +63,7 @@ def _overlap(a, b, path_a: str, path_b: str, bounds, bounds_crs) -> Bounds:
     return area.bounds
 
 
-def _warp_onto(b, path_b: str, bands: list[int], dst_transform: Affine, dst_shape: tuple[int, int],
+def warp_onto(b, path_b: str, bands: list[int], dst_transform: Affine, dst_shape: tuple[int, int],
                dst_crs, budget: int) -> tuple[np.ndarray, np.ndarray]:
     """B's bands resampled (bilinear, nodata-aware) onto the destination grid.
 
@@ -112,12 +112,12 @@ def coregister(path_a, path_b, bounds: Bounds | None = None, bounds_crs=None, *,
         require_crs(a, path_a)
         require_crs(b, path_b)
         ia, ib = select_bands(a, bands_a, path_a), select_bands(b, bands_b, path_b)
-        win = bounds_window(a, path_a, _overlap(a, b, path_a, path_b, bounds, bounds_crs))
+        win = bounds_window(a, path_a, overlap_bounds(a, b, path_a, path_b, bounds, bounds_crs))
         shape = fit_shape(win, max_side)
         check_budget(path_a, shape, len(ia), a.dtypes[ia[0] - 1], budget_bytes)
         raw_a, valid_a = read_window(a, path_a, win, shape, ia)
         transform, crs_wkt = window_grid_transform(a, win, shape), a.crs.to_wkt()
-        raw_b, valid_b = _warp_onto(b, path_b, ib, transform, shape, a.crs, budget_bytes)
+        raw_b, valid_b = warp_onto(b, path_b, ib, transform, shape, a.crs, budget_bytes)
     valid = valid_a & valid_b
     if not valid.any():
         raise NoDataError(f"Rasters '{path_a}' and '{path_b}' have no valid pixels in common here.")

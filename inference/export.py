@@ -31,7 +31,7 @@ VECTOR_DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile"}
 RASTER_EXTS = (".tif", ".tiff")
 _SHP_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".fulltext.json")
 _SHP_NAME_BYTES = 10
-_SHP_STR_BYTES = 254
+SHP_STR_BYTES = 254
 
 
 class OutputExistsError(EOLensError, FileExistsError):
@@ -281,7 +281,7 @@ def _staging(target: str, stale: tuple[str, ...] = (), outputs: OutputSet | None
 
 # --- fields --------------------------------------------------------------------------
 
-def _kind(values: list) -> str:
+def field_kind(values: list) -> str:
     vals = [v for v in values if v is not None]
     if vals and all(isinstance(v, (bool, np.bool_)) for v in vals):
         return "bool"
@@ -296,7 +296,7 @@ def _kind(values: list) -> str:
     return "str"
 
 
-def _text(v: Any) -> str:
+def field_text(v: Any) -> str:
     if isinstance(v, (dict, list, tuple)):
         return json.dumps(v, ensure_ascii=False, default=str)
     return v.isoformat() if isinstance(v, (date, datetime)) else str(v)
@@ -317,7 +317,7 @@ def shapefile_field_names(keys: list[str]) -> dict[str, str]:
     return out
 
 
-def _clip_utf8(text: str, limit: int) -> str:
+def clip_utf8(text: str, limit: int) -> str:
     return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
 
 
@@ -349,7 +349,7 @@ def _ogr_geometry(geom, multi: bool):
 
 # --- vector --------------------------------------------------------------------------
 
-def _srs(crs_wkt: str):
+def spatial_ref(crs_wkt: str):
     from osgeo import osr
 
     if not crs_wkt:
@@ -365,7 +365,7 @@ def _srs(crs_wkt: str):
     return srs
 
 
-def _ok(obj, what: str, path: str):
+def check_gdal(obj, what: str, path: str):
     from osgeo import gdal
 
     if obj is None or (isinstance(obj, int) and obj != 0):
@@ -373,7 +373,7 @@ def _ok(obj, what: str, path: str):
     return obj
 
 
-def _create_fields(layer, kinds: dict[str, str], names: dict[str, str], shapefile: bool, path: str):
+def create_fields(layer, kinds: dict[str, str], names: dict[str, str], shapefile: bool, path: str):
     from osgeo import ogr
 
     ogr_types = {"int": ogr.OFTInteger64, "real": ogr.OFTReal, "bool": ogr.OFTInteger,
@@ -385,11 +385,11 @@ def _create_fields(layer, kinds: dict[str, str], names: dict[str, str], shapefil
         if kind == "bool" and not shapefile:
             fd.SetSubType(ogr.OFSTBoolean)
         if kind == "str" and shapefile:
-            fd.SetWidth(_SHP_STR_BYTES)
-        _ok(layer.CreateField(fd), f"field {key}", path)
+            fd.SetWidth(SHP_STR_BYTES)
+        check_gdal(layer.CreateField(fd), f"field {key}", path)
 
 
-def _set_value(feat, name: str, value, kind: str) -> None:
+def set_field_value(feat, name: str, value, kind: str) -> None:
     if value is None:
         return
     if kind in ("int", "bool"):
@@ -397,7 +397,7 @@ def _set_value(feat, name: str, value, kind: str) -> None:
     elif kind == "real":
         feat.SetField(name, float(value))
     else:
-        feat.SetField(name, _text(value))
+        feat.SetField(name, field_text(value))
 
 
 def write_vector(features: list[GeoFeature], path, crs_wkt: str, *, layer: str = "eolens",
@@ -414,7 +414,7 @@ def write_vector(features: list[GeoFeature], path, crs_wkt: str, *, layer: str =
     target = _target(path, overwrite, tuple(VECTOR_DRIVERS))
     shapefile = target.lower().endswith(".shp")
     keys = list(dict.fromkeys(k for f in features for k in f.properties))
-    kinds = {k: _kind([f.properties.get(k) for f in features]) for k in keys}
+    kinds = {k: field_kind([f.properties.get(k) for f in features]) for k in keys}
     names = shapefile_field_names(keys) if shapefile else {k: k for k in keys}
     report = ExportReport(target, names)
     if any(k != v for k, v in names.items()):
@@ -430,21 +430,21 @@ def write_vector(features: list[GeoFeature], path, crs_wkt: str, *, layer: str =
                   layer if in_place else None) as tmp_path:
         ds = _create_source(target, tmp_path)
         gtype, multi = _geometry_type(features, shapefile)
-        lyr = _ok(ds.CreateLayer(layer, _srs(crs_wkt), gtype,
+        lyr = check_gdal(ds.CreateLayer(layer, spatial_ref(crs_wkt), gtype,
                                  ["ENCODING=UTF-8"] if shapefile else []), "layer", target)
-        _create_fields(lyr, kinds, names, shapefile, target)
+        create_fields(lyr, kinds, names, shapefile, target)
         defn = lyr.GetLayerDefn()
         lyr.StartTransaction()  # one commit, not one per feature (GeoPackage: ~6x faster)
         for fid, f in enumerate(features):
             feat = ogr.Feature(defn)
             feat.SetGeometry(_ogr_geometry(f.geometry, multi))
             for key, value in f.properties.items():
-                text = _text(value) if kinds[key] == "str" and value is not None else None
-                if shapefile and text is not None and len(text.encode("utf-8")) > _SHP_STR_BYTES:
+                text = field_text(value) if kinds[key] == "str" and value is not None else None
+                if shapefile and text is not None and len(text.encode("utf-8")) > SHP_STR_BYTES:
                     long_texts.append({"fid": fid, "field": names[key], "property": key, "text": text})
-                    value = _clip_utf8(text, _SHP_STR_BYTES)
-                _set_value(feat, names[key], value, kinds[key])
-            _ok(lyr.CreateFeature(feat), f"feature {fid}", target)
+                    value = clip_utf8(text, SHP_STR_BYTES)
+                set_field_value(feat, names[key], value, kinds[key])
+            check_gdal(lyr.CreateFeature(feat), f"feature {fid}", target)
         lyr.CommitTransaction()
         ds = lyr = None  # flush and close before the rename
         if long_texts:
@@ -456,7 +456,7 @@ def _create_source(target: str, tmp_path: str):
     from osgeo import ogr
 
     driver = ogr.GetDriverByName(VECTOR_DRIVERS[os.path.splitext(target)[1].lower()])
-    return _ok(driver.CreateDataSource(tmp_path), "create", target)
+    return check_gdal(driver.CreateDataSource(tmp_path), "create", target)
 
 
 def _existing_layers(target: str, layer: str, report: ExportReport) -> None:
@@ -476,7 +476,7 @@ def _write_sidecar(tmp_path: str, target: str, entries: list[dict], report: Expo
     sidecar = os.path.splitext(target)[0] + ".fulltext.json"
     fields = sorted({e["property"] for e in entries})
     report.warnings.append(f"{len(entries)} text value(s) in {', '.join(fields)} were longer than "
-                           f"{_SHP_STR_BYTES} bytes and were cut in the Shapefile; the full text "
+                           f"{SHP_STR_BYTES} bytes and were cut in the Shapefile; the full text "
                            f"is in '{sidecar}'.")
     return sidecar
 

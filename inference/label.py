@@ -172,7 +172,7 @@ class ChipReader:
 
     def __enter__(self) -> ChipReader:
         from .raster_read import open_raster, require_crs, select_bands
-        from .tiling import _grid, _scene_limits
+        from .tiling import scene_grid, scene_limits
 
         self._ctx = open_raster(self.path)
         self.ds = ds = self._ctx.__enter__()
@@ -180,7 +180,7 @@ class ChipReader:
         self.idx = select_bands(ds, list(self.bands) if self.bands else None, self.path)
         self.crs_wkt = ds.crs.to_wkt()
         self.pixel = float(max(abs(ds.res[0]), abs(ds.res[1])))
-        self.limits = _scene_limits(ds, self.path, _grid(ds, self.path, None, None, None), self.idx)
+        self.limits = scene_limits(ds, self.path, scene_grid(ds, self.path, None, None, None), self.idx)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -318,9 +318,9 @@ def _label_chunk(reader: ChipReader, labeller: _Labeller, features, boxes, chunk
 
 
 def _infer_fields(features: Sequence[FeatureIn]) -> list[tuple[str, str]]:
-    from .export import _kind
+    from .export import field_kind
 
     if not features:
         return []
     keys = list(features[0].attributes)
-    return [(k, _kind([f.attributes.get(k) for f in features])) for k in keys]
+    return [(k, field_kind([f.attributes.get(k) for f in features])) for k in keys]

@@ -11,8 +11,8 @@ import os
 from collections.abc import Sequence
 
 from .errors import InputError
-from .export import (_SHP_STR_BYTES, VECTOR_DRIVERS, _clip_utf8, _create_fields, _ok, _set_value,
-                     _srs, _text, shapefile_field_names)
+from .export import (SHP_STR_BYTES, VECTOR_DRIVERS, clip_utf8, create_fields, check_gdal, set_field_value,
+                     spatial_ref, field_text, shapefile_field_names)
 
 
 def _renamed(inputs: Sequence[tuple[str, str]], added: Sequence[tuple[str, str]]) -> list:
@@ -47,7 +47,7 @@ class LabelWriter:
         from osgeo import ogr
 
         if os.path.exists(self.path):
-            self.ds = _ok(ogr.Open(self.path, 1), "open for resuming", self.path)
+            self.ds = check_gdal(ogr.Open(self.path, 1), "open for resuming", self.path)
             self.lyr = self.ds.GetLayerByName(self.layer_name) if not self.shapefile \
                 else self.ds.GetLayer(0)
         else:
@@ -65,11 +65,11 @@ class LabelWriter:
         gtype = self._geometry_type()
         if self.ds is None:
             driver = ogr.GetDriverByName(VECTOR_DRIVERS[os.path.splitext(self.path)[1].lower()])
-            self.ds = _ok(driver.CreateDataSource(self.path), "create", self.path)
-        self.lyr = _ok(self.ds.CreateLayer(self.layer_name, _srs(self.crs_wkt), gtype,
+            self.ds = check_gdal(driver.CreateDataSource(self.path), "create", self.path)
+        self.lyr = check_gdal(self.ds.CreateLayer(self.layer_name, spatial_ref(self.crs_wkt), gtype,
                                            ["ENCODING=UTF-8"] if self.shapefile else []),
                        "layer", self.path)
-        _create_fields(self.lyr, self.kinds, self.names, self.shapefile, self.path)
+        create_fields(self.lyr, self.kinds, self.names, self.shapefile, self.path)
 
     def _geometry_type(self):
         from osgeo import ogr
@@ -126,7 +126,7 @@ class LabelWriter:
                 attrs.update(values)
                 for key, value in attrs.items():
                     self._set(feat, key, value)
-                _ok(self.lyr.CreateFeature(feat), f"feature {values.get('src_fid')}", self.path)
+                check_gdal(self.lyr.CreateFeature(feat), f"feature {values.get('src_fid')}", self.path)
         except BaseException:
             self.lyr.RollbackTransaction()
             raise
@@ -140,7 +140,7 @@ class LabelWriter:
         if self.shapefile and kind in ("datetime", "date"):
             kind = "str"
         if kind == "str":
-            value = _text(value)
-            if self.shapefile and len(value.encode("utf-8")) > _SHP_STR_BYTES:
-                value = _clip_utf8(value, _SHP_STR_BYTES)
-        _set_value(feat, self.names[key], value, kind)
+            value = field_text(value)
+            if self.shapefile and len(value.encode("utf-8")) > SHP_STR_BYTES:
+                value = clip_utf8(value, SHP_STR_BYTES)
+        set_field_value(feat, self.names[key], value, kind)

@@ -138,7 +138,7 @@ def search_tiles(backend: Any, tiles: Iterable[GeoImage], query: str, *, batch_s
         raise InputError("Type what to search for.")
     text = backend.embed_phrases([query], templates)[0]
     result = SearchResult(query=query, top_k=top_k)
-    for records, emb in _embed_stream(backend, tiles, batch_size, min_valid, progress, cancel,
+    for records, emb in embed_stream(backend, tiles, batch_size, min_valid, progress, cancel,
                                       total, result):
         for rec, score in zip(records, emb @ text):
             rec.score = float(score)
@@ -156,7 +156,7 @@ def zero_shot_map(backend: Any, tiles: Iterable[GeoImage], classes: list[str], *
     text = backend.embed_phrases(list(classes), templates)
     result = ZeroShotResult(classes=list(classes))
     probs = []
-    for records, emb in _embed_stream(backend, tiles, batch_size, min_valid, progress, cancel,
+    for records, emb in embed_stream(backend, tiles, batch_size, min_valid, progress, cancel,
                                       total, result):
         batch = backend.class_scores(emb @ text.T)  # NaN rows stay NaN
         for rec, row in zip(records, batch):
@@ -180,7 +180,7 @@ def search_raster(backend: Any, path: str, query: str, bounds=None, bounds_crs=N
     return search_tiles(backend, tiles, query, total=total, cancel=cancel, **options)
 
 
-def _embed_stream(backend, tiles, batch_size, min_valid, progress, cancel, total,
+def embed_stream(backend, tiles, batch_size, min_valid, progress, cancel, total,
                   result: TileScores) -> Iterator[tuple[list[TileScore], np.ndarray]]:
     """Yield (records, (n, D) embeddings with NaN rows for skipped tiles) per batch."""
     cancel, progress = ensure_token(cancel), progress or noop_progress

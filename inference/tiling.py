@@ -211,7 +211,7 @@ def check_tile_count(path: str, grid: TileGrid, count: int, tile: int,
             "with eolens:index.")
 
 
-def _grid(ds, path: str, bounds, bounds_crs, max_side: int | None) -> TileGrid:
+def scene_grid(ds, path: str, bounds, bounds_crs, max_side: int | None) -> TileGrid:
     win = bounds_window(ds, path, bounds, bounds_crs)
     k = max(1, math.ceil(max(win.width, win.height) / max_side)) if max_side else 1
     # Whole multiples of k only: drops under one grid pixel at the right/bottom edge.
@@ -225,7 +225,7 @@ def tile_grid(path, bounds: Bounds | None = None, bounds_crs=None, *,
               max_side: int | None = None) -> TileGrid:
     with open_raster(path) as ds:
         require_crs(ds, os.fspath(path))
-        return _grid(ds, os.fspath(path), bounds, bounds_crs, max_side)
+        return scene_grid(ds, os.fspath(path), bounds, bounds_crs, max_side)
 
 
 def tile_scale(path, bounds: Bounds | None, bounds_crs, tile: int, overlap: int,
@@ -244,7 +244,7 @@ def tile_scale(path, bounds: Bounds | None, bounds_crs, tile: int, overlap: int,
     if not max_side or longest <= max_side:
         return None, int(tile), int(overlap)
     k = math.ceil(longest / max_side)
-    while True:  # the grid side whose decimation factor in _grid is exactly k (k >= 2 here)
+    while True:  # the grid side whose decimation factor in scene_grid is exactly k (k >= 2 here)
         grid_side = math.ceil(side / k)
         if math.ceil(side / grid_side) == k:
             break
@@ -260,7 +260,7 @@ def count_tiles(path, bounds: Bounds | None = None, bounds_crs=None, *, tile: in
     return window_count(g.width, g.height, tile, overlap)
 
 
-def _source_window(grid: TileGrid, win: Window) -> Window:
+def source_window(grid: TileGrid, win: Window) -> Window:
     sx, sy = grid.window.width / grid.width, grid.window.height / grid.height  # == factor
     return Window(grid.window.col_off + win.col_off * sx, grid.window.row_off + win.row_off * sy,
                   win.width * sx, win.height * sy)
@@ -287,7 +287,7 @@ def _stretch_sample(ds, path: str, grid: TileGrid, bands: list[int]):
     return np.concatenate(raws, axis=2), np.concatenate(valids, axis=1)
 
 
-def _scene_limits(ds, path: str, grid: TileGrid, bands: list[int]):
+def scene_limits(ds, path: str, grid: TileGrid, bands: list[int]):
     raw, valid = _stretch_sample(ds, path, grid, bands)
     if not valid.any():
         raise NoDataError(f"No valid pixels in the requested area of '{path}': nothing to analyse here.")
@@ -335,15 +335,15 @@ def _stream(path, bounds, bounds_crs, plan, tile: int, bands, max_side, cancel, 
     with open_raster(path) as ds:
         require_crs(ds, path)
         idx = select_bands(ds, bands, path)
-        grid = _grid(ds, path, bounds, bounds_crs, max_side)
+        grid = scene_grid(ds, path, bounds, bounds_crs, max_side)
         windows, count = plan(grid)
         check_tile_count(path, grid, count, tile, max_tiles)
-        limits = _scene_limits(ds, path, grid, idx)
+        limits = scene_limits(ds, path, grid, idx)
         for i, (win, core) in enumerate(windows):  # (read window, core window or None)
             cancel.check()
             shape = (int(win.height), int(win.width))
             check_budget(path, shape, len(idx), ds.dtypes[idx[0] - 1], budget_bytes)
-            raw, valid = read_window(ds, path, _source_window(grid, win), shape, idx)
+            raw, valid = read_window(ds, path, source_window(grid, win), shape, idx)
             if not valid.any():
                 continue
             meta = {"window": tuple(int(v) for v in win.flatten()), "index": i, "grid": grid,
