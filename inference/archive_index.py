@@ -42,6 +42,8 @@ EventFn = Callable[[str, str], None]  # (path, what happened) -> None
 
 @dataclass
 class IndexReport:
+    """What one indexing run did: files added, updated, unchanged, removed and failed, and tile counts."""
+
     index: str
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)     # content changed: re-embedded
@@ -53,9 +55,11 @@ class IndexReport:
 
     @property
     def embedded_files(self) -> list[str]:
+        """The files whose tiles were embedded in this run."""
         return self.added + self.updated
 
     def summary(self) -> str:
+        """One line of counts, then one line per failed file."""
         text = (f"{len(self.added)} added, {len(self.updated)} updated, "
                 f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
                 f"{len(self.failed)} failed; {self.tiles_embedded} tiles embedded, "
@@ -83,6 +87,7 @@ def collect_rasters(inputs: Sequence[str] = (), folder: Optional[str] = None) ->
 
 
 def sha256_file(path: str) -> str:
+    """Hex SHA-256 of the file at ``path``, read in blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(_HASH_CHUNK), b""):
@@ -321,6 +326,7 @@ def _dask_parts(todo, settings: IndexSettings, address: str, workers: int, cance
 # --- command line ---------------------------------------------------------------------------
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Command line: build or search an index; returns the exit status."""
     import argparse
     import json
 

@@ -88,6 +88,7 @@ def score_crops(clip_backend: Any, crops: Sequence[np.ndarray], labels: Sequence
 
 
 def cosine_distance(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
+    """Per-location cosine distance (0..2) between two feature grids; identical features give 0."""
     fa, fb = fa.astype(np.float64), fb.astype(np.float64)
     cos = np.sum(fa * fb, -1) / np.maximum(
         np.linalg.norm(fa, axis=-1) * np.linalg.norm(fb, axis=-1), 1e-12)
@@ -96,6 +97,7 @@ def cosine_distance(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
 
 
 def upsample_grid(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A feature-distance grid resized bilinearly to ``shape`` (rows, cols)."""
     import torch
     import torch.nn.functional as F
 

@@ -53,6 +53,7 @@ def footprint_in(ds, dst_crs) -> Polygon:
 
 
 def overlap_bounds(a, b, path_a: str, path_b: str, bounds, bounds_crs) -> Bounds:
+    """Bounds, in A's CRS, where both rasters (and the extent, if given) overlap; a clear error if none."""
     area = footprint_in(a, a.crs).intersection(footprint_in(b, a.crs))
     if bounds is not None:
         area = area.intersection(union_all([box(*bx) for bx in

@@ -40,6 +40,8 @@ class OutputExistsError(EOLensError, FileExistsError):
 
 @dataclass
 class ExportReport:
+    """What a vector export wrote: path, field renames, warnings, sidecar and kept layers."""
+
     path: str
     field_map: dict[str, str] = field(default_factory=dict)   # property key -> written field name
     warnings: list[str] = field(default_factory=list)
@@ -255,6 +257,7 @@ class OutputSet:
         return EOLensError(f"Cannot write '{name}': {err.strerror or err}; no output was changed.")
 
     def discard(self) -> None:
+        """Remove every staged file; the targets stay as they were."""
         for st in self._stages:
             shutil.rmtree(st.folder, ignore_errors=True)
         self._stages = []
@@ -282,6 +285,7 @@ def _staging(target: str, stale: tuple[str, ...] = (), outputs: OutputSet | None
 # --- fields --------------------------------------------------------------------------
 
 def field_kind(values: list) -> str:
+    """The attribute type of a column of values: bool, int, real, datetime, date or str."""
     vals = [v for v in values if v is not None]
     if vals and all(isinstance(v, (bool, np.bool_)) for v in vals):
         return "bool"
@@ -297,6 +301,7 @@ def field_kind(values: list) -> str:
 
 
 def field_text(v: Any) -> str:
+    """A value as field text: JSON for containers, ISO 8601 for dates."""
     if isinstance(v, (dict, list, tuple)):
         return json.dumps(v, ensure_ascii=False, default=str)
     return v.isoformat() if isinstance(v, (date, datetime)) else str(v)
@@ -318,6 +323,7 @@ def shapefile_field_names(keys: list[str]) -> dict[str, str]:
 
 
 def clip_utf8(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, never inside a character."""
     return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
 
 
@@ -350,6 +356,7 @@ def _ogr_geometry(geom, multi: bool):
 # --- vector --------------------------------------------------------------------------
 
 def spatial_ref(crs_wkt: str):
+    """An OGR SpatialReference from WKT, EPSG or PROJ text; None for no CRS."""
     from osgeo import osr
 
     if not crs_wkt:
@@ -366,6 +373,7 @@ def spatial_ref(crs_wkt: str):
 
 
 def check_gdal(obj, what: str, path: str):
+    """``obj`` when a GDAL/OGR call succeeded; otherwise an error that names ``path``."""
     from osgeo import gdal
 
     if obj is None or (isinstance(obj, int) and obj != 0):
@@ -374,6 +382,7 @@ def check_gdal(obj, what: str, path: str):
 
 
 def create_fields(layer, kinds: dict[str, str], names: dict[str, str], shapefile: bool, path: str):
+    """Create the attribute fields on an OGR layer (Shapefile dates as ISO text)."""
     from osgeo import ogr
 
     ogr_types = {"int": ogr.OFTInteger64, "real": ogr.OFTReal, "bool": ogr.OFTInteger,
@@ -390,6 +399,7 @@ def create_fields(layer, kinds: dict[str, str], names: dict[str, str], shapefile
 
 
 def set_field_value(feat, name: str, value, kind: str) -> None:
+    """Set one attribute of an OGR feature by its kind; None leaves it unset."""
     if value is None:
         return
     if kind in ("int", "bool"):

@@ -42,6 +42,7 @@ class TileScores:
 
     @property
     def scores(self) -> np.ndarray:
+        """The tiles' scores as a float32 array, in tile order."""
         return np.array([t.score for t in self.tiles], dtype=np.float32)
 
     def grid(self, values: Optional[np.ndarray] = None, fill: float = np.nan

@@ -98,6 +98,7 @@ def iter_blocks(width: int, height: int, block: int, halo: int = 0) -> Iterator[
 
 
 def block_count(width: int, height: int, block: int) -> int:
+    """How many ``block`` x ``block`` blocks cover a ``width`` x ``height`` raster."""
     return math.ceil(width / block) * math.ceil(height / block)
 
 
@@ -121,6 +122,7 @@ class SeamPolygons:
         self._open: list[list[np.ndarray]] = []   # ... of pieces cut by a seam
 
     def add(self, mask: np.ndarray, col: int, row: int) -> None:
+        """Add the polygons of one tile's mask at (``col``, ``row``), keeping seam pieces to merge."""
         from rasterio.features import shapes
 
         m = np.ascontiguousarray(mask, dtype=np.uint8)
@@ -203,6 +205,7 @@ def plan_windows(width: int, height: int, tile: int, overlap: int) -> list[Windo
 
 def check_tile_count(path: str, grid: TileGrid, count: int, tile: int,
                      max_tiles: int = MAX_TILES) -> None:
+    """Refuse a run that would cut the scene into more than ``max_tiles`` tiles."""
     if count > max_tiles:
         raise TooLargeError(
             f"'{path}' ({grid.width:,} x {grid.height:,} pixels) would be cut into {count:,} tiles "
@@ -212,6 +215,7 @@ def check_tile_count(path: str, grid: TileGrid, count: int, tile: int,
 
 
 def scene_grid(ds, path: str, bounds, bounds_crs, max_side: int | None) -> TileGrid:
+    """The analysis grid of the area: its window, size and transform at most ``max_side`` wide."""
     win = bounds_window(ds, path, bounds, bounds_crs)
     k = max(1, math.ceil(max(win.width, win.height) / max_side)) if max_side else 1
     # Whole multiples of k only: drops under one grid pixel at the right/bottom edge.
@@ -223,6 +227,7 @@ def scene_grid(ds, path: str, bounds, bounds_crs, max_side: int | None) -> TileG
 
 def tile_grid(path, bounds: Bounds | None = None, bounds_crs=None, *,
               max_side: int | None = None) -> TileGrid:
+    """The analysis grid of the area of the raster at ``path`` (opens and checks the file)."""
     with open_raster(path) as ds:
         require_crs(ds, os.fspath(path))
         return scene_grid(ds, os.fspath(path), bounds, bounds_crs, max_side)
@@ -261,6 +266,7 @@ def count_tiles(path, bounds: Bounds | None = None, bounds_crs=None, *, tile: in
 
 
 def source_window(grid: TileGrid, win: Window) -> Window:
+    """A window of the grid mapped back to the source raster's pixels."""
     sx, sy = grid.window.width / grid.width, grid.window.height / grid.height  # == factor
     return Window(grid.window.col_off + win.col_off * sx, grid.window.row_off + win.row_off * sy,
                   win.width * sx, win.height * sy)
@@ -288,6 +294,7 @@ def _stretch_sample(ds, path: str, grid: TileGrid, bands: list[int]):
 
 
 def scene_limits(ds, path: str, grid: TileGrid, bands: list[int]):
+    """Per-band stretch limits from a sample of the area's valid pixels."""
     raw, valid = _stretch_sample(ds, path, grid, bands)
     if not valid.any():
         raise NoDataError(f"No valid pixels in the requested area of '{path}': nothing to analyse here.")
