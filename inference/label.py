@@ -33,6 +33,8 @@ SRC_FID = "src_fid"
 
 @dataclass(frozen=True)
 class FeatureIn:
+    """One input feature as plain data: fid, WKB geometry and attributes."""
+
     fid: int
     wkb: bytes | None
     attributes: dict = field(default_factory=dict)
@@ -54,11 +56,14 @@ class LabelSpec:
     detail: str = "brief"           # caption mode
 
     def prompt_text(self) -> str:
+        """What the run asks: the classes, the question, or 'caption'."""
         return {"classify": ", ".join(self.classes), "ask": self.prompt}.get(self.mode, "caption")
 
 
 @dataclass
 class LabelSummary:
+    """What a labelling run did: how many features were labelled, skipped or left unlabelled."""
+
     path: str
     total: int = 0
     labelled: int = 0
@@ -67,6 +72,7 @@ class LabelSummary:
     warnings: list[str] = field(default_factory=list)
 
     def text(self) -> str:
+        """The counts as one sentence."""
         return (f"{self.labelled} features labelled, {self.unlabelled} could not be labelled, "
                 f"{self.skipped} already done, of {self.total}.")
 
@@ -89,11 +95,13 @@ def parse_buffer(text: Any) -> tuple[float, bool]:
 
 
 def parse_classes(text: Any) -> tuple[str, ...]:
+    """Class names from a comma-separated text or a list, stripped, unique, in order."""
     items = text if isinstance(text, (list, tuple)) else str(text or "").split(",")
     return tuple(dict.fromkeys(s.strip() for s in items if str(s).strip()))
 
 
 def check_spec(spec: LabelSpec) -> None:
+    """Refuse an unknown MODE, fewer than two CLASSES, or a missing question."""
     if spec.mode not in MODES:
         raise InputError(f"MODE must be one of {', '.join(MODES)}, not '{spec.mode}'.")
     if spec.mode == "classify" and len(spec.classes) < 2:
@@ -187,6 +195,7 @@ class ChipReader:
         self._ctx.__exit__(*exc)
 
     def read(self, bounds: Sequence[float]):
+        """The image chip of the raster under ``bounds``, as a GeoImage within the size budget."""
         from .raster_read import (DEFAULT_BUDGET, bounds_window, check_budget, fit_shape,
                                   read_window, to_geoimage, window_grid_transform)
 

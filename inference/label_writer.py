@@ -21,6 +21,8 @@ def _renamed(inputs: Sequence[tuple[str, str]], added: Sequence[tuple[str, str]]
 
 
 class LabelWriter:
+    """Writes labelled features to a GeoPackage or Shapefile as they come, resumable."""
+
     def __init__(self, path: str, crs_wkt: str, input_fields: Sequence[tuple[str, str]],
                  label_fields: Sequence[tuple[str, str]], families: set[str], *,
                  layer: str | None = None, identity: tuple[str, str] = ("", "")) -> None:
