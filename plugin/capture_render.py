@@ -40,7 +40,7 @@ def map_settings(layer: QgsMapLayer, extent: QgsRectangle, crs: QgsCoordinateRef
     ms.setOutputSize(QSize(*size))
     ms.setOutputDpi(96)
     ms.setBackgroundColor(QColor(Qt.GlobalColor.transparent))
-    ms.setFlag(QgsMapSettings.Antialiasing, False)  # no blended edges in the valid mask
+    ms.setFlag(QgsMapSettings.Flag.Antialiasing, False)  # no blended edges in the valid mask
     ms.setExtent(extent)
     return ms
 

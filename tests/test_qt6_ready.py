@@ -4,6 +4,8 @@ Flags what PyQt6 removed: unscoped enum members (``Qt.UserRole`` instead of
 ``Qt.ItemDataRole.UserRole``), ``exec_()``, and PyQt5-only names (QRegExp, qApp, QDesktopWidget,
 ``qgis.PyQt.Qt``). The enum members are found by introspecting the installed bindings, and only
 those whose scoped form exists on this QGIS are flagged, so every finding can be fixed on 3.22.
+The same scan runs on QGIS 3.40 (Debian 13), where many enums moved into ``Qgis`` under new names
+and the old nested name is an alias (see ``_enum_scopes``).
 Importing PyQt5/PyQt6 directly is checked by test_boundaries.py.
 """
 from __future__ import annotations
@@ -34,26 +36,43 @@ def _is_enum_member(value) -> bool:
 
 
 @lru_cache(maxsize=None)
-def _enum_members(module: str, name: str) -> frozenset[str]:
-    """Members of ``module.name`` reachable unscoped whose enum type is reachable on the class."""
+def _enum_scopes(module: str, name: str) -> dict[str, str]:
+    """Members of ``module.name`` reachable unscoped -> the name their enum type has on the class.
+
+    The type is found under its own name (``QgsTask.Flag``) or under the old name QGIS keeps on
+    the class when it moved the enum into ``Qgis`` (QGIS 3.40: ``QgsProcessingParameterNumber.Type``
+    is ``Qgis.ProcessingNumberParameterType``, and ``QgsProcessingParameterNumber.Double`` its
+    member). Either way ``name.<that name>.<member>`` is the scoped form, valid on 3.22 and later.
+    """
     try:
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError):
-        return frozenset()
+        return {}
     if not isinstance(cls, type):
-        return frozenset()
-    out = set()
+        return {}
+    values = {}
     for attr in dir(cls):
         try:
-            value = getattr(cls, attr)
+            values[attr] = getattr(cls, attr)
         except Exception:  # noqa: BLE001 - some sip descriptors refuse class access
             continue
+    scopes = {}  # enum type -> its name on cls, its own name first
+    for attr, value in values.items():
+        if isinstance(value, type) and (issubclass(value, enum.Enum) or type(value).__name__ == "enumtype"):
+            if value not in scopes or attr == value.__name__:
+                scopes[value] = attr
+    out = {}
+    for attr, value in values.items():
         etype = type(value)
-        if (not isinstance(value, type) and _is_enum_member(value)
-                and attr != etype.__name__ and getattr(cls, etype.__name__, None) is etype
+        if (not isinstance(value, type) and _is_enum_member(value) and etype in scopes
                 and getattr(etype, attr, None) == value):
-            out.add(attr)
-    return frozenset(out)
+            out[attr] = scopes[etype]
+    return out
+
+
+def _enum_members(module: str, name: str) -> frozenset[str]:
+    """Members of ``module.name`` reachable unscoped whose enum type is reachable on the class."""
+    return frozenset(_enum_scopes(module, name))
 
 
 def _qt_names(tree: ast.AST) -> dict[str, tuple[str, str]]:
@@ -85,10 +104,10 @@ def findings(path: Path) -> list[tuple[int, str]]:
         elif (isinstance(node.value, ast.Name) and node.value.id in names
               and node.value.id not in NOT_CHECKED):
             module, cls = names[node.value.id]
-            if node.attr in _enum_members(module, cls):
-                etype = type(getattr(getattr(importlib.import_module(module), cls), node.attr))
+            scope = _enum_scopes(module, cls).get(node.attr)
+            if scope:
                 out.append((node.lineno, f"unscoped enum {node.value.id}.{node.attr}: "
-                                         f"use {node.value.id}.{etype.__name__}.{node.attr}"))
+                                         f"use {node.value.id}.{scope}.{node.attr}"))
     return sorted(out)
 
 
@@ -117,6 +136,9 @@ def test_introspection_knows_the_common_enums():
     assert "Expanding" in _enum_members("qgis.PyQt.QtWidgets", "QSizePolicy")
     assert "CanCancel" in _enum_members("qgis.core", "QgsTask")
     assert "Warning" in _enum_members("qgis.core", "Qgis")
+    # QGIS 3.40 moved this enum to Qgis.ProcessingNumberParameterType and kept the old name as an
+    # alias; the scoped form that works on 3.22 and 3.40 alike is the one to ask for
+    assert _enum_scopes("qgis.core", "QgsProcessingParameterNumber")["Double"] == "Type"
     # the enum types themselves and nested classes are not members
     assert "ItemDataRole" not in _enum_members("qgis.PyQt.QtCore", "Qt")
 
