@@ -274,7 +274,10 @@ def label_features(path: str, features: Sequence[FeatureIn], spec: LabelSpec, ou
     """
     from .actions import RunOptions, load
 
+    from .label_writer import LabelWriter, check_output
+
     check_spec(spec)
+    check_output(output)   # before the model loads: a bad output costs no load
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     fields = list(fields) if fields is not None else _infer_fields(features)
     summary = LabelSummary(os.path.abspath(output), total=len(features))
@@ -284,8 +287,6 @@ def label_features(path: str, features: Sequence[FeatureIn], spec: LabelSpec, ou
             backend = load(spec.model, MODE_TASKS[spec.mode], opts or RunOptions(),
                            sub_progress(progress, 0, 10), cancel)
         labeller = _Labeller(spec, backend)
-        from .label_writer import LabelWriter
-
         with LabelWriter(output, features_crs, fields, result_fields(spec.mode), families,
                          layer=layer, identity=(spec.model, spec.prompt_text())) as writer:
             todo = [i for i, f in enumerate(features) if f.fid not in writer.done]

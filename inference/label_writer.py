@@ -20,19 +20,24 @@ def _renamed(inputs: Sequence[tuple[str, str]], added: Sequence[tuple[str, str]]
     return [(f"{n}_input" if n.lower() in taken else n, k) for n, k in inputs]
 
 
+def check_output(path: str) -> str:
+    """The absolute path of a label output, or InputError naming what is wrong with it."""
+    full = os.path.abspath(os.fspath(path))
+    if os.path.splitext(full)[1].lower() not in VECTOR_DRIVERS:
+        raise InputError(f"OUTPUT '{path}' must end in {' or '.join(VECTOR_DRIVERS)}.")
+    if not os.path.isdir(os.path.dirname(full)):
+        raise InputError(f"OUTPUT: the folder '{os.path.dirname(full)}' does not exist.")
+    return full
+
+
 class LabelWriter:
     """Writes labelled features to a GeoPackage or Shapefile as they come, resumable."""
 
     def __init__(self, path: str, crs_wkt: str, input_fields: Sequence[tuple[str, str]],
                  label_fields: Sequence[tuple[str, str]], families: set[str], *,
                  layer: str | None = None, identity: tuple[str, str] = ("", "")) -> None:
-        self.path = os.path.abspath(os.fspath(path))
-        ext = os.path.splitext(self.path)[1].lower()
-        if ext not in VECTOR_DRIVERS:
-            raise InputError(f"OUTPUT '{path}' must end in {' or '.join(VECTOR_DRIVERS)}.")
-        if not os.path.isdir(os.path.dirname(self.path)):
-            raise InputError(f"OUTPUT: the folder '{os.path.dirname(self.path)}' does not exist.")
-        self.shapefile = ext == ".shp"
+        self.path = check_output(path)
+        self.shapefile = self.path.lower().endswith(".shp")
         self.inputs = list(input_fields)
         renamed = _renamed(self.inputs, label_fields)
         self.input_keys = [(orig, new) for (orig, _), (new, _) in zip(self.inputs, renamed)]

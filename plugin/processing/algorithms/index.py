@@ -19,11 +19,11 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ....inference.errors import EOLensError, InputError
-from ....inference.registry import DEFAULTS
+from ....inference.batch_params import IndexParams
+from ....inference.errors import EOLensError
 from ...capture import layer_path
 from ...translate import N_
-from .base import DEVICES, EOLensAlgorithm, Run, check_model, tr
+from .base import DEVICES, EOLensAlgorithm, Run, plugin_defaults, tr
 
 COUNTS = ("ADDED", "UPDATED", "UNCHANGED", "REMOVED", "FAILED")
 
@@ -34,12 +34,23 @@ def device_and_offline(alg, parameters, context) -> tuple[str, object]:
 
 
 def add_device_parameters(alg) -> None:
+    """DEVICE and OFFLINE, defaulting to the EO Lens settings like the other algorithms."""
+    prefs = plugin_defaults(None)
     alg.addParameter(QgsProcessingParameterEnum(
-        "DEVICE", tr("Device"), options=list(DEVICES), defaultValue="auto", usesStaticStrings=True))
+        "DEVICE", tr("Device"), options=list(DEVICES), defaultValue=prefs["device"],
+        usesStaticStrings=True))
     offline = QgsProcessingParameterBoolean(
-        "OFFLINE", tr("Offline: load models only from the cache or local folders"), False)
+        "OFFLINE", tr("Offline: load models only from the cache or local folders"),
+        prefs["offline"])
     offline.setFlags(offline.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
     alg.addParameter(offline)
+
+
+def apply_settings_environment() -> None:
+    """Cache locations and GDAL's block cache from the EO Lens settings, before a model loads."""
+    from ... import settings
+
+    settings.apply_environment(settings.load())
 
 
 class IndexAlgorithm(EOLensAlgorithm):
@@ -64,7 +75,7 @@ class IndexAlgorithm(EOLensAlgorithm):
             "INDEX", tr("Index file (created or updated)"), tr("GeoPackage (*.gpkg)")))
         self.addParameter(QgsProcessingParameterString(
             "MODEL", tr("Model (registry name, hub id or local folder)"),
-            defaultValue=DEFAULTS["search"]))
+            defaultValue=plugin_defaults(self.MODEL_TASK)["model"], optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             "TILE_SIZE", tr("Tile size (pixels)"), QgsProcessingParameterNumber.Type.Integer, 224,
             minValue=16))
@@ -83,42 +94,42 @@ class IndexAlgorithm(EOLensAlgorithm):
 
         layers = self.parameterAsLayerList(parameters, "INPUTS", context) or []
         folder = (self.parameterAsString(parameters, "FOLDER", context) or "").strip()
-        paths = collect_rasters([layer_path(layer) for layer in layers], folder or None)
-        if not paths:
-            raise InputError(tr("No rasters to index: choose layers (INPUTS) or a folder (FOLDER)."))
-        return paths
+        return collect_rasters([layer_path(layer) for layer in layers], folder or None)
+
+    def model_name(self, parameters, context) -> str:
+        """MODEL, or the EO Lens settings' search model when it is blank."""
+        model = (self.parameterAsString(parameters, "MODEL", context) or "").strip()
+        return model or plugin_defaults(self.MODEL_TASK)["model"]
 
     def _index(self, parameters, context) -> str:
-        path = self.parameterAsFileOutput(parameters, "INDEX", context)
-        if not path or not path.lower().endswith(".gpkg"):
-            raise InputError(tr("INDEX: choose a .gpkg file for the index."))
-        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise InputError(tr("INDEX: the folder '{0}' does not exist.").format(
-                os.path.dirname(os.path.abspath(path))))
-        return path
+        path = (self.parameterAsFileOutput(parameters, "INDEX", context) or "").strip()
+        return os.path.abspath(path) if path else ""
+
+    def params(self, parameters, context) -> IndexParams:
+        """The one place the run's typed parameters are built from the Processing parameters."""
+        device, offline = device_and_offline(self, parameters, context)
+        return IndexParams(
+            paths=tuple(self._paths(parameters, context)),
+            index=self._index(parameters, context),
+            model=self.model_name(parameters, context),
+            tile=self.parameterAsInt(parameters, "TILE_SIZE", context),
+            overlap=self.parameterAsInt(parameters, "OVERLAP", context),
+            device=device, offline=offline)
 
     def validate(self, parameters, context) -> None:
-        check_model(self.model_name(parameters, context), self.MODEL_TASKS)
-        tile = self.parameterAsInt(parameters, "TILE_SIZE", context)
-        overlap = self.parameterAsInt(parameters, "OVERLAP", context)
-        if not 0 <= overlap < tile:
-            raise InputError(tr("OVERLAP must be smaller than TILE_SIZE."))
-        self._index(parameters, context)
-        self._paths(parameters, context)
+        self.params(parameters, context).validate()
 
     def prepareAlgorithm(self, parameters, context, feedback):
         from ....inference.actions import RunOptions
 
+        apply_settings_environment()
         try:
-            self.validate(parameters, context)
-            device, offline = device_and_offline(self, parameters, context)
-            self._run = Run(source=None, source_b=None, prompt="",
-                            model=self.model_name(parameters, context), max_side=None,
-                            opts=RunOptions(device=device, offline=offline),
-                            values={"paths": self._paths(parameters, context),
-                                    "index": self._index(parameters, context),
-                                    "tile": self.parameterAsInt(parameters, "TILE_SIZE", context),
-                                    "overlap": self.parameterAsInt(parameters, "OVERLAP", context)})
+            params = self.params(parameters, context)
+            params.validate()
+            self._run = Run(source=None, source_b=None, prompt="", model=params.model,
+                            max_side=None, opts=RunOptions(device=params.device,
+                                                           offline=params.offline),
+                            values={"params": params})
         except EOLensError as err:
             raise QgsProcessingException(str(err)) from err
         return True
@@ -130,13 +141,11 @@ class IndexAlgorithm(EOLensAlgorithm):
 
     def act(self, run: Run):
         from ....inference.actions import ActionResult
-        from ....inference.archive_index import IndexSettings, build_index
+        from ....inference.archive_index import build_index
 
-        v = run.values
-        settings = IndexSettings(run.model, v["tile"], v["overlap"], device=run.opts.device,
-                                 offline=run.opts.offline)
+        params: IndexParams = run.values["params"]
         feedback = getattr(self, "_feedback", None)
-        report = build_index(v["index"], v["paths"], settings, progress=run.progress,
+        report = build_index(params.index, params.paths, params.settings(), progress=run.progress,
                              cancel=run.cancel,
                              on_event=lambda p, what: feedback and feedback.pushInfo(f"{p}: {what}"))
         return ActionResult(text=report.summary(),

@@ -6,13 +6,14 @@ from typing import ClassVar
 from qgis.core import (QgsProcessing, QgsProcessingOutputNumber, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterString)
 
+from ....inference.batch_params import LabelParams
 from ....inference.errors import InputError
-from ....inference.label import MODE_TASKS, MODES, LabelSpec, check_spec, parse_buffer, parse_classes
-from ....inference.registry import DEFAULTS
+from ....inference.label import MODES, parse_buffer, parse_classes
+from ...capture import is_local_file, layer_path
 from ...translate import N_
-from .base import EOLensAlgorithm, Run, check_model, split_layer, tr
+from .base import EOLensAlgorithm, Run, plugin_defaults, split_layer, tr
 
-MODE_DEFAULTS = {"classify": "search", "ask": "chat", "caption": "caption"}  # -> registry.DEFAULTS
+MODE_DEFAULTS = {"classify": "search", "ask": "chat", "caption": "caption"}  # -> settings model_*
 COUNTS = {"LABELLED": N_("Features labelled"), "SKIPPED": N_("Features already labelled (skipped)"),
           "UNLABELLED": N_("Features that could not be labelled")}
 
@@ -55,25 +56,40 @@ class LabelAlgorithm(EOLensAlgorithm):
         return self.parameterAsEnumString(parameters, "MODE", context) or "classify"
 
     def model_name(self, parameters, context) -> str:
+        """MODEL, or the EO Lens settings' model for the mode's task when it is blank."""
         model = (self.parameterAsString(parameters, "MODEL", context) or "").strip()
-        return model or DEFAULTS[MODE_DEFAULTS[self.mode(parameters, context)]]
+        return model or plugin_defaults(MODE_DEFAULTS[self.mode(parameters, context)])["model"]
 
-    def spec(self, parameters, context) -> LabelSpec:
+    def params(self, parameters, context) -> LabelParams:
+        """The one place the run's typed parameters are built from the Processing parameters."""
         value, fraction = parse_buffer(self.parameterAsString(parameters, "BUFFER", context))
         max_side = self.parameterAsInt(parameters, "MAX_SIDE", context)
         bands = tuple(self.parameterAsInts(parameters, "BANDS", context) or ()) or None
-        return LabelSpec(
+        output, layer = split_layer(self.parameterAsOutputLayer(parameters, "OUTPUT", context) or "")
+        return LabelParams(
+            raster=self._raster_path(parameters, context),
+            features=self._features_path(parameters, context), output=output, layer=layer,
+            selected_only=bool(getattr(parameters.get("FEATURES"), "selectedFeaturesOnly", False)),
             mode=self.mode(parameters, context), model=self.model_name(parameters, context),
             prompt=(self.parameterAsString(parameters, "PROMPT", context) or "").strip(),
             classes=parse_classes(self.parameterAsString(parameters, "CLASSES", context)),
             buffer=value, buffer_fraction=fraction, max_side=max_side or None, bands=bands)
 
+    def _raster_path(self, parameters, context) -> str:
+        layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
+        return layer_path(layer) if layer is not None and is_local_file(layer) else ""
+
+    def _features_path(self, parameters, context) -> str:
+        """The file behind FEATURES ("" for a layer that lives only in memory)."""
+        layer = self.parameterAsVectorLayer(parameters, "FEATURES", context)
+        if layer is None or layer.providerType() != "ogr":
+            return ""
+        return layer.source().split("|")[0]
+
     def validate_specific(self, parameters, context) -> None:
-        spec = self.spec(parameters, context)
-        check_spec(spec)
-        check_model(spec.model, (MODE_TASKS[spec.mode],))
         if self.parameterAsSource(parameters, "FEATURES", context) is None:
             raise InputError(tr("FEATURES: choose a vector layer."))
+        self.params(parameters, context).validate()
 
     def read_specific(self, parameters, context) -> dict:
         from ...vector_snapshot import copy_features
@@ -84,10 +100,9 @@ class LabelAlgorithm(EOLensAlgorithm):
             extent = self.parameterAsExtent(parameters, "EXTENT", context)
             crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
         snap = copy_features(source, source.sourceName(), extent=extent, extent_crs=crs)
-        path, layer = split_layer(self.parameterAsOutputLayer(parameters, "OUTPUT", context))
-        self._check_destination("OUTPUT", path)
-        return {"spec": self.spec(parameters, context), "snapshot": snap, "output": path,
-                "layer": layer}
+        params = self.params(parameters, context)
+        params.validate()
+        return {"params": params, "snapshot": snap}
 
     # -- running -----------------------------------------------------------------------------
     def act(self, run: Run):
@@ -96,8 +111,10 @@ class LabelAlgorithm(EOLensAlgorithm):
         from ...capture import require_file
 
         v = run.values
-        summary = label_features(require_file(run.source, tr("Label features")), v["snapshot"].features, v["spec"], v["output"],
-                                 features_crs=v["snapshot"].crs_wkt, layer=v["layer"],
+        p: LabelParams = v["params"]
+        summary = label_features(require_file(run.source, tr("Label features")),
+                                 v["snapshot"].features, p.spec(), p.output,
+                                 features_crs=v["snapshot"].crs_wkt, layer=p.layer,
                                  opts=run.opts, progress=run.progress, cancel=run.cancel)
         result = ActionResult(text=summary.text(), warnings=list(summary.warnings))
         result.meta.update(labelled=summary.labelled, skipped=summary.skipped,
@@ -105,7 +122,7 @@ class LabelAlgorithm(EOLensAlgorithm):
         return result
 
     def write_outputs(self, result, parameters, context, written, feedback) -> dict:
-        v, m = self._run.values, result.meta
-        out = f"{v['output']}|layername={v['layer']}" if v["layer"] else v["output"]
+        p, m = self._run.values["params"], result.meta
+        out = f"{p.output}|layername={p.layer}" if p.layer else p.output
         return {"OUTPUT": out, "LABELLED": m["labelled"], "SKIPPED": m["skipped"],
                 "UNLABELLED": m["unlabelled"]}

@@ -1,7 +1,6 @@
 """eolens:search_index: text or an example region -> the top-K tiles across an archive index."""
 from __future__ import annotations
 
-import os
 from typing import ClassVar
 
 from qgis.core import (
@@ -14,11 +13,12 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ....inference.errors import EOLensError, InputError
+from ....inference.batch_params import SearchIndexParams
+from ....inference.errors import EOLensError
 from ...capture import snapshot
 from ...translate import N_
-from .base import EOLensAlgorithm, Run, check_model, raw_destination, tr
-from .index import add_device_parameters, device_and_offline
+from .base import EOLensAlgorithm, Run, raw_destination, split_layer, tr
+from .index import add_device_parameters, apply_settings_environment, device_and_offline
 
 
 class SearchIndexAlgorithm(EOLensAlgorithm):
@@ -51,13 +51,6 @@ class SearchIndexAlgorithm(EOLensAlgorithm):
         add_device_parameters(self)
         self.add_outputs()
 
-    def _index(self, parameters, context) -> str:
-        path = (self.parameterAsFile(parameters, "INDEX", context) or "").strip()
-        if not path or not os.path.isfile(path):
-            raise InputError(tr("INDEX: the index file '{0}' does not exist; build it with "
-                                "eolens:index.").format(path))
-        return path
-
     def _example(self, parameters, context):
         layer = self.parameterAsRasterLayer(parameters, "EXAMPLE", context)
         if layer is None:
@@ -69,31 +62,35 @@ class SearchIndexAlgorithm(EOLensAlgorithm):
             crs = crs if crs.isValid() else layer.crs()
         return snapshot(layer, rect if rect is not None and not rect.isEmpty() else None, crs)
 
+    def params(self, parameters, context, example=None) -> SearchIndexParams:
+        """The one place the run's typed parameters are built from the Processing parameters."""
+        device, offline = device_and_offline(self, parameters, context)
+        output = raw_destination(parameters.get("OUTPUT"))
+        named = output and output != "TEMPORARY_OUTPUT" and not output.startswith(("memory:", "ogr:"))
+        return SearchIndexParams(
+            index=(self.parameterAsFile(parameters, "INDEX", context) or "").strip(),
+            output=split_layer(output)[0] if named else "",
+            prompt=(self.parameterAsString(parameters, "PROMPT", context) or "").strip(),
+            example=(example.path or example.name) if example is not None else "",
+            top_k=self.parameterAsInt(parameters, "TOP_K", context),
+            model=(self.parameterAsString(parameters, "MODEL", context) or "").strip(),
+            device=device, offline=offline)
+
     def validate(self, parameters, context) -> None:
-        self._index(parameters, context)
-        prompt = (self.parameterAsString(parameters, "PROMPT", context) or "").strip()
-        example = self._example(parameters, context)
-        if bool(prompt) == (example is not None):
-            raise InputError(tr("Give either a PROMPT or an EXAMPLE raster (with an EXTENT)."))
-        model = (self.parameterAsString(parameters, "MODEL", context) or "").strip()
-        if model:
-            check_model(model, ("search", "embed_image"))
-        self._check_destination("OUTPUT", raw_destination(parameters.get("OUTPUT")))
+        self.params(parameters, context, self._example(parameters, context)).validate()
 
     def prepareAlgorithm(self, parameters, context, feedback):
         from ....inference.actions import RunOptions
 
+        apply_settings_environment()
         try:
-            self.validate(parameters, context)
-            device, offline = device_and_offline(self, parameters, context)
             example = self._example(parameters, context)
+            params = self.params(parameters, context, example)
+            params.validate()
             self._run = Run(
-                source=example, source_b=None,
-                prompt=(self.parameterAsString(parameters, "PROMPT", context) or "").strip(),
-                model=(self.parameterAsString(parameters, "MODEL", context) or "").strip(),
-                max_side=None, opts=RunOptions(device=device, offline=offline),
-                values={"index": self._index(parameters, context),
-                        "top_k": self.parameterAsInt(parameters, "TOP_K", context)})
+                source=example, source_b=None, prompt=params.prompt, model=params.model,
+                max_side=None, opts=RunOptions(device=params.device, offline=params.offline),
+                values={"params": params})
         except EOLensError as err:
             raise QgsProcessingException(str(err)) from err
         return True
@@ -105,7 +102,8 @@ class SearchIndexAlgorithm(EOLensAlgorithm):
         example = None if src is None else {
             "path": src.path or src.name, "image": src.image, "bounds": src.bounds,
             "bounds_crs": src.bounds_crs if src.bounds else None, "bands": src.bands}
-        return search_index(run.values["index"], prompt=run.prompt, example=example,
-                            top_k=run.values["top_k"], model=run.model or None,
+        params: SearchIndexParams = run.values["params"]
+        return search_index(params.index, prompt=params.prompt, example=example,
+                            top_k=params.top_k, model=params.model or None,
                             device=run.opts.device, offline=run.opts.offline,
                             progress=run.progress, cancel=run.cancel)
