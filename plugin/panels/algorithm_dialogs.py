@@ -8,17 +8,39 @@ from __future__ import annotations
 from typing import Optional
 
 from qgis.core import QgsProcessingFeatureSourceDefinition, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.PyQt import sip
+from qgis.PyQt.QtCore import QTimer
+from qgis.PyQt.QtWidgets import QDialog, QWidget
 
 from .. import layers
 
 
-def open_dialog(alg_id: str, params: dict):
-    """The algorithm's dialog, shown (not modal) with ``params`` filled in; returns it."""
+def open_dialog(alg_id: str, params: dict, owner: QWidget):
+    """The algorithm's dialog, shown (not modal) with ``params`` filled in; returns it.
+
+    ``owner`` (the dock) becomes the dialog's Qt parent, so the dialog's Python half, which runs
+    the algorithm when Run is pressed, lives as long as the dock does, whoever holds it. The
+    dialog is released when it is closed after its run (or never run).
+    """
     from qgis import processing
 
     dialog = processing.createAlgorithmDialog(alg_id, params)
+    dialog.setParent(owner, dialog.windowFlags())   # keeps it a window of its own
+    closed = QDialog.finished.__get__(dialog)   # the dialog base's finished() hides the signal
+    for signal in (closed, dialog.algorithmFinished):   # closed, or done while hidden
+        signal.connect(lambda *_args, d=dialog: QTimer.singleShot(0, lambda: _release(d)))
     dialog.show()
     return dialog
+
+
+def _release(dialog) -> None:
+    """Delete a dialog once it is closed and its algorithm no longer runs.
+
+    Processing clears ``feedback`` after a run ends, just after it closes the dialog, so this
+    runs from the event loop; a dialog closed mid-run stays with the dock until the run ends."""
+    if sip.isdeleted(dialog) or dialog.isVisible() or getattr(dialog, "feedback", None) is not None:
+        return
+    dialog.deleteLater()
 
 
 def features_param(layer: Optional[QgsVectorLayer]):

@@ -190,13 +190,14 @@ class SearchPanel(QWidget):
         canvas.refresh()
 
     def index_rasters(self):
-        return algorithm_dialogs.open_dialog("eolens:index", algorithm_dialogs.index_params())
+        return algorithm_dialogs.open_dialog("eolens:index", algorithm_dialogs.index_params(),
+                                             self.dock)
 
     def search_index(self):
         params = {"TOP_K": self.top_k.value()}
         if self.query.text().strip():
             params["PROMPT"] = self.query.text().strip()
-        return algorithm_dialogs.open_dialog("eolens:search_index", params)
+        return algorithm_dialogs.open_dialog("eolens:search_index", params, self.dock)
 
     def _source(self):
         return self.dock.source()
