@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import folder_swap, packages_path, platform_env
+from . import folder_swap, packages_path, platform_env, support_floor
 from ..inference import cuda_driver
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1]
@@ -252,6 +252,11 @@ def run(plan: Plan, log: Callable[[str], None] = print,
     def say(text: str) -> None:
         lines.append(text)
         log(text)
+
+    refused = support_floor.refusal(plan.python, _clean_env())  # QGIS's Python, before any download
+    if refused:
+        say(refused)
+        return Outcome(False, refused, lines, time.monotonic() - start)
 
     # A verified staging folder that Windows kept from being swapped in is finished, not downloaded again.
     stamp = {"torch": plan.torch, "requirements": plan.requirements, "python": plan.python}

@@ -9,7 +9,7 @@ from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (QButtonGroup, QDialog, QHBoxLayout, QLabel, QPlainTextEdit,
                                  QProgressBar, QPushButton, QRadioButton, QVBoxLayout)
 
-from . import deps, installer, network, packages_path
+from . import deps, installer, network, packages_path, support_floor
 
 
 def tr(text: str) -> str:
@@ -55,6 +55,8 @@ class InstallerDialog(QDialog):
         self.target = packages_path.packages_dir()
         self.proxy = network.qgis_proxy()[0]
         self.gpu = installer.detected_gpu()
+        # QGIS's Python below the support floor (support_floor.py): say so, Install stays grey
+        self.floor = support_floor.refusal(packages_path.python_executable(), installer._clean_env())
         self.plan_view = QPlainTextEdit(readOnly=True)
         layout = QVBoxLayout(self)
         layout.addWidget(self._intro())
@@ -73,7 +75,7 @@ class InstallerDialog(QDialog):
         self._refresh_plan()
 
     def _intro(self) -> QLabel:
-        lines = []
+        lines = [self.floor] if self.floor else []
         if self.report.missing:
             lines.append(tr("EO Lens needs these Python packages, which QGIS's Python does not have: {0}.")
                          .format(", ".join(self.report.missing)))
@@ -117,7 +119,7 @@ class InstallerDialog(QDialog):
         for b in (self.install_button, self.cancel_button, self.close_button):
             row.addWidget(b)
         self.cancel_button.setEnabled(False)
-        self.install_button.setEnabled(not self.report.system)
+        self.install_button.setEnabled(not self.report.system and not self.floor)
         return row
 
     def torch_choice(self) -> str:
@@ -135,7 +137,7 @@ class InstallerDialog(QDialog):
         self.plan_view.setPlainText(text)
 
     def start(self) -> None:
-        if self.task is not None:
+        if self.task is not None or self.floor:
             return
         self.task = InstallTask(self.plan())
         self.task.taskCompleted.connect(self._finished)
