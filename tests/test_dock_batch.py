@@ -1,6 +1,6 @@
 """The dock's batch entry points (Find ▸ Label features…, Search ▸ Index rasters… and Search an
 index…) as a person uses them: press the dock's button, find the dialog it opened among the
-application's windows, press Run, wait, and look at the files written.
+application's windows, press Run, wait, and look at the files and the layer tree.
 
 The test holds no reference to any dialog: each step finds it again, and ``gc.collect()`` runs
 between opening and Run. Processing parents a dialog on QGIS's main window, whose Python wrapper
@@ -79,6 +79,17 @@ def _run(qtbot, alg_id: str, params: dict, output: str) -> None:
                     and QgsApplication.taskManager().countActiveTasks() == 0, timeout=300_000)
 
 
+def _wait_loaded(qtbot, path: str) -> None:
+    """Processing adds the output to the project ("Open output file after running" is ticked)."""
+    qtbot.waitUntil(lambda: bool(_loaded(path)), timeout=60_000)
+
+
+def _loaded(path: str) -> list:
+    """Layers of the project whose source is the file ``path``."""
+    return [lyr for lyr in QgsProject.instance().mapLayers().values()
+            if os.path.realpath(lyr.source().split("|")[0]) == os.path.realpath(path)]
+
+
 def _crowns(shared_data, select: int = 0) -> QgsVectorLayer:
     crowns = QgsVectorLayer(str(shared_data / NEON / "OSBS_029_boxes.geojson"), "crowns", "ogr")
     assert crowns.isValid()
@@ -97,6 +108,7 @@ def test_label_features_button_runs_with_the_settings_model(gui, shared_data, qt
     _press(qtbot, plugin.dock.find.label_button)
     out = str(tmp_path / "labels.gpkg")
     _run(qtbot, "eolens:label", {"CLASSES": CLASSES, "MODEL": "", "OUTPUT": out}, out)
+    _wait_loaded(qtbot, out)
     labelled = QgsVectorLayer(out, "labels", "ogr")
     assert labelled.isValid() and labelled.featureCount() == 3   # the selection only
     assert {f["model"] for f in labelled.getFeatures()} == {clip}   # blank MODEL: the settings
@@ -119,6 +131,7 @@ def test_index_then_search_an_index_buttons_run(gui, shared_data, qtbot, tmp_pat
     _press(qtbot, plugin.dock.search.archive_button)
     top = str(tmp_path / "top.gpkg")
     _run(qtbot, "eolens:search_index", {"INDEX": index, "OUTPUT": top}, top)
+    _wait_loaded(qtbot, top)
     hits = QgsVectorLayer(top, "top", "ogr")
     assert hits.isValid() and hits.featureCount() >= 1
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from qgis.core import (QgsProcessing, QgsProcessingOutputNumber, QgsProcessingParameterEnum,
-                       QgsProcessingParameterFeatureSource, QgsProcessingParameterString)
+from qgis.core import (QgsProcessing, QgsProcessingContext, QgsProcessingOutputNumber,
+                       QgsProcessingParameterEnum, QgsProcessingParameterFeatureSource,
+                       QgsProcessingParameterString)
 
 from ....inference.batch_params import LabelParams
 from ....inference.errors import InputError
@@ -124,5 +125,13 @@ class LabelAlgorithm(EOLensAlgorithm):
     def write_outputs(self, result, parameters, context, written, feedback) -> dict:
         p, m = self._run.values["params"], result.meta
         out = f"{p.output}|layername={p.layer}" if p.layer else p.output
+        self._load_on_completion(parameters.get("OUTPUT"), out, context)
         return {"OUTPUT": out, "LABELLED": m["labelled"], "SKIPPED": m["skipped"],
                 "UNLABELLED": m["unlabelled"]}
+
+    def _load_on_completion(self, destination, out: str, context) -> None:
+        """"Open output file after running": the worker's context is the one Processing reads."""
+        project = getattr(destination, "destinationProject", None)
+        if project is not None:
+            context.addLayerToLoadOnCompletion(out, QgsProcessingContext.LayerDetails(
+                tr(self.OUTPUT_LABELS["OUTPUT"]), project, "OUTPUT"))
