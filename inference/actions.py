@@ -38,7 +38,9 @@ class ActionResult:
     already wrote its raster to (block by block when it streamed, or the in-memory raster when
     the caller gave a path). ``heat_range`` is the (low, high) stretch of a streamed heat raster,
     sampled while it was written. ``meta`` holds plain provenance only (model, prompt, method,
-    parameters, time, session handle): every value JSON-serialisable.
+    parameters, time, session handle): every value JSON-serialisable. ``summary`` is the typed
+    count of a batch action that wrote its own file (``label.LabelSummary``,
+    ``archive_index.IndexReport``).
     """
 
     text: str = ""
@@ -50,6 +52,7 @@ class ActionResult:
     meta: dict = field(default_factory=dict)  # plain provenance only (see above)
     raster_path: Optional[str] = None
     heat_range: Optional[tuple[float, float]] = None
+    summary: object = None
 
 
 @dataclass(frozen=True)

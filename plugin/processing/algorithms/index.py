@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 
 from qgis.core import (
     QgsProcessing,
@@ -149,10 +148,11 @@ class IndexAlgorithm(EOLensAlgorithm):
                              cancel=run.cancel,
                              on_event=lambda p, what: feedback and feedback.pushInfo(f"{p}: {what}"))
         return ActionResult(text=report.summary(),
-                            warnings=[f"{p}: {msg}" for p, msg in report.failed],
-                            meta={"report": asdict(report)})  # plain data only
+                            warnings=[f"{p}: {msg}" for p, msg in report.failed], summary=report,
+                            meta={"model": params.model, "tile": params.tile,
+                                  "overlap": params.overlap})
 
     def write_outputs(self, result, parameters, context, written, feedback) -> dict:
-        report = result.meta["report"]
-        return {"INDEX": report["index"], "TEXT": result.text, "TILES": report["tiles_total"],
-                **{name: len(report[name.lower()]) for name in COUNTS}}
+        report = result.summary
+        return {"INDEX": report.index, "TEXT": result.text, "TILES": report.tiles_total,
+                **{name: len(getattr(report, name.lower())) for name in COUNTS}}

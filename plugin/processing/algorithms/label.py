@@ -117,17 +117,15 @@ class LabelAlgorithm(EOLensAlgorithm):
                                  v["snapshot"].features, p.spec(), p.output,
                                  features_crs=v["snapshot"].crs_wkt, layer=p.layer,
                                  opts=run.opts, progress=run.progress, cancel=run.cancel)
-        result = ActionResult(text=summary.text(), warnings=list(summary.warnings))
-        result.meta.update(labelled=summary.labelled, skipped=summary.skipped,
-                           unlabelled=summary.unlabelled)
-        return result
+        return ActionResult(text=summary.text(), warnings=list(summary.warnings), summary=summary,
+                            meta={"model": p.model, "prompt": p.spec().prompt_text()})
 
     def write_outputs(self, result, parameters, context, written, feedback) -> dict:
-        p, m = self._run.values["params"], result.meta
+        p, summary = self._run.values["params"], result.summary
         out = f"{p.output}|layername={p.layer}" if p.layer else p.output
         self._load_on_completion(parameters.get("OUTPUT"), out, context)
-        return {"OUTPUT": out, "LABELLED": m["labelled"], "SKIPPED": m["skipped"],
-                "UNLABELLED": m["unlabelled"]}
+        return {"OUTPUT": out, "LABELLED": summary.labelled, "SKIPPED": summary.skipped,
+                "UNLABELLED": summary.unlabelled}
 
     def _load_on_completion(self, destination, out: str, context) -> None:
         """"Open output file after running": the worker's context is the one Processing reads."""
