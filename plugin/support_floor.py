@@ -144,10 +144,20 @@ def _proc_translated() -> int:
         return _sysctl_command()
 
 
+def _hidden_window_kwargs() -> dict:
+    """platform_env's flags (no console window on Windows); none when this file runs as the
+    probe's script, outside the package."""
+    try:
+        from .platform_env import hidden_window_kwargs
+    except ImportError:
+        return {}
+    return hidden_window_kwargs()
+
+
 def _sysctl_command() -> int:
     try:
         out = subprocess.run(["/usr/sbin/sysctl", "-n", "sysctl.proc_translated"],  # nosec B603
-                             capture_output=True, text=True, timeout=5)
+                             capture_output=True, text=True, timeout=5, **_hidden_window_kwargs())
     except (OSError, subprocess.SubprocessError):
         return -1
     return int(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip().isdigit() else -1
@@ -165,7 +175,7 @@ def probe(python: str, env: Optional[dict] = None, timeout: float = 60) -> Optio
     None if it cannot be run."""
     try:
         out = subprocess.run([python, str(Path(__file__).resolve())], capture_output=True,  # nosec B603
-                             text=True, timeout=timeout, env=env)
+                             text=True, timeout=timeout, env=env, **_hidden_window_kwargs())
         facts = json.loads(out.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         return None
