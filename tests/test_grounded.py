@@ -10,7 +10,6 @@ import json
 import math
 import os
 import subprocess
-import time
 
 import numpy as np
 import pytest
@@ -262,10 +261,8 @@ def test_ten_thousand_features_fit_the_budget_ranked_and_counted():
     cx, cy = t * (512, 512)
     feats.append(FeatureIn(99_999, box(cx - 200, cy - 150, cx + 200, cy + 150).wkb, {"name": "park"}))
     broken = [FeatureIn(-1, b"\x01\x03garbage", {}), FeatureIn(-2, None, {"name": "no geometry"})]
-    start = time.process_time()
+    # its speed is bench/bench_rag.py's rag_context_ms_10k, not a timed test
     ctx = layer_context([ContextLayer("city", feats + broken)], t, 1024, 1024, budget=600)
-    elapsed = time.process_time() - start
-    assert elapsed < 1.0, f"{elapsed:.2f} s of CPU for 10,000 features"
     assert ctx.tokens <= 600 and estimate_tokens(ctx.text) == ctx.tokens
     assert 0 < len(ctx.items) < ctx.total and ctx.left_out == ctx.total - len(ctx.items)
     assert f"({ctx.left_out} more features" in ctx.text
