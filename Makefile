@@ -45,6 +45,7 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check inference plugin tests tools bench
+	$(VENV)/bin/mypy --config-file mypy.ini
 	$(PY) tools/check_boundaries.py
 
 i18n:

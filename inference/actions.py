@@ -425,9 +425,10 @@ def classify(path: str, classes: Sequence[str], model: str, *, bounds=None, boun
         raise InputError("Type at least two class names, separated by commas.")
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     backend = load(model, "classify", opts, sub_progress(progress, 0, 20), cancel)
-    where = dict(tile=tile, overlap=0, bands=list(bands) if bands else None)
     total = count_tiles(path, bounds, bounds_crs, tile=tile, overlap=0)
-    res = zero_shot_map(backend, iter_tiles(path, bounds, bounds_crs, cancel=cancel, **where), names,
+    tiles = iter_tiles(path, bounds, bounds_crs, cancel=cancel, tile=tile, overlap=0,
+                       bands=list(bands) if bands else None)
+    res = zero_shot_map(backend, tiles, names,
                         total=total, progress=_tile_phases(sub_progress(progress, 20, 100), opts, total),
                         cancel=cancel)
     labels = res.labels
@@ -453,11 +454,11 @@ def detect_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=
     grid_side, tile, overlap = tile_scale(path, bounds, bounds_crs, tile, overlap, max_side)
     backend = load(model, "detect", opts, sub_progress(progress, 0, 10), cancel)
     task = "detect" if "detect" in backend.tasks else "ground"
-    where = dict(tile=tile, overlap=overlap, max_side=grid_side)
-    total = max(1, count_tiles(path, bounds, bounds_crs, **where))
+    total = max(1, count_tiles(path, bounds, bounds_crs, tile=tile, overlap=overlap, max_side=grid_side))
     feats, warnings, crs_wkt = [], [], ""
     for i, tile_img in enumerate(iter_tiles(path, bounds, bounds_crs, cancel=cancel,
-                                            bands=list(bands) if bands else None, **where)):
+                                            bands=list(bands) if bands else None,
+                                            tile=tile, overlap=overlap, max_side=grid_side)):
         cancel.check()
         phase(opts, f"Tile {i + 1} of {total}")
         crs_wkt = tile_img.crs_wkt

@@ -96,7 +96,7 @@ def cosine_distance(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
     return np.where(same, 0.0, np.clip(1.0 - cos, 0.0, 2.0))
 
 
-def upsample_grid(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def upsample_grid(grid: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """A feature-distance grid resized bilinearly to ``shape`` (rows, cols)."""
     import torch
     import torch.nn.functional as F

@@ -158,7 +158,7 @@ def _block_heat(pair: RasterPair, read: Window, core: Window, backend: Any,
     return np.where(valid, heat, 0.0)[inner], valid[inner]
 
 
-def _lattice(col: int, row: int, shape: tuple[int, int], step: int) -> np.ndarray:
+def _lattice(col: int, row: int, shape: tuple[int, ...], step: int) -> np.ndarray:
     """Grid pixels whose row and column are multiples of ``step``, on a window at (col, row)."""
     rows = (np.arange(row, row + shape[0]) % step) == 0
     cols = (np.arange(col, col + shape[1]) % step) == 0

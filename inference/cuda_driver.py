@@ -81,7 +81,8 @@ def driver_verdict(cuda: str, driver: str, windows: bool = sys.platform == "win3
         raise ValueError(f"'{cuda}' is not a CUDA version such as 12.8")
     column = 1 if windows else 0
     needed = MINOR_COMPAT_MIN.get(version[0], (None, None))[column]
-    full = TOOLKIT_DRIVER.get(version[:2], (None, None))[column]
+    drivers = TOOLKIT_DRIVER.get((version[0], version[1]))
+    full = drivers[column] if drivers else None
     ok = None if needed is None else have >= parse_version(needed)
     return DriverVerdict(cuda, driver, needed, full, ok)
 
@@ -91,10 +92,10 @@ def nvidia_driver_version(timeout: float = 10.0) -> Optional[str]:
     exe = shutil.which("nvidia-smi")
     if not exe:
         return None
-    hidden = {"creationflags": getattr(subprocess, "CREATE_NO_WINDOW", 0)} if sys.platform == "win32" else {}
+    no_window = getattr(subprocess, "CREATE_NO_WINDOW", 0) if sys.platform == "win32" else 0
     try:
         out = subprocess.run([exe, "--query-gpu=driver_version", "--format=csv,noheader"],  # nosec B603
-                             capture_output=True, text=True, timeout=timeout, **hidden)
+                             capture_output=True, text=True, timeout=timeout, creationflags=no_window)
     except (OSError, subprocess.SubprocessError):
         return None
     lines = [ln.strip() for ln in out.stdout.splitlines() if ln.strip()]

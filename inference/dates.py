@@ -19,8 +19,8 @@ def parse_date(text: str) -> str | None:
             return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
         except ValueError:  # 20090231 and the like: not a date
             continue
-    m = _YEAR.search(text or "")
-    return m[1] if m else None
+    year = _YEAR.search(text or "")
+    return year[1] if year else None
 
 
 def _tags(path: str) -> dict[str, str]:
@@ -45,4 +45,6 @@ def acquisition_date(path: str, name: str = "") -> str | None:
     candidates = [tags.get(k, "") for k in _ACQ_TAGS] + [name, stem]
     found = [d for d in map(parse_date, candidates) if d]
     full = [d for d in found if len(d) == 10]
-    return (full or found or [parse_date(tags.get("TIFFTAG_DATETIME", ""))])[0]
+    if full or found:
+        return (full or found)[0]
+    return parse_date(tags.get("TIFFTAG_DATETIME", ""))

@@ -39,8 +39,8 @@ class Dinov2Backend(Backend):
         """The image at a patch-aligned size through the checkpoint's own processor."""
         image = _as_rgb8(request.image)
         patch = self._patch_size()
-        size = _patch_aligned(*image.shape[:2], patch,
-                              int(request.options.get("max_side", self.max_side)))
+        h, w = image.shape[:2]
+        size = _patch_aligned(h, w, patch, int(request.options.get("max_side", self.max_side)))
         # The checkpoint's own processor (bicubic, its mean/std) at a patch-aligned size and
         # without the centre crop, so every pixel of the capture has a patch.
         pixels = self.processor(images=image, size={"height": size[0], "width": size[1]},

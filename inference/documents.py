@@ -89,7 +89,7 @@ class DocumentIndex:
         scores = ranker.get_scores(words) - ranker.delta * sum(ranker.idf.get(w, 0.0) for w in words)
         query_terms = set(words)
         ranked = sorted(range(len(self.chunks)), key=lambda i: (-scores[i], i))
-        hits = []
+        hits: list[Hit] = []
         for i in ranked:
             if len(hits) == k or scores[i] <= 1e-9:
                 break

@@ -354,7 +354,7 @@ def read_mask(path: str, band: int = 1, bounds=None) -> MaskGrid:
     return grid
 
 
-def rasterize(geoms: Sequence, transform, shape: tuple[int, int]) -> np.ndarray:
+def rasterize(geoms: Sequence, transform, shape: tuple[int, ...]) -> np.ndarray:
     """Boolean mask of the pixels whose centre lies in any of ``geoms``."""
     from rasterio.features import rasterize as _rasterize
 

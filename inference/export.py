@@ -101,7 +101,8 @@ def _is_stale(entry: os.DirEntry, now: float) -> bool:
 def clean_stale_staging(folder: str, outputs: tuple[str, ...] = ()) -> list[str]:
     """Remove what killed runs of EO Lens left in ``folder``: staging folders of dead processes
     (or, from other machines, older than ``STALE_AGE_S``) and ``<output>.part`` files."""
-    removed, now = [], time.time()
+    removed: list[str] = []
+    now = time.time()
     try:
         entries = [e for e in os.scandir(folder) if e.name.startswith(".eolens-") and e.is_dir()]
     except OSError:
@@ -246,7 +247,7 @@ class OutputSet:
             os.replace(backup, path)
         self.discard()
 
-    def _commit_error(self, err: Exception) -> EOLensError:
+    def _commit_error(self, err: OSError | EOLensError) -> EOLensError:
         """The error to raise, naming the analyst's file rather than a staged one."""
         if isinstance(err, EOLensError):
             return err
@@ -543,7 +544,7 @@ class TiledRasterWriter:
             self.profile.update(predictor=3)
         elif np.dtype(dtype).itemsize > 1:
             self.profile.update(predictor=2)
-        self._ds = None
+        self._ds: Any = None  # the open rasterio dataset (untyped) between __enter__ and __exit__
 
     def __enter__(self) -> TiledRasterWriter:
         import rasterio
@@ -580,7 +581,8 @@ class TiledRasterWriter:
         decoding every block (over a GB of its block cache)."""
         from rasterio.enums import Resampling
 
-        side, factors = max(self.profile["width"], self.profile["height"]), []
+        side = max(self.profile["width"], self.profile["height"])
+        factors: list[int] = []
         while side > OVERVIEW_SIDE and side // 2 ** (len(factors) + 1) >= 256:
             factors.append(2 ** (len(factors) + 1))
         if factors:

@@ -142,12 +142,15 @@ def load(spec: Any, path: Path, device: str, dtype: Any) -> FlorenceBackend:
     if spec.trust_remote_code:
         raise ModelError(f"'{spec.name}' is in the original microsoft layout, which needs remote "
                          f"code; use the converted florence-community/Florence-2-* models.")
+    # revision: transformers annotates it `str`; None (no hub revision, a local folder) is on purpose
     model = Florence2ForConditionalGeneration.from_pretrained(
-        str(path), revision=FOLDER_REVISION, dtype=dtype, local_files_only=True,
+        str(path), revision=FOLDER_REVISION, dtype=dtype, local_files_only=True,  # type: ignore[arg-type]
         **weights_kwargs(path))
     processor = AutoProcessor.from_pretrained(str(path), revision=FOLDER_REVISION,
                                               local_files_only=True)
-    return FlorenceBackend(model.to(device).eval(), processor, spec, device, dtype)
+    # transformers declares PreTrainedModel.to with @wraps(torch.nn.Module.to), which mypy reads
+    # as an unbound function taking the model first
+    return FlorenceBackend(model.to(device).eval(), processor, spec, device, dtype)  # type: ignore[arg-type]
 
 
 class FlorenceSession:

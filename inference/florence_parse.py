@@ -95,7 +95,9 @@ def _poly_groups(tokens: list[Token]) -> list[tuple[str, list[list[int]]]]:
     """(label, rings): each ``<poly>…</poly>`` (or each bare location run) is one instance,
     ``<sep>`` splits rings within it, and a label holds until new text follows a shape."""
     groups: list[tuple[str, list[list[int]]]] = []
-    label, rings, ring, inside, shaped = "", [], [], False, False
+    label, inside, shaped = "", False, False
+    rings: list[list[int]] = []
+    ring: list[int] = []
 
     def close(group: bool) -> None:
         nonlocal ring, rings, shaped

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from affine import Affine
+from numpy.typing import ArrayLike
 from shapely.geometry import Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
@@ -27,7 +28,7 @@ class GeoFeature:
     properties: dict[str, Any] = field(default_factory=dict)
 
 
-def apply_affine(coords: np.ndarray, transform: Affine) -> np.ndarray:
+def apply_affine(coords: ArrayLike, transform: Affine) -> np.ndarray:
     """(N, 2) (col, row) -> (N, 2) (x, y); also map -> pixel with ``~transform``."""
     a, b, c, d, e, f = tuple(transform)[:6]
     xy = np.asarray(coords, dtype=float).reshape(-1, 2)

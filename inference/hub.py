@@ -81,7 +81,7 @@ def progress_tqdm(progress: Optional[ProgressFn], cancel: Optional[CancelToken])
     """A silent tqdm class that reports byte percent to ``progress`` and raises Cancelled."""
     from tqdm.auto import tqdm
 
-    progress, cancel = progress or noop_progress, ensure_token(cancel)
+    report, token = progress or noop_progress, ensure_token(cancel)
     best = [0.0]  # several byte bars (transfer / write) run at once: report the furthest
 
     class _Bar(tqdm):
@@ -93,13 +93,13 @@ def progress_tqdm(progress: Optional[ProgressFn], cancel: Optional[CancelToken])
             self.n = kwargs.get("initial", 0) or 0
 
         def update(self, n: Optional[float] = 1) -> Optional[bool]:
-            cancel.check()
+            token.check()
             self.n += n or 0
             if self._is_bytes and self.total:
                 pct = min(100.0, 100.0 * self.n / self.total)
                 if pct > best[0]:
                     best[0] = pct
-                    progress(pct)
+                    report(pct)
             return None
 
     return _Bar

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence, TypedDict
 
 import numpy as np
 
@@ -248,6 +248,16 @@ def search_example(index_path: str, raster, bounds=None, bounds_crs=None, top_k:
                        method=method)
 
 
+class _QueryArgs(TypedDict):
+    """What search_index passes to both search_text and search_example."""
+
+    model: Optional[str]
+    device: str
+    offline: Optional[bool]
+    progress: ProgressFn
+    cancel: CancelToken
+
+
 def search_index(index_path: str, *, prompt: str = "", example: Optional[dict] = None,
                  top_k: int = 10, model: Optional[str] = None, device: str = "auto",
                  offline: Optional[bool] = None, progress: Optional[ProgressFn] = None,
@@ -265,8 +275,8 @@ def search_index(index_path: str, *, prompt: str = "", example: Optional[dict] =
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     if bool((prompt or "").strip()) == bool(example):
         raise InputError("Give either a PROMPT or an EXAMPLE raster with an EXTENT.")
-    common = dict(model=model, device=device, offline=offline,
-                  progress=sub_progress(progress, 0, 80), cancel=cancel)
+    common: _QueryArgs = {"model": model, "device": device, "offline": offline,
+                          "progress": sub_progress(progress, 0, 80), "cancel": cancel}
     if example:
         source = example.get("image") if example.get("image") is not None else example["path"]
         hits = search_example(index_path, source, example.get("bounds"),

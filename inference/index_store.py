@@ -275,7 +275,7 @@ class IndexStore:
     def vectors(self, fids: Iterable[int]) -> np.ndarray:
         """The embeddings of tiles ``fids``, as rows in the order given."""
         fids = [int(f) for f in fids]
-        got = {}
+        got: dict[int, bytes] = {}
         for start in range(0, len(fids), 900):  # SQLite's variable limit
             part = fids[start:start + 900]
             marks = ",".join("?" * len(part))

@@ -200,7 +200,7 @@ class ChipReader:
                                   read_window, to_geoimage, window_grid_transform)
 
         ds = self.ds
-        window = bounds_window(ds, self.path, tuple(bounds), None)
+        window = bounds_window(ds, self.path, (bounds[0], bounds[1], bounds[2], bounds[3]), None)
         shape = fit_shape(window, self.max_side)
         check_budget(self.path, shape, len(self.idx), ds.dtypes[self.idx[0] - 1], DEFAULT_BUDGET)
         raw, valid = read_window(ds, self.path, window, shape, self.idx)
@@ -310,7 +310,8 @@ def _label_chunk(reader: ChipReader, labeller: _Labeller, features, boxes, chunk
     base = {"model": spec.model, "prompt": spec.prompt_text()}
     empty = {"label": "", "score": None, "scores": None} if spec.mode == "classify" \
         else {"answer": ""}
-    rows, images, where = [], [], []
+    rows: list[tuple[FeatureIn, dict]] = []
+    images, where = [], []
     for i in chunk:
         attrs = {SRC_FID: int(features[i].fid), **base, "reason": None}
         if not np.isfinite(boxes[i]).all():

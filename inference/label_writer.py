@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
 from .export import (SHP_STR_BYTES, VECTOR_DRIVERS, clip_utf8, create_fields, check_gdal, set_field_value,
                      spatial_ref, field_text, shapefile_field_names)
+
+if TYPE_CHECKING:
+    from .label import FeatureIn
 
 
 def _renamed(inputs: Sequence[tuple[str, str]], added: Sequence[tuple[str, str]]) -> list:
@@ -32,6 +36,9 @@ def check_output(path: str) -> str:
 
 class LabelWriter:
     """Writes labelled features to a GeoPackage or Shapefile as they come, resumable."""
+
+    ds: Any   # the OGR data source and layer (osgeo is untyped) between __enter__ and __exit__
+    lyr: Any
 
     def __init__(self, path: str, crs_wkt: str, input_fields: Sequence[tuple[str, str]],
                  label_fields: Sequence[tuple[str, str]], families: set[str], *,
@@ -59,7 +66,9 @@ class LabelWriter:
                 else self.ds.GetLayer(0)
         else:
             self.ds, self.lyr = None, None
-        if self.lyr is None:
+        # a flag, not `if self.lyr is None:` (mypy would keep lyr None after _create, which sets it)
+        missing = self.lyr is None
+        if missing:
             self._create()
         else:
             self._read_done()
@@ -113,7 +122,7 @@ class LabelWriter:
         self.ds = None  # flush and close
 
     # -- rows ---------------------------------------------------------------------------------
-    def write(self, rows: Sequence[tuple[object, dict]]) -> None:
+    def write(self, rows: Sequence[tuple[FeatureIn, dict]]) -> None:
         """``rows``: (FeatureIn, label values) pairs, written in one transaction."""
         from osgeo import ogr
 

@@ -90,7 +90,9 @@ def load(spec: Any, path: str, device: str, dtype: Any) -> QwenVLBackend:
                                                         dtype=dtype,
                                                         use_safetensors=True)
     processor = AutoProcessor.from_pretrained(str(path), revision=FOLDER_REVISION)
-    return QwenVLBackend(model.to(device).eval(), processor, spec, device, dtype)
+    # transformers declares PreTrainedModel.to with @wraps(torch.nn.Module.to), which mypy reads
+    # as an unbound function taking the model first
+    return QwenVLBackend(model.to(device).eval(), processor, spec, device, dtype)  # type: ignore[arg-type]
 
 
 def user_turn(text: str, n_images: int = 0) -> dict:
@@ -138,7 +140,7 @@ class QwenVLBackend(Backend):
             raise InputError("This task needs an image" + (" pair." if len(images) == 2 else "."))
         if request.task in ("chat", "ground") and not request.prompt.strip():
             raise InputError("Type a question or the thing to find.")
-        return images
+        return [im for im in images if im is not None]  # none is None (checked above)
 
     def forward(self, request: Request, inputs: list[np.ndarray], progress: ProgressFn,
                 cancel: CancelToken) -> tuple[str, EncodedImages]:
@@ -202,7 +204,7 @@ class QwenVLBackend(Backend):
         # with a reused cache the image tokens are already in it: no vision features to insert
         vision = {} if reuse else {"mm_encoder_outputs": {"image": encoded.features}}
         with self.lock, torch.inference_mode():  # the model keeps rope deltas between calls
-            if reuse:
+            if reuse and cache is not None:  # reuse is empty without a cache
                 self.model.model.rope_deltas = cache.rope_deltas
             out = self.model.generate(
                 **inputs, **reuse, **vision, image_grid_thw=encoded.grid_thw.to(self.device),

@@ -76,7 +76,7 @@ class PromptSamBackend(Backend):
     tasks = frozenset({"segment_prompt"})
 
     # -- the two steps every caller (run, SegmentSession) goes through ------------------------
-    def encode(self, image: np.ndarray) -> Encoded:
+    def encode(self, image: np.ndarray | None) -> Encoded:
         """Encode the image once; prompts are decoded against the embedding many times."""
         import torch
 
@@ -85,7 +85,7 @@ class PromptSamBackend(Backend):
         pixels = inputs["pixel_values"].to(self.device, self.dtype)
         with torch.inference_mode():
             embeddings = self.model.get_image_embeddings(pixels)
-        return Encoded(embeddings, image.shape[:2], self._input_size(inputs))
+        return Encoded(embeddings, (image.shape[0], image.shape[1]), self._input_size(inputs))
 
     def decode(self, encoded: Encoded, prompts: Prompts) -> PixelResult:
         """Masks for ``prompts`` on an encoded image, in the original image's pixels."""
@@ -151,7 +151,8 @@ class SamBackend(PromptSamBackend):
 
     def _input_size(self, inputs) -> tuple[int, int]:
         # SAM resizes the longest edge and pads; prompts live in the resized, unpadded frame
-        return tuple(int(v) for v in inputs["reshaped_input_sizes"][0])
+        h, w = inputs["reshaped_input_sizes"][0]
+        return int(h), int(w)
 
     def _upscale(self, low_res, encoded: Encoded):
         return self.processor.image_processor.post_process_masks(
@@ -164,7 +165,8 @@ class Sam2Backend(PromptSamBackend):
     family = "sam2"
 
     def _input_size(self, inputs) -> tuple[int, int]:
-        return tuple(int(v) for v in inputs["pixel_values"].shape[-2:])  # plain resize, no pad
+        h, w = inputs["pixel_values"].shape[-2:]  # plain resize, no pad
+        return int(h), int(w)
 
     def _upscale(self, low_res, encoded: Encoded):
         return self.processor.post_process_masks([low_res.float().cpu()], [encoded.original_size])[0]
@@ -183,7 +185,7 @@ class Sam3Backend(Backend):
             raise InputError("SAM3 needs a text prompt, e.g. 'building'.")
         inputs = self.processor(images=image, text=request.prompt.strip(), return_tensors="pt")
         inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
-        return inputs.to(self.device), image.shape[:2]
+        return inputs.to(self.device), (image.shape[0], image.shape[1])
 
     def forward(self, request, inputs, progress, cancel):
         """Run SAM3 once on the image and text."""
@@ -204,7 +206,7 @@ class Sam3Backend(Backend):
             target_sizes=[size])[0]
         label = request.prompt.strip()
         scores = found["scores"].float().cpu().numpy()
-        boxes = [PixelBox(*map(float, b), label=label, score=float(s))
+        boxes = [PixelBox(float(b[0]), float(b[1]), float(b[2]), float(b[3]), label=label, score=float(s))
                  for b, s in zip(found["boxes"].float().cpu().numpy(), scores)]
         masks = list(found["masks"].cpu().numpy().astype(bool))
         return PixelResult(boxes=boxes, masks=masks, scores=scores)

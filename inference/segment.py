@@ -7,7 +7,7 @@ import numpy as np
 
 from .backend import Backend
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress, sub_progress
-from .errors import InputError
+from .errors import InputError, ModelError
 from .results import PixelBox, PixelResult, Request
 from .segment_session import SegmentSession
 
@@ -48,6 +48,8 @@ def _masks_for(session: SegmentSession, boxes: list[PixelBox], progress: Progres
         cancel.check()
         chunk = boxes[start:start + BOX_BATCH]
         out = session.predict(boxes=[(b.x0, b.y0, b.x1, b.y1) for b in chunk])
+        if out.scores is None:  # SAM's decoder scores every mask it returns
+            raise ModelError("The segmentation model returned masks without scores.")
         masks.extend(out.masks)
         scores.extend(float(s) for s in out.scores)
         progress(100.0 * (start + len(chunk)) / len(boxes))

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .backend import Backend
 from .errors import InputError
 from .geoimage import GeoImage
 from .results import PixelResult
@@ -35,7 +36,7 @@ class SegmentSession:
     >>> session.predict(points=[(120, 80)], labels=[1]).masks[0]
     """
 
-    def __init__(self, backend: PromptSamBackend, image: np.ndarray) -> None:
+    def __init__(self, backend: Backend, image: np.ndarray) -> None:
         if not isinstance(backend, PromptSamBackend):
             raise InputError(f"'{getattr(backend.spec, 'name', backend.family)}' does not take "
                              "point or box prompts; choose a SAM or SAM2.1 model.")

@@ -380,7 +380,7 @@ def mosaic_masks(tiles: Iterable[tuple[np.ndarray, WindowLike]], width: int, hei
         view = out[r:r + h, c:c + w]
         if mode == "max":
             np.maximum(view, m, out=view)
-        else:
+        elif count is not None:  # mode == "mean"
             view += m
             count[r:r + h, c:c + w] += 1
     if count is not None:

@@ -28,6 +28,8 @@ def prepare_torch_import() -> bool:
         return sys.modules.get("triton", 0) is None
     _checked = True
     if mesa_llvm_loaded():
-        sys.modules["triton"] = None  # `import triton` now raises ImportError; torch copes
+        # `import triton` now raises ImportError; torch copes. None in sys.modules is the documented
+        # way to block an import, but typeshed types the values as ModuleType only.
+        sys.modules["triton"] = None  # type: ignore[assignment]
         return True
     return False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import ExitStack
+from typing import TypedDict
 
 from .actions import (
     ActionResult,
@@ -134,6 +135,19 @@ def caption_tiles(path: str, model: str, *, bounds=None, bounds_crs=None, tile: 
                         warnings=list(dict.fromkeys(warnings)), meta=run_meta(model, detail=detail))
 
 
+class _StreamArgs(TypedDict):
+    """What change_layer passes to both stream_change and stream_semantic_change."""
+
+    bands: Sequence[int] | None
+    max_side: int | None
+    threshold: float | None
+    min_area: float
+    block: int
+    heat_path: str | None
+    mask_path: str | None
+    cancel: CancelToken
+
+
 def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, method: str = "spectral",
                  model: str | None = None, bands: Sequence[int] | None = None,
                  max_side: int | None = None, threshold: float | None = None, min_area: float = 0.0,
@@ -161,8 +175,9 @@ def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, meth
     naming = bool(label_model) or (method == "vlm" and caption_regions > 0)
     end = 90 if naming else 100          # the rest of the bar: naming / captioning regions
     max_side, block = _block_scale(path_a, bounds, bounds_crs, block, max_side)
-    where = dict(bands=bands, max_side=max_side, threshold=threshold, min_area=min_area,
-                 block=block, heat_path=heat_path, mask_path=mask_path, cancel=cancel)
+    where: _StreamArgs = {"bands": bands, "max_side": max_side, "threshold": threshold,
+                          "min_area": min_area, "block": block, "heat_path": heat_path,
+                          "mask_path": mask_path, "cancel": cancel}
     if method == "semantic":
         from .change_semantic_tiled import stream_semantic_change
         from .registry import DEFAULTS
