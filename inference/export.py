@@ -177,6 +177,7 @@ class OutputSet:
 
     def __init__(self) -> None:
         self._stages: list[_Stage] = []
+        self._named: list[_Stage] = []  # every stage made, kept for messages after a discard
         self.replaced: list[str] = []
 
     def stage(self, target: str, stale: tuple[str, ...] = (), layer: str | None = None) -> str:
@@ -190,12 +191,14 @@ class OutputSet:
         except OSError as err:
             raise EOLensError(f"Cannot write '{target}': {err.strerror or err}.") from err
         self._stages.append(_Stage(folder, target, stale, layer))
+        self._named.append(self._stages[-1])
         return os.path.join(folder, os.path.basename(target))
 
     def temp_names(self) -> list[tuple[str, str]]:
-        """(staged path, destination) pairs, to put the analyst's names back into messages."""
-        return [(os.path.join(s.folder, os.path.basename(s.target)), s.target) for s in self._stages] + \
-            [(s.folder, os.path.dirname(s.target)) for s in self._stages]
+        """(staged path, destination) pairs, to put the analyst's names back into messages (also
+        after a failure discarded the staged files)."""
+        return [(os.path.join(s.folder, os.path.basename(s.target)), s.target) for s in self._named] + \
+            [(s.folder, os.path.dirname(s.target)) for s in self._named]
 
     def commit(self) -> list[str]:
         """Move every staged file into place, then put staged layers into their GeoPackages; on

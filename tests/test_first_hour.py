@@ -361,7 +361,7 @@ def test_change_panel_escapes_model_text(gui, qtbot):
     from eolens.inference.actions import ActionResult
 
     panel = plugin.dock.change
-    panel._compared("a", "b", None, ActionResult(text="<b>bold</b> & <script>x</script>"), None)
+    panel._compared("a", "b", ActionResult(text="<b>bold</b> & <script>x</script>"), None)
     assert "<script>x</script>" in panel.view.toPlainText()
     assert panel.labels.cursorPosition() == 0
 
