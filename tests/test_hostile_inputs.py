@@ -31,6 +31,8 @@ RGB = "geotiff/rasterio_RGB.byte.tif"          # 791 x 718, 3 bands, EPSG:32618
 LANDSAT = "geotiff/landsat8_LC80200392015216LGN00_B1-B7.tif"  # 7 bands
 EXCEPTION_NAME = re.compile(r"\b[A-Z]\w*(Error|Exception)\b|Traceback")
 TEMP_NAME = re.compile(r"\.eolens-|\.part\b|/tmp/processing_")
+# CPU seconds of this process (the run is in-process), not wall time: a guard against reading a
+# huge file, which neighbours on a shared machine must not trip; pytest-timeout catches hangs.
 HUGE_SECONDS = 10.0
 
 
@@ -286,10 +288,10 @@ def test_refused_before_anything_runs(case, provider, bad, outdir):
     alg, params = case.params(bad, outdir)
     inputs_before = {k: sha(p) for k, p in bad.items() if p.is_file()}
     out_before = snapshot(outdir)
-    started = time.monotonic()
+    started = time.process_time()
     res, message, _ = run(alg, params)
     assert res is None, f"{case.id} ran: {res}"
-    assert time.monotonic() - started < 10
+    assert time.process_time() - started < HUGE_SECONDS
     assert_plain(message, *case.names(bad))
     assert {k: sha(p) for k, p in bad.items() if p.is_file()} == inputs_before
     assert snapshot(outdir) == out_before, "the output folder changed"
@@ -310,11 +312,11 @@ def test_huge_header_is_a_named_error_in_seconds(alg, provider, bad, outdir, flo
         "eolens:change": {"INPUT_B": str(bad["huge_b"]), "OUTPUT_RASTER": str(outdir / "h.tif")},
         "eolens:search": {"MODEL": clip, "PROMPT": "ships", "OUTPUT_RASTER": str(outdir / "s.tif")},
     }[alg])
-    started = time.monotonic()
+    started = time.process_time()
     res, message, _ = run(alg, params)
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
     assert res is None
-    assert elapsed < HUGE_SECONDS, f"{alg} took {elapsed:.1f} s"
+    assert elapsed < HUGE_SECONDS, f"{alg} took {elapsed:.1f} CPU-s"
     assert_plain(message, str(bad["huge"]), "1,000,000 x 1,000,000")
     assert "overviews" in message or "tiles" in message
     assert snapshot(outdir) == {}
