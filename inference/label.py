@@ -22,6 +22,7 @@ import numpy as np
 
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress, sub_progress
 from .errors import InputError, NoDataError, NoOverlapError
+from .features import FeatureIn  # noqa: F401 - also label.FeatureIn for callers
 
 MODES = ("classify", "ask", "caption")
 MODE_TASKS = {"classify": "classify", "ask": "chat", "caption": "caption"}
@@ -29,15 +30,6 @@ MIN_CHIP_PX = 16          # a point or a sliver still gets a chip this many pixe
 _CHUNK = 32               # features per output transaction (and per CLIP batch)
 _EDGE_POINTS = 11         # densification of each bbox edge when the CRS differs
 SRC_FID = "src_fid"
-
-
-@dataclass(frozen=True)
-class FeatureIn:
-    """One input feature as plain data: fid, WKB geometry and attributes."""
-
-    fid: int
-    wkb: bytes | None
-    attributes: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import InputError
 from .export import (SHP_STR_BYTES, VECTOR_DRIVERS, clip_utf8, create_fields, check_gdal, set_field_value,
                      spatial_ref, field_text, shapefile_field_names)
-
-if TYPE_CHECKING:
-    from .label import FeatureIn
+from .features import FeatureIn
 
 
 def _renamed(inputs: Sequence[tuple[str, str]], added: Sequence[tuple[str, str]]) -> list:

@@ -8,7 +8,7 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, Qgs
                        QgsProject, QgsRectangle)
 from qgis.PyQt.QtCore import QDate, QDateTime, QTime, Qt, QVariant
 
-from ..inference.label import FeatureIn
+from ..inference.features import FeatureIn
 
 
 @dataclass
