@@ -164,3 +164,30 @@ class _RangeServer:
 
 def _range_server(path: Path) -> _RangeServer:
     return _RangeServer(path)
+
+
+def test_a_pip_crash_is_tried_again_not_taken_for_a_missing_wheel(monkeypatch):
+    """pip's own traceback (a dropped connection) says nothing about the wheels: resolve retries."""
+    import json
+    import subprocess
+
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(cmd)
+        if len(calls) == 1:
+            return subprocess.CompletedProcess(cmd, 2, "", "ERROR: Exception:\nTraceback (most recent call last):\n")
+        report = Path(cmd[cmd.index("--report") + 1])
+        report.write_text(json.dumps({"install": [{"metadata": {"name": "torch", "version": "2.14.1"},
+                                                   "download_info": {"url": "https://x/torch-2.14.1-cp311-cp311-manylinux_2_28_x86_64.whl"}}]}))
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(sm.subprocess, "run", fake_run)
+    linux = next(p for p in sm.support_floor.PLATFORMS if p.key == "linux-x86_64")
+    r = sm.resolve(linux, "3.11", index="http://127.0.0.1:9/simple")
+    assert r.ok and r.versions == {"torch": "2.14.1"} and len(calls) == 2
+    calls.clear()
+    monkeypatch.setattr(sm.subprocess, "run", lambda cmd, **kw: calls.append(cmd) or subprocess.CompletedProcess(
+        cmd, 2, "", "ERROR: Exception:\nTraceback\n"))
+    r = sm.resolve(linux, "3.11", index="http://127.0.0.1:9/simple")
+    assert not r.ok and len(calls) == 3      # gives up after two retries, and says pip crashed

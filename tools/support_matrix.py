@@ -162,8 +162,9 @@ def pip_version(pip_dir: str = "") -> tuple:
 
 def resolve(platform: Platform, python: str, index: str = INDEX, pip_dir: str = "",
             requirements: Path = REQUIREMENTS, constraints: Path = CONSTRAINTS,
-            timeout: float = 900) -> Resolution:
-    """Dry-run the pinned set for one (platform, Python) pair against ``index``."""
+            timeout: float = 900, retries: int = 2) -> Resolution:
+    """Dry-run the pinned set for one (platform, Python) pair against ``index``; a pip crash
+    (not a resolution) is tried again up to ``retries`` times."""
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="eolens-matrix-") as tmp:
         work = Path(tmp)
@@ -174,6 +175,10 @@ def resolve(platform: Platform, python: str, index: str = INDEX, pip_dir: str = 
         except subprocess.TimeoutExpired:
             return Resolution(platform.key, python, False, reason="pip timed out",
                               seconds=time.monotonic() - start)
+        if out.returncode != 0 and PIP_CRASH in out.stderr and retries:
+            # pip's own crash (a dropped connection mid-download), not a verdict on the wheels
+            return resolve(platform, python, index, pip_dir, requirements, constraints, timeout,
+                           retries - 1)
         report = work / "report.json"
         if out.returncode != 0 or not report.exists():
             return Resolution(platform.key, python, False, reason=failure_reason(out.stderr),
@@ -182,6 +187,9 @@ def resolve(platform: Platform, python: str, index: str = INDEX, pip_dir: str = 
     versions = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in installs}
     wheels = sorted(i["download_info"]["url"].rsplit("/", 1)[-1] for i in installs)
     return Resolution(platform.key, python, True, versions, wheels, seconds=time.monotonic() - start)
+
+
+PIP_CRASH = "ERROR: Exception:"  # pip's header above a traceback of its own
 
 
 def failure_reason(stderr: str) -> str:
