@@ -500,6 +500,15 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
             self._check_destination("OUTPUT_RASTER", raster)
         return {"OUTPUT_RASTER": raster} if raster else {}
 
+    def prompted_fields(self, parameters, context, tiles: dict) -> dict:
+        """The fields every prompted raster action's params share: INPUT, PROMPT, MODEL, the area
+        and ``tiles`` (tile_params.read_tiles); detect and segment build theirs from these."""
+        src = self._source(parameters, context, "INPUT")
+        return {"path": src.path, "prompt": (self.parameterAsString(parameters, "PROMPT", context) or "").strip(),
+                "model": self.model_name(parameters, context),
+                "area": self.action_area(parameters, context, src),
+                "tile": tiles["tile"], "overlap": tiles["overlap"]}
+
     def action_area(self, parameters, context, source: CaptureSource):
         """The action's ``params.Area`` from the snapshot of INPUT and MAX_SIDE."""
         from ....inference.params import Area

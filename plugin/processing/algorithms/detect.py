@@ -34,12 +34,7 @@ class DetectAlgorithm(EOLensAlgorithm):
         """The one place Processing's parameters become the action's ``DetectParams``."""
         from ....inference.params import DetectParams
 
-        src, tiles = self._source(parameters, context, "INPUT"), read_tiles(self, parameters, context)
-        return DetectParams(
-            path=src.path, prompt=(self.parameterAsString(parameters, "PROMPT", context) or "").strip(),
-            model=self.model_name(parameters, context),
-            area=self.action_area(parameters, context, src),
-            tile=tiles["tile"], overlap=tiles["overlap"])
+        return DetectParams(**self.prompted_fields(parameters, context, read_tiles(self, parameters, context)))
 
     def read_specific(self, parameters, context) -> dict:
         return {"params": self.params(parameters, context)}

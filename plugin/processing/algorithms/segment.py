@@ -45,13 +45,8 @@ class SegmentAlgorithm(EOLensAlgorithm):
         """The one place Processing's parameters become the action's ``SegmentParams``."""
         from ....inference.params import SegmentParams
 
-        src, tiles = self._source(parameters, context, "INPUT"), read_tiles(self, parameters, context)
-        return SegmentParams(
-            path=src.path, prompt=(self.parameterAsString(parameters, "PROMPT", context) or "").strip(),
-            model=self.model_name(parameters, context),
-            area=self.action_area(parameters, context, src),
-            sam_model=(self.parameterAsString(parameters, "SAM_MODEL", context) or "").strip()
-            or None, tile=tiles["tile"], overlap=tiles["overlap"])
+        sam = (self.parameterAsString(parameters, "SAM_MODEL", context) or "").strip()
+        return SegmentParams(**self.prompted_fields(parameters, context, read_tiles(self, parameters, context)), sam_model=sam or None)
 
     def read_specific(self, parameters, context) -> dict:
         return {"params": self.params(parameters, context)}
