@@ -70,7 +70,7 @@ def _bare_s(backend, n_tiles: int) -> float:
 
 
 def _indexing():
-    from eolens.inference.archive_index import IndexSettings, build_index, load_backend
+    from eolens.inference.archive.build import IndexSettings, build_index, load_backend
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -116,7 +116,7 @@ def _median_ms(fn, queries) -> float:
 
 
 def _queries():
-    from eolens.inference import index_query as iq
+    from eolens.inference.archive import query as iq
 
     rng = np.random.default_rng(0)
     vectors = _clustered(N_VECTORS, rng)

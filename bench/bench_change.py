@@ -36,8 +36,8 @@ def read_raster(path: Path) -> tuple[np.ndarray, object, str]:
 
 def read_image(path: Path, rgb: Sequence[int] = (0, 1, 2)):
     """One raster as a GeoImage with raw bands and a 2-98% RGB stretch of bands ``rgb``."""
-    from eolens.inference.geoimage import GeoImage
-    from eolens.inference.stretch import to_rgb8
+    from eolens.inference.io.geoimage import GeoImage
+    from eolens.inference.io.stretch import to_rgb8
 
     bands, transform, wkt = read_raster(path)
     valid = np.ones(bands.shape[1:], bool)
@@ -89,7 +89,7 @@ def mask_scores(pred: np.ndarray, truth: np.ndarray,
 
 
 def run():
-    from eolens.inference.change import detect_change
+    from eolens.inference.change.spectral import detect_change
 
     for name, a, b, truth, labelled in labelled_pairs():
         start = time.perf_counter()

@@ -22,7 +22,7 @@ NEW_TOKENS = 8
 
 def _backend():
     import torch
-    from eolens.inference import qwen_vl
+    from eolens.inference.models import qwen_vl
 
     from tools.tiny_models.qwen import build_qwen3
 

@@ -25,8 +25,8 @@ def run() -> Iterator[tuple[str, float, str]]:
     import numpy as np
     import torch
 
-    from eolens.inference.florence import FlorenceBackend
-    from eolens.inference.registry import REGISTRY
+    from eolens.inference.models.florence import FlorenceBackend
+    from eolens.inference.models.registry import REGISTRY
     from eolens.inference.results import Request
     from tools.tiny_models import florence as tiny
 
@@ -55,7 +55,7 @@ def run() -> Iterator[tuple[str, float, str]]:
     yield "florence_caption_overhead", t_pipe / t_bare, "ratio"
     yield "florence_caption_cpu_seconds", t_pipe, "s"
     # a second prompt on the same capture: the session skips the vision tower
-    from eolens.inference.florence import FlorenceSession
+    from eolens.inference.models.florence import FlorenceSession
 
     session = FlorenceSession(backend, image)
     t_session = min(_timed(lambda: session.run(request)) for _ in range(2))

@@ -26,7 +26,7 @@ def run():
     from tools.tiny_models import build
 
     florence = str(build("florence2", Path(tempfile.mkdtemp())))
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     backend = load_model(florence)
     real_kwargs = backend.generate_kwargs

@@ -43,8 +43,8 @@ def run():
     import rasterio
     from affine import Affine
 
-    from eolens.inference.context_layers import DEFAULT_BUDGET, ContextLayer, layer_context
-    from eolens.inference.documents import DocumentIndex
+    from eolens.inference.grounding.context_layers import DEFAULT_BUDGET, ContextLayer, layer_context
+    from eolens.inference.grounding.documents import DocumentIndex
 
     with rasterio.open(RASTER) as ds:
         w, h = ds.width, ds.height

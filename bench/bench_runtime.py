@@ -9,7 +9,7 @@ def run() -> Iterator[tuple[str, float, str]]:
     import tempfile
     from pathlib import Path
 
-    from eolens.inference import runtime
+    from eolens.inference.models import runtime
     from tools.tiny_models import build
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,7 +18,7 @@ PROMPT_REPEATS = 5
 
 def _sam21_tiny():
     import torch
-    from eolens.inference.sam_family import Sam2Backend
+    from eolens.inference.models.sam_family import Sam2Backend
     from transformers import Sam2Config, Sam2ImageProcessor, Sam2Model, Sam2Processor
 
     from tools.tiny_models import configs_dir

@@ -45,8 +45,8 @@ def _backend():
     import open_clip
     import torch
 
-    from eolens.inference.clip_family import OpenClipBackend
-    from eolens.inference.registry import ModelSpec
+    from eolens.inference.models.clip_family import OpenClipBackend
+    from eolens.inference.models.registry import ModelSpec
 
     model = open_clip.create_model("ViT-B-32", pretrained=None).eval()
     spec = ModelSpec("ViT-B-32-random", "openclip", "", arch="ViT-B-32")

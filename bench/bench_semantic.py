@@ -27,8 +27,8 @@ def _dinov2_small_shape(folder: Path):
     import torch
     from transformers import Dinov2Config, Dinov2Model
 
-    from eolens.inference.dinov2 import load_dinov2
-    from eolens.inference.registry import REGISTRY
+    from eolens.inference.models.dinov2 import load_dinov2
+    from eolens.inference.models.registry import REGISTRY
     from tools.tiny_models.dinov2 import _PROCESSOR
     from transformers import BitImageProcessor
 
@@ -42,9 +42,9 @@ def _dinov2_small_shape(folder: Path):
 
 def _block_images(pa: str, pb: str) -> list[list[np.ndarray]]:
     """The RGB pairs the streamed run shows the model: each block grown by its halo."""
-    from eolens.inference.change_semantic_tiled import _display_pair, halo_for
-    from eolens.inference.coregister import overlap_bounds
-    from eolens.inference.raster_read import DEFAULT_BUDGET, open_raster, select_bands
+    from eolens.inference.change.semantic_tiled import _display_pair, halo_for
+    from eolens.inference.io.coregister import overlap_bounds
+    from eolens.inference.io.raster_read import DEFAULT_BUDGET, open_raster, select_bands
     from eolens.inference.tiling import scene_grid, iter_blocks
 
     with open_raster(pa) as a, open_raster(pb) as b:
@@ -64,7 +64,7 @@ class _NoCancel:
 
 
 def _ratio(folder: Path) -> tuple[float, float]:
-    from eolens.inference.change_semantic_tiled import stream_semantic_change
+    from eolens.inference.change.semantic_tiled import stream_semantic_change
 
     a, b = _naip()
     pa = write_sparse(folder / "a2k.tif", SIDE, _mosaic(a[:3], SIDE), (0, 0))
@@ -91,9 +91,9 @@ def _peak(folder: Path) -> float:
     pa = write_sparse(folder / "a20k.tif", 20_000, _mosaic(a[:3], 3000), (1000, 1000))
     pb = write_sparse(folder / "b20k.tif", 20_000, _mosaic(b[:3], 3000), (1000, 1000))
     imports = ("import numpy, rasterio, torch\n"
-               "from eolens.inference.change_semantic_tiled import stream_semantic_change\n"
-               "from eolens.inference.dinov2 import load_dinov2\n"
-               "from eolens.inference.registry import REGISTRY\n"
+               "from eolens.inference.change.semantic_tiled import stream_semantic_change\n"
+               "from eolens.inference.models.dinov2 import load_dinov2\n"
+               "from eolens.inference.models.registry import REGISTRY\n"
                f"m = load_dinov2(REGISTRY['dinov2-small'], {str(tiny)!r}, 'cpu', torch.float32)")
     work = (f"r = stream_semantic_change({pa!r}, {pb!r}, m, heat_path={str(folder / 'h20.tif')!r}, "
             f"mask_path={str(folder / 'm20.tif')!r})\nassert r.stats['blocks'] == 1600")

@@ -107,14 +107,14 @@ def _change_peak(folder: Path) -> float:
     pb = write_sparse(folder / "b20k.tif", 20_000, _mosaic(b, 3000), at)
     work = (f"r = stream_change({pa!r}, {pb!r}, heat_path={str(folder / 'h.tif')!r}, "
             f"mask_path={str(folder / 'm.tif')!r})\nassert r.polygons")
-    return peak_mb("import numpy, rasterio\nfrom eolens.inference.change_tiled import stream_change",
+    return peak_mb("import numpy, rasterio\nfrom eolens.inference.change.spectral_tiled import stream_change",
                    work)
 
 
 def _change_ratio(folder: Path) -> tuple[float, float]:
     from eolens.inference import actions
-    from eolens.inference.change import change_polygons, detect_change
-    from eolens.inference.change_tiled import stream_change
+    from eolens.inference.change.spectral import change_polygons, detect_change
+    from eolens.inference.change.spectral_tiled import stream_change
 
     side = 4096
     a, b = _naip()
@@ -135,10 +135,11 @@ def _change_ratio(folder: Path) -> tuple[float, float]:
 def _polygonize_ratio(folder: Path) -> tuple[float, int]:
     import rasterio
 
-    from eolens.inference.export import write_vector
-    from eolens.inference.georef import GeoFeature
-    from eolens.inference.raster_read import bounded_gdal
-    from eolens.inference.tiling import SeamPolygons, iter_blocks
+    from eolens.inference.io.export import write_vector
+    from eolens.inference.io.georef import GeoFeature
+    from eolens.inference.io.raster_read import bounded_gdal
+    from eolens.inference.tile_merge import SeamPolygons
+    from eolens.inference.tiling import iter_blocks
 
     side = 8192
     a, _ = _naip()

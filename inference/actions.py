@@ -13,8 +13,8 @@ import numpy as np
 
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress, sub_progress
 from .errors import InputError
-from .geoimage import GeoImage, outline
-from .georef import GeoFeature, instance_features, result_to_features
+from .io.geoimage import GeoImage, outline
+from .io.georef import GeoFeature, instance_features, result_to_features
 from . import sessions
 from .results import Request
 
@@ -74,7 +74,7 @@ def phase(opts: RunOptions, text: str) -> None:
 def capture(path: str, bounds=None, bounds_crs=None, *, bands: Optional[Sequence[int]] = None,
             max_side: Optional[int] = None) -> GeoImage:
     """Native capture of ``bounds`` (in ``bounds_crs``) from the raster at ``path``."""
-    from .raster_read import capture_native
+    from .io.raster_read import capture_native
 
     return capture_native(path, bounds, bounds_crs, bands=list(bands) if bands else None,
                           max_side=max_side)
@@ -83,7 +83,7 @@ def capture(path: str, bounds=None, bounds_crs=None, *, bands: Optional[Sequence
 def load(model: str, task: str, opts: RunOptions, progress: Optional[ProgressFn] = None,
          cancel: Optional[CancelToken] = None):
     """Load (or reuse) the backend for ``model`` and ``task`` as ``opts`` says, naming the phase."""
-    from .runtime import load_model
+    from .models.runtime import load_model
 
     phase(opts, "Loading model…")
     backend = load_model(model, task=task, device=opts.device, offline=opts.offline,
@@ -138,7 +138,7 @@ def caption(image: GeoImage, model: str, *, detail: str = "more", opts: RunOptio
     backend = load(model, "caption", opts, sub_progress(progress, 0, 40), cancel)
     request, prompt = Request("caption", image.rgb, options={"detail": detail}), ""
     if grounding is not None:
-        from .grounding import caption_request
+        from .grounding.prompt import caption_request
 
         request, prompt = caption_request(backend, request, grounding)
     out = backend.run(request, sub_progress(progress, 40, 100), cancel)
@@ -193,7 +193,7 @@ def _prompter(backend, image: GeoImage, handle):
     """(run function, session): Florence-2 encodes the capture once and is prompted many times."""
     if getattr(backend, "family", "") != "florence2":
         return backend.run, None
-    from .florence import FlorenceSession
+    from .models.florence import FlorenceSession
 
     session = sessions.get(handle)
     if session is None or session.backend is not backend or session.image is not image.rgb:
@@ -304,7 +304,7 @@ def _require_inside(image: GeoImage, points, px_points, boxes, px_boxes) -> None
 def coregister_pair(path_a: str, path_b: str, bounds=None, bounds_crs=None, *,
                     bands: Optional[Sequence[int]] = None, max_side: Optional[int] = None):
     """Both dates on A's grid over the intersection of their footprints."""
-    from .coregister import coregister
+    from .io.coregister import coregister
 
     b = list(bands) if bands else None
     return coregister(path_a, path_b, bounds, bounds_crs, bands_a=b, bands_b=b, max_side=max_side)
@@ -320,7 +320,7 @@ def change(a: GeoImage, b: GeoImage, *, method: str = "spectral", model: Optiona
     With ``label_model`` (a CLIP model) each change region is named by text similarity of its
     crop in B to ``labels`` ("new buildings", "cleared forest", ...). ``vlm`` with
     ``caption_regions`` N also captions the N largest regions from their chip pairs."""
-    from .change import change_polygons, detect_change
+    from .change.spectral import change_polygons, detect_change
 
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     text, feature_backend, heat_method = "", None, method
@@ -341,7 +341,7 @@ def change(a: GeoImage, b: GeoImage, *, method: str = "spectral", model: Optiona
     if label_model and feats:
         _label_changes(feats, b, label_model, labels, opts, cancel)
     if method == "vlm" and caption_regions > 0 and feats:
-        from .change_regions import caption_regions_in_memory
+        from .change.regions import caption_regions_in_memory
 
         phase(opts, "Captioning change regions")
         caption_regions_in_memory(vlm, a, b, feats, caption_regions, cancel=cancel)
@@ -357,7 +357,7 @@ def change(a: GeoImage, b: GeoImage, *, method: str = "spectral", model: Optiona
 
 def _label_changes(feats: list[GeoFeature], b: GeoImage, model: str, labels, opts: RunOptions,
                    cancel: CancelToken) -> None:
-    from .change_semantic import DEFAULT_LABELS, label_regions
+    from .change.semantic import DEFAULT_LABELS, label_regions
 
     clip = load(model, "classify", opts, None, cancel)
     named = label_regions(clip, b.rgb, [f.geometry for f in feats], list(labels or DEFAULT_LABELS),
@@ -448,7 +448,8 @@ def detect_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=
                  cancel: Optional[CancelToken] = None) -> ActionResult:
     """Detection over a whole layer: tile by tile (each at most ``max_side`` px a side, see
     ``tiling.tile_scale``), then duplicates at seams merged in map space."""
-    from .tiling import count_tiles, iter_tiles, nms_map, tile_scale
+    from .tile_merge import nms_map
+    from .tiling import count_tiles, iter_tiles, tile_scale
 
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     grid_side, tile, overlap = tile_scale(path, bounds, bounds_crs, tile, overlap, max_side)
@@ -479,7 +480,7 @@ def write_outputs(result: ActionResult, vector_path: Optional[str] = None,
 
     ``outputs`` (an ``export.OutputSet``) stages both for the caller to commit together;
     ``keep_layers`` keeps an existing GeoPackage's other layers."""
-    from .export import write_raster, write_vector
+    from .io.export import write_raster, write_vector
 
     report = None
     if vector_path:

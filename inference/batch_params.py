@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-from .archive_index import IndexSettings
+from .archive.build import IndexSettings
 from .errors import InputError
 from .label import MODE_TASKS, LabelSpec, check_spec
 from .validate import check_distinct, check_writable
@@ -24,7 +24,7 @@ MIN_TILE = 16
 def _check_model(model: str, tasks: tuple[str, ...]) -> None:
     """A model name that cannot be what the analyst meant fails here, without weights."""
     from .errors import ModelError
-    from . import runtime
+    from .models import runtime
 
     if not model:
         raise ModelError("Please choose a model (MODEL).")
@@ -94,7 +94,7 @@ class IndexParams:
     offline: Optional[bool] = None
 
     def settings(self) -> IndexSettings:
-        """The plain settings :func:`inference.archive_index.build_index` takes."""
+        """The plain settings :func:`inference.archive.build.build_index` takes."""
         return IndexSettings(self.model, self.tile, self.overlap, device=self.device,
                              offline=self.offline)
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .cancel import CancelToken, ProgressFn, ensure_token
-from .qwen_vl import PrefixCache, user_turn
+from .models.qwen_vl import PrefixCache, user_turn
 from .results import PixelBox
 
 

@@ -337,7 +337,7 @@ def evaluate_masks(pred: np.ndarray, ref: np.ndarray, valid: np.ndarray | None =
 
 def read_mask(path: str, band: int = 1, bounds=None) -> MaskGrid:
     """A raster as a mask: non-zero = positive; nodata (and ``bounds`` outside) do not count."""
-    from .raster_read import DEFAULT_BUDGET, check_budget, open_raster, read_window, require_crs
+    from .io.raster_read import DEFAULT_BUDGET, check_budget, open_raster, read_window, require_crs
     from rasterio.windows import Window
 
     with open_raster(path) as ds:
@@ -390,7 +390,7 @@ def pixel_area(transform) -> float:
 
 def tag_regions(pred: np.ndarray, ref: np.ndarray, valid: np.ndarray, transform) -> list:
     """(polygon, status) for the TP, FP and FN pixel regions, for an OUTPUT layer."""
-    from .georef import mask_to_polygons
+    from .io.georef import mask_to_polygons
 
     out = []
     for status, m in (("TP", pred & ref), ("FP", pred & ~ref), ("FN", ~pred & ref)):
@@ -462,7 +462,7 @@ def evaluate_layers(predicted, reference, *, iou: float = 0.5, extent=None):
     grid (or the predicted raster's, against a vector reference). ``extent`` (xmin, ymin,
     xmax, ymax) is in the common CRS, which the caller has put the vectors in.
     """
-    from .georef import GeoFeature
+    from .io.georef import GeoFeature
 
     if isinstance(predicted, VectorInput) and isinstance(reference, VectorInput):
         pg, pr = _geoms(predicted, extent)
@@ -496,7 +496,7 @@ def evaluate_layers(predicted, reference, *, iou: float = 0.5, extent=None):
 
 def _object_features(source: str, geoms, rows, v: VectorInput, tags: list[Tag], other) -> list:
     """One feature per object: TP / FP / FN, the IoU of its match and the partner's fid."""
-    from .georef import GeoFeature
+    from .io.georef import GeoFeature
 
     other_rows, other_v = other
     out = []

@@ -124,7 +124,7 @@ def feature_bounds(features: Sequence[FeatureIn], features_crs, raster_crs) -> t
 
 def _reproject_bounds(bounds: np.ndarray, src, dst) -> np.ndarray:
     """Boxes into ``dst``: every edge densified, transformed in one call per 10k boxes."""
-    from .raster_read import parse_crs
+    from .io.raster_read import parse_crs
 
     src_crs, dst_crs = parse_crs(src, "features") if src else dst, parse_crs(dst, "raster")
     if src_crs == dst_crs:
@@ -171,7 +171,7 @@ class ChipReader:
         self.path, self.bands, self.max_side = os.fspath(path), bands, max_side or None
 
     def __enter__(self) -> ChipReader:
-        from .raster_read import open_raster, require_crs, select_bands
+        from .io.raster_read import open_raster, require_crs, select_bands
         from .tiling import scene_grid, scene_limits
 
         self._ctx = open_raster(self.path)
@@ -188,8 +188,10 @@ class ChipReader:
 
     def read(self, bounds: Sequence[float]):
         """The image chip of the raster under ``bounds``, as a GeoImage within the size budget."""
-        from .raster_read import (DEFAULT_BUDGET, bounds_window, check_budget, fit_shape,
-                                  read_window, to_geoimage, window_grid_transform)
+        from .io.raster_read import (
+            DEFAULT_BUDGET, bounds_window, check_budget, fit_shape, read_window, to_geoimage,
+            window_grid_transform,
+        )
 
         ds = self.ds
         window = bounds_window(ds, self.path, (bounds[0], bounds[1], bounds[2], bounds[3]), None)
@@ -266,7 +268,7 @@ def label_features(path: str, features: Sequence[FeatureIn], spec: LabelSpec, ou
     """
     from .actions import RunOptions, load
 
-    from .label_writer import LabelWriter, check_output
+    from .io.label_writer import LabelWriter, check_output
 
     check_spec(spec)
     check_output(output)   # before the model loads: a bad output costs no load
@@ -321,7 +323,7 @@ def _label_chunk(reader: ChipReader, labeller: _Labeller, features, boxes, chunk
 
 
 def _infer_fields(features: Sequence[FeatureIn]) -> list[tuple[str, str]]:
-    from .export import field_kind
+    from .io.export import field_kind
 
     if not features:
         return []

@@ -14,10 +14,10 @@ import numpy as np
 from affine import Affine
 
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress
-from .clip_family import RS_TEMPLATES
+from .models.clip_family import RS_TEMPLATES
 from .errors import InputError
-from .geoimage import GeoImage
-from .georef import GeoFeature
+from .io.geoimage import GeoImage
+from .io.georef import GeoFeature
 
 
 @dataclass

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .backend import Backend
+from .models.backend import Backend
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress, sub_progress
 from .errors import InputError, ModelError
 from .results import PixelBox, PixelResult, Request

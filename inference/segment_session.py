@@ -5,11 +5,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .backend import Backend
+from .models.backend import Backend
 from .errors import InputError
-from .geoimage import GeoImage
+from .io.geoimage import GeoImage
 from .results import PixelResult
-from .sam_family import Box, Point, PromptSamBackend, parse_prompts
+from .models.sam_family import Box, Point, PromptSamBackend, parse_prompts
 
 
 def to_pixel_prompts(image: GeoImage, points: Sequence[tuple[float, float]] = (),

@@ -25,12 +25,12 @@ from .actions import (
     phase,
 )
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress, sub_progress
-from .export import TiledRasterWriter
-from .georef import GeoFeature
+from .io.export import TiledRasterWriter
+from .io.georef import GeoFeature
 from .params import CHANGE_BLOCK, DETECT_TILE, Area, ChangeParams, DetectParams, SegmentParams
 from .results import Request
+from .tile_merge import SeamPolygons
 from .tiling import (
-    SeamPolygons,
     block_count,
     count_tiles,
     iter_block_tiles,
@@ -160,7 +160,7 @@ def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, meth
     ``actions.change``: spectral (``change_tiled``), semantic (``change_semantic_tiled``, with
     the feature ``model``); ``vlm`` is spectral plus a caption of the pair at ``caption_side``.
     ``max_side`` caps each block, not the layer: blocks of ``block`` px up to it are native."""
-    from .change_tiled import stream_change
+    from .change.spectral_tiled import stream_change
 
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     text = ""
@@ -179,8 +179,8 @@ def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, meth
                           "min_area": min_area, "block": block, "heat_path": heat_path,
                           "mask_path": mask_path, "cancel": cancel}
     if method == "semantic":
-        from .change_semantic_tiled import stream_semantic_change
-        from .registry import DEFAULTS
+        from .change.semantic_tiled import stream_semantic_change
+        from .models.registry import DEFAULTS
 
         features = load(model or DEFAULTS["change_features"], "features", opts,
                         sub_progress(progress, 0, 10), cancel)
@@ -204,7 +204,7 @@ def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, meth
     meta = run_meta(model or method, method=method, date_a=date_a, date_b=date_b,
                  threshold=res.threshold, summary=summary, streamed=True,
                  grid=[res.grid.width, res.grid.height], blocks=res.stats["blocks"])
-    from .geom import box
+    from .io.geom import box
 
     x0, y0, x1, y1 = _grid_bounds(res.grid)
     lo, hi = res.stats["heat_range"]
@@ -218,8 +218,8 @@ def _name_regions(path_a: str, path_b: str, feats: list, *, method: str, model: 
                   progress: ProgressFn, cancel: CancelToken) -> None:
     """CLIP labels on every region and (vlm) chip captions on the largest, from chips read
     region by region (``change_regions``): the pair is never held whole."""
-    from .change_regions import caption_regions as caption_chips
-    from .change_regions import label_regions_streamed
+    from .change.regions import caption_regions as caption_chips
+    from .change.regions import label_regions_streamed
 
     captions = method == "vlm" and caption_regions > 0
     split = 50 if label_model and captions else 100
@@ -256,7 +256,7 @@ def fits_in_memory(path_a: str, path_b: str | None = None, bounds=None, bounds_c
     """Whether one capture of ``path_a`` (with ``path_b``: one coregistered capture of the
     pair) stays within the read budget."""
     from .errors import TooLargeError
-    from .raster_read import DEFAULT_BUDGET, check_budget, open_raster, select_bands
+    from .io.raster_read import DEFAULT_BUDGET, check_budget, open_raster, select_bands
 
     grid = tile_grid(path_a, bounds, bounds_crs, max_side=max_side)
     with open_raster(path_a) as ds:
@@ -292,7 +292,7 @@ def _write_in_memory(result: ActionResult, raster_path: str | None) -> ActionRes
     """The in-memory result's raster written to ``raster_path`` (a new or staged file), so a
     caller gets its raster file the same way whether the action streamed or not."""
     if raster_path and result.raster is not None:
-        from .export import write_raster
+        from .io.export import write_raster
 
         r = result.raster
         write_raster(r.array, r.transform, r.crs_wkt, raster_path, nodata=r.nodata)

@@ -9,7 +9,7 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, Qgs
                        QgsRasterLayer, QgsRectangle)
 
 from ..inference.errors import InputError
-from ..inference.geoimage import GeoImage
+from ..inference.io.geoimage import GeoImage
 
 
 @dataclass(frozen=True)

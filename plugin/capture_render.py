@@ -18,10 +18,10 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QSize, Qt
 from qgis.PyQt.QtGui import QColor, QImage, QPainter
 
-from ..inference.dates import acquisition_date
+from ..inference.io.dates import acquisition_date
 from ..inference.errors import InputError, NoDataError, TooLargeError
-from ..inference.geoimage import GeoImage
-from ..inference.raster_read import DEFAULT_BUDGET
+from ..inference.io.geoimage import GeoImage
+from ..inference.io.raster_read import DEFAULT_BUDGET
 
 
 def render_size(extent: QgsRectangle, ground_res: float) -> tuple[int, int]:

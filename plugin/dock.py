@@ -104,7 +104,7 @@ class EOLensDock(QgsDockWidget):
         return self.device_label
 
     def _show_device(self) -> None:
-        from ..inference.runtime import last_device
+        from ..inference.models.runtime import last_device
 
         choice = last_device()
         if choice is not None:

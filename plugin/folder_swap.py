@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from ..inference.io import file_locks
+from ..inference.io.file_locks import is_locked
+
 VERIFIED = "eolens-verified.json"   # inside a staging folder: it passed the import check
-LOCK_WINERRORS = (5, 32, 33)         # access denied, sharing violation, lock violation
 RENAME_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)   # ~8 s: covers an antivirus scan of a large DLL
 REMOVE_DELAYS = (0.25, 1.0)          # a loaded DLL stays locked: do not wait long for it
 _sleep = time.sleep                  # replaced in tests
@@ -82,19 +84,12 @@ def long_path(path) -> str:
 
 def is_lock_error(err: OSError) -> bool:
     """True for the errors a lock gives: Windows 5/32/33, or a PermissionError anywhere."""
-    return getattr(err, "winerror", None) in LOCK_WINERRORS or isinstance(err, PermissionError)
+    return is_locked(err) or isinstance(err, PermissionError)
 
 
 def retry(action: Callable[[], None], delays=RENAME_DELAYS) -> None:
     """Run ``action``; on a lock error wait and try again after each of ``delays``."""
-    for delay in (*delays, None):
-        try:
-            action()
-            return
-        except OSError as err:
-            if delay is None or not is_lock_error(err):
-                raise
-            _sleep(delay)
+    file_locks.retry(action, delays, locked=is_lock_error, sleep=_sleep)
 
 
 def rename(src: Path, dst: Path, delays=RENAME_DELAYS) -> None:

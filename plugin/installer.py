@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from . import folder_swap, packages_path, platform_env, support_floor
-from ..inference import cuda_driver
+from ..inference.models import cuda_driver
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1]
 REQUIREMENTS = PLUGIN_DIR / "requirements.txt"

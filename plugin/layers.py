@@ -12,7 +12,7 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, Qgs
                        QgsRasterLayer, QgsRectangle, QgsVectorLayer)
 from qgis.PyQt.QtCore import QVariant
 
-from ..inference.georef import GeoFeature
+from ..inference.io.georef import GeoFeature
 
 GROUP = "EO Lens"
 ROLE = "eolens/role"   # custom property that marks our layers

@@ -155,7 +155,7 @@ def resolve_model(arg: str) -> tuple[str, Path]:
     path = Path(text).expanduser()
     if path.exists():
         return alias or (path.stem if path.is_file() else path.resolve().name), path.resolve()
-    from ..inference import hub, registry  # light modules: no torch, no huggingface_hub here
+    from ..inference.models import hub, registry  # light modules: no torch, no huggingface_hub here
 
     spec = registry.REGISTRY.get(text)
     hub_id = (spec.source, spec.revision) if spec else hub.parse_hub_id(text)

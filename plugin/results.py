@@ -45,7 +45,7 @@ def write_raster_for(result: ActionResult, stem: str, folder: str) -> Optional[s
     taken on the main thread); returns the path."""
     if result.raster is None:
         return None
-    from ..inference.export import write_raster
+    from ..inference.io.export import write_raster
 
     r, path = result.raster, raster_path(stem, folder)
     write_raster(r.array, r.transform, r.crs_wkt, path, nodata=r.nodata)

@@ -6,10 +6,10 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from qgis.core import QgsSettings
 
-from ..inference.registry import DEFAULTS
+from ..inference.models.registry import DEFAULTS
 
 PREFIX = "eolens/"
-CACHE_ENV = "EOLENS_GDAL_CACHE_MB"   # inference.raster_read.CACHE_ENV (not imported: no rasterio here)
+CACHE_ENV = "EOLENS_GDAL_CACHE_MB"   # inference.io.raster_read.CACHE_ENV (not imported: no rasterio here)
 
 
 @dataclass(frozen=True)

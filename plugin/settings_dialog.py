@@ -11,7 +11,7 @@ from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox
 
 from . import messages, settings, tasks
 from .translate import N_
-from ..inference.registry import REGISTRY
+from ..inference.models.registry import REGISTRY
 
 TASK_LABELS = {
     "caption": N_("Caption"), "detect": N_("Detect (text → boxes)"),
@@ -102,7 +102,7 @@ class SettingsDialog(QDialog):
         return widget
 
     def _build_registry_table(self) -> QTableWidget:
-        from ..inference.runtime import is_cached
+        from ..inference.models.runtime import is_cached
 
         names = list(REGISTRY)
         self.table = QTableWidget(len(names), 5, self)
@@ -161,8 +161,8 @@ class SettingsDialog(QDialog):
         name = self.table.item(rows[0], 0).text()
 
         def work(progress, cancel):
-            from ..inference.hub import fetch
-            from ..inference.runtime import resolve_spec
+            from ..inference.models.hub import fetch
+            from ..inference.models.runtime import resolve_spec
 
             return fetch(resolve_spec(name), progress=progress, cancel=cancel, offline=False)
 
@@ -191,7 +191,7 @@ class SettingsDialog(QDialog):
         import sys
 
         if "torch" in sys.modules:  # nothing to free if no model was ever loaded
-            from ..inference.runtime import unload
+            from ..inference.models.runtime import unload
 
             unload()
         self.free_button.setText(tr("GPU memory freed"))

@@ -88,7 +88,7 @@ class EOLensTask(QgsTask):
 
 def log_device_notes() -> list[str]:
     """Log where each model loaded since the last call runs (once per load); returns the notes."""
-    from ..inference.runtime import take_device_notes
+    from ..inference.models.runtime import take_device_notes
     from . import messages
 
     notes = take_device_notes()

@@ -64,8 +64,8 @@ def context_layers(layers, extent: QgsRectangle, extent_crs: QgsCoordinateRefere
                    to_crs: QgsCoordinateReferenceSystem, fields=None) -> list:
     """Grounding context (issue 16): the features of each vector layer that intersect the
     capture's ``extent`` (in ``extent_crs``), reprojected to the capture CRS ``to_crs``, as
-    ``inference.context_layers.ContextLayer`` plain data. Main thread only."""
-    from ..inference.context_layers import ContextLayer
+    ``inference.grounding.context_layers.ContextLayer`` plain data. Main thread only."""
+    from ..inference.grounding.context_layers import ContextLayer
 
     out = []
     for layer in layers:

@@ -4,7 +4,7 @@ import pytest
 from affine import Affine
 
 from eolens.inference import actions
-from eolens.inference.geoimage import GeoImage
+from eolens.inference.io.geoimage import GeoImage
 
 BOX_ANSWER = "</s><s>tree<loc_100><loc_200><loc_500><loc_600></s>"
 
@@ -42,7 +42,7 @@ def test_segment_prompts_with_tiny_sam2(tiny_models, sample_dir, no_network):
 
 
 def test_detect_tiled_merges_in_map_space(tiny_models, sample_dir, monkeypatch, no_network):
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
     from eolens.inference.tiling import count_tiles
 
     model = str(tiny_models.path("florence2"))
@@ -67,7 +67,7 @@ def test_zero_shot_classify_gives_a_class_per_tile(tiny_models, sample_dir, no_n
 
 
 def test_write_outputs_never_overwrites(tmp_path, sample_dir):
-    from eolens.inference.georef import GeoFeature
+    from eolens.inference.io.georef import GeoFeature
 
     image = actions.capture(str(sample_dir / "OSBS_029.tif"), max_side=64)
     result = actions.ActionResult(features=[GeoFeature(image.footprint(), {"caption": "x"})],
@@ -102,7 +102,7 @@ def test_segment_layer_writes_tile_masks_on_the_layer_grid(tiny_models, sample_d
                                                           no_network, tmp_path):
     import rasterio
 
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
     from eolens.inference.tiling import iter_blocks
     from eolens.inference.whole_layer import core_and_halo, segment_layer
 

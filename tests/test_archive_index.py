@@ -19,11 +19,11 @@ from rasterio.warp import transform as warp
 from shapely import wkt as shapely_wkt
 from shapely.geometry import Polygon
 
-from eolens.inference import archive_index as ai
-from eolens.inference import index_query as iq
-from eolens.inference.archive_index import IndexSettings, build_index, collect_rasters
+from eolens.inference.archive import build as ai
+from eolens.inference.archive import query as iq
+from eolens.inference.archive.build import IndexSettings, build_index, collect_rasters
 from eolens.inference.errors import InputError, ModelError
-from eolens.inference.index_store import IndexStore, parse_gpkg_geometry
+from eolens.inference.archive.store import IndexStore, parse_gpkg_geometry
 from eolens.inference.tiling import plan_windows
 
 SOURCES = {  # copy name -> file under ../shared/data (four CRSs, 3/4/7 bands, uint8 and uint16)

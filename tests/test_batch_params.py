@@ -9,7 +9,7 @@ import shutil
 import pytest
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
-from eolens.inference import runtime
+from eolens.inference.models import runtime
 from eolens.inference.batch_params import IndexParams, LabelParams, SearchIndexParams
 from eolens.inference.errors import InputError
 from tests.gui_helpers import plugin_settings
@@ -71,7 +71,7 @@ def test_label_with_a_blank_model_uses_the_settings_search_model(provider, setti
 
 def test_index_with_a_blank_model_uses_the_settings_search_model(provider, settings_name_clip,
                                                                  neon, tmp_path):
-    from eolens.inference.index_query import index_meta
+    from eolens.inference.archive.query import index_meta
 
     raster, _ = neon
     index = str(tmp_path / "archive.gpkg")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import rasterio
 from eolens.inference.errors import InputError, NoDataError
-from eolens.inference.raster_read import capture_native
+from eolens.inference.io.raster_read import capture_native
 from eolens.plugin.capture_render import render_capture, render_size
 from qgis.core import (
     QgsCoordinateReferenceSystem,

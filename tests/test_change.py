@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from affine import Affine
 from eolens.inference.cancel import CancelToken
-from eolens.inference.change import ChangeResult, change_polygons, detect_change
+from eolens.inference.change.spectral import ChangeResult, change_polygons, detect_change
 from eolens.inference.errors import Cancelled, InputError, NoDataError
-from eolens.inference.geoimage import GeoImage
-from eolens.inference.thresholds import MIN_SEPARABILITY, guarded_threshold, otsu
+from eolens.inference.io.geoimage import GeoImage
+from eolens.inference.change.thresholds import MIN_SEPARABILITY, guarded_threshold, otsu
 
 from bench.bench_change import LEVIR_NEGATIVE, labelled_pairs, levir_pair, mask_scores
 
@@ -141,7 +141,7 @@ def test_levir_no_change_negative_gives_a_small_changed_fraction():
 
 
 def test_rennes_through_coregister_and_polygons(shared_data):
-    from eolens.inference.coregister import coregister
+    from eolens.inference.io.coregister import coregister
 
     d = shared_data / "change" / "oscd_rennes"
     a, b = coregister(d / "rennes_t1_20150821_S2_B02-B03-B04-B08.tif",
@@ -161,7 +161,7 @@ def test_rennes_through_coregister_and_polygons(shared_data):
 
 
 def test_naip_pair_on_different_grids_runs_after_coregistration(shared_data):
-    from eolens.inference.coregister import coregister
+    from eolens.inference.io.coregister import coregister
 
     d = shared_data / "change" / "naip_nd_2009_2020"
     a, b = coregister(d / "m_4709963_se_14_1_20090818.tif", d / "m_4709963_se_14_1_20200831.tif")

@@ -69,7 +69,7 @@ def test_a_cancelled_whole_layer_change_in_the_dock_leaves_no_heat_file(
     import os
     import time
 
-    from eolens.inference import change_semantic_tiled
+    from eolens.inference.change import semantic_tiled as change_semantic_tiled
     from eolens.plugin import results
 
     real = change_semantic_tiled._block_heat

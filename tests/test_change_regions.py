@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from osgeo import ogr
 
-from eolens.inference import change_regions
+from eolens.inference.change import regions as change_regions
 from eolens.inference.cancel import CancelToken
 from eolens.inference.errors import Cancelled
-from eolens.inference.georef import GeoFeature
+from eolens.inference.io.georef import GeoFeature
 from tests import test_whole_layers
 from tests.test_whole_layers import AT, NAIP, RES, SQUARE, _map_box, _run
 
@@ -135,7 +135,7 @@ def test_a_large_region_is_decimated_to_the_chip_side(pair):
 
 def test_in_memory_chips_equal_the_chips_read_from_the_files(shared_data):
     from eolens.inference import actions
-    from eolens.inference.change import change_polygons, detect_change
+    from eolens.inference.change.spectral import change_polygons, detect_change
 
     a, b = _naip(shared_data)
     ia, ib = actions.coregister_pair(a, b)
@@ -151,7 +151,7 @@ def test_in_memory_chips_equal_the_chips_read_from_the_files(shared_data):
 
 def test_streamed_and_in_memory_labels_agree(shared_data, tiny_models):
     from eolens.inference import actions
-    from eolens.inference.change import change_polygons, detect_change
+    from eolens.inference.change.spectral import change_polygons, detect_change
 
     a, b = _naip(shared_data)
     ia, ib = actions.coregister_pair(a, b)

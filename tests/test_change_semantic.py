@@ -6,11 +6,11 @@ import importlib
 
 import numpy as np
 import pytest
-from eolens.inference.change import change_polygons, detect_change
-from eolens.inference.change_semantic import DEFAULT_LABELS, label_regions
-from eolens.inference.dinov2 import Dinov2Backend, load_dinov2
+from eolens.inference.change.spectral import change_polygons, detect_change
+from eolens.inference.change.semantic import DEFAULT_LABELS, label_regions
+from eolens.inference.models.dinov2 import Dinov2Backend, load_dinov2
 from eolens.inference.errors import ModelError
-from eolens.inference.registry import FAMILY_LOADERS, REGISTRY
+from eolens.inference.models.registry import FAMILY_LOADERS, REGISTRY
 from eolens.inference.results import PixelPolygon, Request
 
 from bench.bench_change import levir_pair
@@ -30,7 +30,7 @@ def levir():
 
 def test_registry_loader_is_this_module():
     module, func = FAMILY_LOADERS["dinov2"].split(":")
-    assert getattr(importlib.import_module(f"eolens.inference.{module}"), func) is load_dinov2
+    assert getattr(importlib.import_module(f"eolens.inference.models.{module}"), func) is load_dinov2
 
 
 def test_tiny_dinov2_builder_is_idempotent(tiny_models):
@@ -43,7 +43,7 @@ def test_tiny_dinov2_builder_is_idempotent(tiny_models):
 
 
 def test_loads_through_the_runtime(tiny_models, no_network):
-    runtime = pytest.importorskip("eolens.inference.runtime")
+    runtime = pytest.importorskip("eolens.inference.models.runtime")
     backend = runtime.load_model(str(tiny_models.path("dinov2")), device="cpu")
     assert isinstance(backend, Dinov2Backend)
 
@@ -118,7 +118,7 @@ def test_label_regions_accepts_pixel_and_map_polygons():
 
     image, _, blue = _three_region_scene()
     transform = Affine(0.5, 0, 300000, 0, -0.5, 4000000)
-    from eolens.inference.change import ChangeResult
+    from eolens.inference.change.spectral import ChangeResult
 
     result = ChangeResult(np.zeros((120, 120), np.float32), blue, 0.5, "spectral", {})
     map_polys = change_polygons(result, transform)
@@ -131,7 +131,7 @@ def test_label_regions_accepts_pixel_and_map_polygons():
 
 def test_label_regions_with_the_tiny_real_clip(tiny_models):
     import torch
-    from eolens.inference.clip_family import load_hfclip
+    from eolens.inference.models.clip_family import load_hfclip
 
     clip = load_hfclip(None, tiny_models.path("hfclip"), "cpu", torch.float32)
     image, red, blue = _three_region_scene()

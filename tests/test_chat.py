@@ -11,7 +11,7 @@ FAMILIES = ("qwen3_vl", "qwen2_5_vl")
 @pytest.fixture(scope="module", params=FAMILIES)
 def backend(request, tiny_models):
     import torch
-    from eolens.inference import qwen_vl
+    from eolens.inference.models import qwen_vl
 
     return qwen_vl.load(None, tiny_models.path(request.param), "cpu", torch.float32)
 
@@ -107,7 +107,7 @@ def test_two_threads_asking_one_backend_take_turns(tiny_models, harbor, no_netwo
     import threading
 
     from eolens.inference.chat import Conversation
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     backend = load_model(str(tiny_models.path("qwen3_vl")), device="cpu")
     image = harbor
@@ -147,8 +147,8 @@ def test_a_turn_that_extends_the_cache_runs_only_its_new_tokens(tiny_models, har
     new tokens, and the greedy answer equals a full pass over the whole prompt."""
     import torch
 
-    from eolens.inference.qwen_vl import PrefixCache, user_turn
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.qwen_vl import PrefixCache, user_turn
+    from eolens.inference.models.runtime import load_model
 
     backend = load_model(str(tiny_models.path(family)), device="cpu")
     image = harbor
@@ -180,7 +180,7 @@ def test_a_conversation_answers_the_same_with_or_without_its_cache(tiny_models, 
                                                                     no_network):
     """When a chat template re-renders history differently the cache is dropped, never misused."""
     from eolens.inference.chat import Conversation
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     backend = load_model(str(tiny_models.path("qwen3_vl")), device="cpu")
     image = harbor
@@ -206,8 +206,8 @@ def test_cache_reuse_matches_a_fresh_pass_as_documented(tiny_models, harbor, fam
     within a few bf16 rounding units in bf16; the greedy token agrees when its lead is larger."""
     import torch
 
-    from eolens.inference import qwen_vl
-    from eolens.inference.qwen_vl import PrefixCache, user_turn
+    from eolens.inference.models import qwen_vl
+    from eolens.inference.models.qwen_vl import PrefixCache, user_turn
 
     backend = qwen_vl.load(None, tiny_models.path(family), "cpu", getattr(torch, dtype))
     encoded, cache = backend.encode([harbor]), PrefixCache()

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from eolens.inference.chat_export import write_chat
+from eolens.inference.io.chat_export import write_chat
 from eolens.inference.errors import InputError
 
 TURNS = [("How many ships?", "Three <b>ships</b> & a tug."), ("Wo ist der Hafen?", "Im Süden, 港口.")]

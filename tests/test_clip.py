@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from eolens.inference.errors import InputError, ModelError, UnsafeModelError
-from eolens.inference.registry import ModelSpec
+from eolens.inference.models.registry import ModelSpec
 from eolens.inference.results import Request
 
 FAMILIES = ("openclip", "hfclip")
@@ -22,7 +22,7 @@ def _spec(path, family="openclip", **kw):
 def _load(family, path, **kw):
     import torch
 
-    from eolens.inference.clip_family import load_hfclip, load_openclip
+    from eolens.inference.models.clip_family import load_hfclip, load_openclip
 
     loader = load_openclip if family == "openclip" else load_hfclip
     return loader(_spec(path, family, **kw), path, "cpu", torch.float32)
@@ -41,7 +41,7 @@ def images(shared_data):
 
 @pytest.fixture(scope="module")
 def backends(tiny_models):
-    from eolens.inference import runtime
+    from eolens.inference.models import runtime
 
     return {f: runtime.load_model(str(tiny_models.path(f)), device="cpu") for f in FAMILIES}
 
@@ -122,13 +122,13 @@ def test_resizes_any_tile_size(backends, images):
     ("ViT-B-16-quickgelu.pt", "ViT-B-16-quickgelu"),
 ])
 def test_infer_arch_from_real_checkpoint_names(filename, arch):
-    from eolens.inference.clip_family import infer_arch
+    from eolens.inference.models.clip_family import infer_arch
 
     assert infer_arch(filename) == arch
 
 
 def test_infer_arch_unknown_name_is_model_error():
-    from eolens.inference.clip_family import infer_arch
+    from eolens.inference.models.clip_family import infer_arch
 
     with pytest.raises(ModelError, match="weights.pt"):
         infer_arch("weights.pt")

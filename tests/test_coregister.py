@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 from affine import Affine
-from eolens.inference.coregister import coregister
+from eolens.inference.io.coregister import coregister
 from eolens.inference.errors import InputError, NoOverlapError
 
 
@@ -74,7 +74,7 @@ def test_max_side_keeps_both_on_one_grid(tmp_path):
 
 
 def test_a_full_date_in_the_file_name_beats_a_year_in_the_layer_name(shared_data):
-    from eolens.inference.dates import acquisition_date
+    from eolens.inference.io.dates import acquisition_date
 
     path = shared_data / "change" / "naip_nd_2009_2020" / "m_4709963_se_14_1_20090818.tif"
     assert acquisition_date(str(path), "naip 2009") == "2009-08-18"

@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from eolens.inference import cuda_driver, devices, runtime
+from eolens.inference.models import cuda_driver, devices, runtime
 from eolens.inference.errors import InputError, ModelError
 
 torch = pytest.importorskip("torch")

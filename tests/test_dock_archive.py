@@ -1,6 +1,6 @@
 """The Search tab's index mode, driven through the dock's widgets: real rasters indexed with a tiny
 CLIP, text and "more like this" searches across the archive, and a click that opens the tile's
-raster and zooms to the tile. Expected hits come from inference.index_query run directly."""
+raster and zooms to the tile. Expected hits come from inference.archive.query run directly."""
 from __future__ import annotations
 
 import os
@@ -10,8 +10,8 @@ import pytest
 from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsGeometry, QgsProject,
                        QgsRasterLayer, QgsRectangle)
 
-from eolens.inference import index_query as iq
-from eolens.inference.archive_index import IndexSettings, build_index, collect_rasters
+from eolens.inference.archive import query as iq
+from eolens.inference.archive.build import IndexSettings, build_index, collect_rasters
 from tests.gui_helpers import add_raster, plugin_settings, wait_idle
 
 SOURCES = {"bahamas.tif": "geotiff/rasterio_RGB.byte.tif",

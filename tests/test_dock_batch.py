@@ -121,7 +121,7 @@ def test_index_then_search_an_index_buttons_run(gui, shared_data, qtbot, tmp_pat
     _press(qtbot, plugin.dock.search.index_button)
     assert _dialog("eolens:index").mainWidget().createProcessingParameters()["MODEL"] == _clip
     _run(qtbot, "eolens:index", {"INDEX": index}, index)
-    from eolens.inference.index_query import index_meta
+    from eolens.inference.archive.query import index_meta
 
     assert index_meta(index)["model"] == _clip
     db_sources = _sources(index)

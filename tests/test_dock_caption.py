@@ -33,7 +33,7 @@ def _set_view(iface, layer, project_crs: str, frac=(0.25, 0.25, 0.6, 0.7)):
 @pytest.mark.parametrize("project_crs", ["EPSG:32618", "EPSG:3857"])
 def test_caption_view_adds_a_footprint_on_the_captured_extent(gui, qtbot, tiny_models, sample_dir,
                                                               project_crs, no_network):
-    from eolens.inference.raster_read import capture_native
+    from eolens.inference.io.raster_read import capture_native
 
     iface, plugin = gui
     florence = str(tiny_models.path("florence2"))

@@ -11,7 +11,7 @@ def _role(role):
 
 
 def _count_vision_calls(model_path):
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     backend = load_model(model_path, device="cpu")   # the dock gets this cached backend
     calls = []
@@ -99,7 +99,7 @@ GROUNDED = 'The ships are here: ```json\n[{"bbox_2d": [100, 200, 500, 600], "lab
 def test_grounded_answer_draws_boxes_linked_to_its_turn(gui, qtbot, tiny_models, sample_dir,
                                                        monkeypatch, no_network):
     """Qwen3 answers in 0-1000 of the capture; the boxes land on that part of the ground."""
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     iface, plugin = gui
     qwen = str(tiny_models.path("qwen3_vl"))

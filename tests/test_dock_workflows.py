@@ -24,7 +24,7 @@ def _fixed_answer(monkeypatch, backend, text):
 
 
 def _florence(tiny_models, monkeypatch, answer):
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     path = str(tiny_models.path("florence2"))
     _fixed_answer(monkeypatch, load_model(path), answer)   # the runtime caches this backend
@@ -43,7 +43,7 @@ def _whole_layer(plugin, layer):
 
 
 def test_find_boxes_land_on_the_right_ground(gui, qtbot, tiny_models, sample_dir, monkeypatch, no_network):
-    from eolens.inference.raster_read import capture_native
+    from eolens.inference.io.raster_read import capture_native
 
     iface, plugin = gui
     model = _florence(tiny_models, monkeypatch, BOX_ANSWER)
@@ -271,7 +271,7 @@ def test_clicked_points_segment_with_sam_and_reuse_the_encoding(gui, qtbot, tiny
 
 
 def test_prompting_the_same_view_twice_encodes_it_once(gui, qtbot, tiny_models, sample_dir, monkeypatch):
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     iface, plugin = gui
     model = _florence(tiny_models, monkeypatch, BOX_ANSWER)

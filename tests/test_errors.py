@@ -32,7 +32,7 @@ def german(tmp_path_factory):
 
 
 def test_a_message_raised_in_inference_reaches_the_german_ui_translated(german, tmp_path):
-    from eolens.inference.raster_read import capture_native
+    from eolens.inference.io.raster_read import capture_native
     from eolens.plugin.messages import describe
 
     path = tmp_path / "no_crs.tif"
@@ -47,7 +47,7 @@ def test_a_message_raised_in_inference_reaches_the_german_ui_translated(german, 
 
 
 def test_unknown_model_from_the_runtime_is_translated_too(german):
-    from eolens.inference.runtime import check_model
+    from eolens.inference.models.runtime import check_model
     from eolens.plugin.messages import describe
 
     with pytest.raises(EOLensError) as caught:

@@ -156,9 +156,9 @@ def test_missing_class_field_is_refused(provider, crowns, tmp_path):
 def test_rennes_spectral_polygons_score_the_bench_f1(provider, shared_data, tmp_path):
     from bench.bench_change import labelled_pairs, mask_scores
 
-    from eolens.inference.change import change_polygons, detect_change
-    from eolens.inference.export import write_vector
-    from eolens.inference.georef import GeoFeature
+    from eolens.inference.change.spectral import change_polygons, detect_change
+    from eolens.inference.io.export import write_vector
+    from eolens.inference.io.georef import GeoFeature
 
     name, a, b, truth, labelled = next(labelled_pairs())
     assert name == "oscd_rennes" and labelled is None

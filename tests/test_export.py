@@ -11,9 +11,9 @@ import pytest
 import rasterio
 from shapely import wkb as shapely_wkb
 from eolens.inference.errors import EOLensError, InputError
-from eolens.inference.export import write_raster, write_vector
-from eolens.inference.georef import GeoFeature, box_to_polygon
-from eolens.inference.raster_read import capture_native, open_info
+from eolens.inference.io.export import write_raster, write_vector
+from eolens.inference.io.georef import GeoFeature, box_to_polygon
+from eolens.inference.io.raster_read import capture_native, open_info
 from eolens.inference.results import PixelBox
 from osgeo import ogr, osr
 from shapely.geometry import MultiPolygon, Polygon, box

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from affine import Affine
-from eolens.inference import export, gpkg_update
+from eolens.inference.io import export, file_locks, gpkg_update, staging
 from eolens.inference.errors import EOLensError
-from eolens.inference.georef import GeoFeature
+from eolens.inference.io.georef import GeoFeature
 from osgeo import ogr
 from shapely.geometry import box
 
@@ -74,7 +74,7 @@ def locked(monkeypatch):
         return real(src, dst, **kw)
 
     monkeypatch.setattr(export.os, "replace", replace)
-    monkeypatch.setattr(export, "_sleep", sleeps.append)
+    monkeypatch.setattr(file_locks, "_sleep", sleeps.append)
     return table, sleeps
 
 
@@ -135,12 +135,12 @@ def test_one_failing_output_keeps_the_layer_update_from_happening(tmp_path, lock
     export.write_raster(np.zeros((4, 4), np.float32), TRANSFORM, CRS, heat)
     heat_bytes = heat.read_bytes()
     table[str(heat)] = -1
-    with export.OutputSet() as outs:
+    with staging.OutputSet() as outs:
         export.write_vector(_features(5), project, CRS, layer="change", overwrite=True,
                             outputs=outs, keep_layers=True)
         export.write_raster(np.ones((4, 4), np.float32), TRANSFORM, CRS, heat, overwrite=True,
                             outputs=outs)
-        with pytest.raises(export.OutputLockedError):
+        with pytest.raises(file_locks.OutputLockedError):
             outs.commit()
     assert {n: _layer_digest(project, n) for n in _layers(project)} == before
     assert heat.read_bytes() == heat_bytes
@@ -200,12 +200,12 @@ def test_a_raster_open_in_qgis_is_named_and_nothing_changes(tmp_path, locked):
     export.write_raster(np.zeros((4, 4), np.float32), TRANSFORM, CRS, heat)
     before = heat.read_bytes()
     table[str(heat)] = -1
-    with pytest.raises(export.OutputLockedError) as err:
+    with pytest.raises(file_locks.OutputLockedError) as err:
         export.write_raster(np.ones((4, 4), np.float32), TRANSFORM, CRS, heat, overwrite=True)
     text = str(err.value)
     assert f"'{heat}' is open in QGIS" in text and "choose another output name" in text
     assert "No output was changed" in text and "discarded" in text
-    assert len(sleeps) == len(export.LOCK_DELAYS)
+    assert len(sleeps) == len(file_locks.LOCK_DELAYS)
     assert heat.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["heat.tif"]   # no staging left
 
@@ -216,7 +216,7 @@ def test_a_shapefile_part_held_open_restores_every_part(tmp_path, locked):
     export.write_vector(_features(3), shp, CRS)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     table[str(tmp_path / "roads.shx")] = -1      # QGIS holds the index; .dbf/.prj moved first
-    with pytest.raises(export.OutputLockedError, match="roads.shx' is open in QGIS"):
+    with pytest.raises(file_locks.OutputLockedError, match="roads.shx' is open in QGIS"):
         export.write_vector(_features(7), shp, CRS, overwrite=True)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
@@ -234,8 +234,8 @@ def test_on_linux_a_permission_error_is_not_taken_for_a_lock(tmp_path, monkeypat
         return real(src, dst, **kw)
 
     monkeypatch.setattr(export.os, "replace", denied)
-    monkeypatch.setattr(export, "_sleep", sleeps.append)
+    monkeypatch.setattr(file_locks, "_sleep", sleeps.append)
     with pytest.raises(EOLensError) as err:
         export.write_raster(np.ones((4, 4), np.float32), TRANSFORM, CRS, heat, overwrite=True)
-    assert not isinstance(err.value, export.OutputLockedError) and sleeps == []
+    assert not isinstance(err.value, file_locks.OutputLockedError) and sleeps == []
     assert "Permission denied; no output was changed" in str(err.value)

@@ -24,7 +24,7 @@ def _settle(qtbot):
 
 
 def _florence(tiny_models, monkeypatch, answer):
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     path = str(tiny_models.path("florence2"))
     backend = load_model(path)
@@ -195,7 +195,7 @@ def test_polygon_export_dialog_layer_choice_and_shapefile_without_extension(gui,
                                                                           sample_dir, monkeypatch):
     from shapely.geometry import box
 
-    from eolens.inference.georef import GeoFeature
+    from eolens.inference.io.georef import GeoFeature
     from eolens.plugin import layers
     from eolens.plugin.panels import find_panel
 
@@ -412,7 +412,7 @@ def test_processing_defaults_follow_the_plugin_settings(qtbot, monkeypatch):
         monkeypatch.setenv("HF_HUB_OFFLINE", "1")
         assert caption().create().parameterDefinition("OFFLINE").defaultValue() is True
         from eolens.plugin.messages import describe
-        from eolens.inference.hub import not_cached_error
+        from eolens.inference.models.hub import not_cached_error
 
         assert "HF_HUB_OFFLINE environment variable" in describe(not_cached_error("x"))
 

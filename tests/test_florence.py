@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eolens.inference import florence_parse, runtime
+from eolens.inference.models import florence_parse, runtime
 from eolens.inference.cancel import CancelToken
 from eolens.inference.errors import Cancelled, InputError
 from eolens.inference.results import Request
@@ -184,9 +184,9 @@ def test_bad_requests_are_input_errors(backend, airplane):
 
 
 def test_a_session_encodes_the_image_once_and_matches_a_fresh_run(tiny_models, shared_data, no_network):
-    from eolens.inference.florence import FlorenceSession
+    from eolens.inference.models.florence import FlorenceSession
     from eolens.inference.results import Request
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     import rasterio
 
@@ -211,7 +211,7 @@ def test_a_session_encodes_the_image_once_and_matches_a_fresh_run(tiny_models, s
 
 def test_florence_session_takes_the_backend_lock(backend, airplane):
     """FlorenceSession.run waits for a call another thread is making on the same model."""
-    from eolens.inference.florence import FlorenceSession
+    from eolens.inference.models.florence import FlorenceSession
     from eolens.inference.results import Request
 
     from test_sam import blocks_while_locked

@@ -13,7 +13,7 @@ MB = 2**20
 
 
 def test_reads_cap_the_block_cache_and_restore_it(sample_dir, monkeypatch):
-    from eolens.inference.raster_read import CACHE_ENV, open_raster
+    from eolens.inference.io.raster_read import CACHE_ENV, open_raster
 
     monkeypatch.setenv(CACHE_ENV, "48")
     before = gdal.GetCacheMax()
@@ -26,7 +26,7 @@ def test_reads_cap_the_block_cache_and_restore_it(sample_dir, monkeypatch):
 
 @pytest.mark.parametrize("value, mb", [("", 128), ("4", 16), ("lots", 128)])
 def test_the_cache_size_has_a_floor_and_a_default(monkeypatch, value, mb):
-    from eolens.inference.raster_read import CACHE_ENV, gdal_cache_mb
+    from eolens.inference.io.raster_read import CACHE_ENV, gdal_cache_mb
 
     monkeypatch.setenv(CACHE_ENV, value)
     assert gdal_cache_mb() == mb
@@ -35,7 +35,7 @@ def test_the_cache_size_has_a_floor_and_a_default(monkeypatch, value, mb):
 def test_the_plugin_setting_reaches_processing_reads(provider, shared_data, tmp_path, monkeypatch):
     """Settings ▸ Raster read cache 64 MB: a Processing run reads every file with that cache."""
     import processing
-    from eolens.inference import raster_read
+    from eolens.inference.io import raster_read
     from eolens.plugin import settings
 
     assert settings.CACHE_ENV == raster_read.CACHE_ENV
@@ -57,7 +57,7 @@ def test_the_plugin_setting_reaches_processing_reads(provider, shared_data, tmp_
 
 
 def test_the_settings_dialog_saves_and_applies_the_cache(qtbot, monkeypatch):
-    from eolens.inference.raster_read import CACHE_ENV
+    from eolens.inference.io.raster_read import CACHE_ENV
     from eolens.plugin import settings
     from eolens.plugin.settings_dialog import SettingsDialog
 

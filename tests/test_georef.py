@@ -7,15 +7,15 @@ import pytest
 from shapely import affinity
 from shapely.geometry import box as sbox
 from affine import Affine
-from eolens.inference.geoimage import GeoImage
-from eolens.inference.georef import (
+from eolens.inference.io.geoimage import GeoImage
+from eolens.inference.io.georef import (
     box_to_polygon,
     map_to_pixel,
     mask_to_polygons,
     pixel_polygon_to_map,
     result_to_features,
 )
-from eolens.inference.raster_read import capture_native, open_info
+from eolens.inference.io.raster_read import capture_native, open_info
 from eolens.inference.results import PixelBox, PixelPolygon, PixelResult
 from hypothesis import given, settings
 from hypothesis import strategies as st

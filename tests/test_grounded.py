@@ -129,7 +129,7 @@ def _snapshot(layers, path):
 
 def prompts_seen(monkeypatch) -> list[str]:
     """Every prompt the Qwen backend receives, decoded from the token ids it was given."""
-    from eolens.inference.qwen_vl import QwenVLBackend
+    from eolens.inference.models.qwen_vl import QwenVLBackend
 
     seen: list[str] = []
     original = QwenVLBackend.generate_ids
@@ -143,7 +143,8 @@ def prompts_seen(monkeypatch) -> list[str]:
 
 
 def test_layer_context_holds_exactly_the_intersecting_features_at_their_pixels(rotated_scene):
-    from eolens.inference import actions, grounding
+    from eolens.inference import actions
+    from eolens.inference.grounding import prompt as grounding
 
     path, (t, w, h, _), rings, quay, depots = rotated_scene
     image = actions.capture(str(path))
@@ -173,7 +174,7 @@ def test_layer_context_holds_exactly_the_intersecting_features_at_their_pixels(r
 def test_the_dock_snapshot_follows_a_capture_area_given_in_the_canvas_crs(rotated_scene):
     from rasterio.warp import transform_bounds
 
-    from eolens.inference import grounding
+    from eolens.inference.grounding import prompt as grounding
     from eolens.plugin.capture import CaptureSource, capture_image
     from eolens.plugin.vector_snapshot import context_for_capture
 
@@ -248,7 +249,7 @@ def test_the_chat_context_row_lists_vector_layers_and_grounds_a_capture(rotated_
 
 
 def test_ten_thousand_features_fit_the_budget_ranked_and_counted():
-    from eolens.inference.context_layers import ContextLayer, estimate_tokens, layer_context
+    from eolens.inference.grounding.context_layers import ContextLayer, estimate_tokens, layer_context
     from eolens.inference.label import FeatureIn
 
     t = Affine.translation(500000.0, 4000000.0) * Affine.rotation(12.0) * Affine.scale(0.5, -0.5)
@@ -282,7 +283,7 @@ def _centre(feature):
 # --- documents -----------------------------------------------------------------------------
 
 def test_bm25_ranks_the_relevant_chunk_first_and_reads_the_pdf(documents):
-    from eolens.inference.documents import DocumentIndex
+    from eolens.inference.grounding.documents import DocumentIndex
 
     index = DocumentIndex.from_folder(str(documents))
     assert index.warnings == []
@@ -297,7 +298,7 @@ def test_bm25_ranks_the_relevant_chunk_first_and_reads_the_pdf(documents):
 
 
 def test_a_single_note_is_found_although_its_words_are_in_every_chunk(tmp_path):
-    from eolens.inference.documents import DocumentIndex
+    from eolens.inference.grounding.documents import DocumentIndex
 
     (tmp_path / "note.txt").write_text("The pier was rebuilt in 2019.", encoding="utf-8")
     index = DocumentIndex.from_folder(str(tmp_path))   # Okapi's idf is negative here
@@ -308,7 +309,8 @@ def test_a_single_note_is_found_although_its_words_are_in_every_chunk(tmp_path):
 
 def test_grounded_prompt_reaches_the_tiny_qwen_and_the_sources_match(rotated_scene, documents,
                                                                      tiny_models, monkeypatch):
-    from eolens.inference import actions, grounding
+    from eolens.inference import actions
+    from eolens.inference.grounding import prompt as grounding
 
     path, _, _, quay, depots = rotated_scene
     image = actions.capture(str(path))
@@ -332,7 +334,7 @@ def test_grounded_prompt_reaches_the_tiny_qwen_and_the_sources_match(rotated_sce
 
 
 def test_caption_model_without_chat_is_told_context_was_not_used(documents):
-    from eolens.inference import grounding
+    from eolens.inference.grounding import prompt as grounding
     from eolens.inference.results import Request
 
     g = grounding.build(Affine.identity(), 64, 64, "", documents=str(documents))

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import rasterio
 
-from eolens.inference.registry import FAMILY_LOADERS
+from eolens.inference.models.registry import FAMILY_LOADERS
 from eolens.inference.results import Request
-from eolens.inference.runtime import resolve_spec
+from eolens.inference.models.runtime import resolve_spec
 
 CASES = [
     ("florence2", Request("caption", options={"detail": "brief", "max_new_tokens": 4})),
@@ -37,7 +37,7 @@ def test_family_runs_in_bfloat16(tiny_models, image, family, request_, no_networ
     path = tiny_models.path(family)
     spec = resolve_spec(str(path))
     module, func = FAMILY_LOADERS[spec.family].split(":")
-    load = getattr(importlib.import_module(f"eolens.inference.{module}"), func)
+    load = getattr(importlib.import_module(f"eolens.inference.models.{module}"), func)
     backend = load(spec, path, "cpu", torch.bfloat16)
     assert next(backend.model.parameters()).dtype == torch.bfloat16
     request_.image = image

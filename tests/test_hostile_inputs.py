@@ -375,7 +375,7 @@ def test_replaced_outputs_are_named_in_the_log(provider, bad, outdir):
 
 def test_outputs_are_committed_together_or_not_at_all(provider, bad, outdir, monkeypatch):
     """The raster fails after the vector and the text were written: the old ones stay."""
-    from eolens.inference import export
+    from eolens.inference.io import export
 
     (outdir / "change.gpkg").write_bytes(b"old vector")
     (outdir / "change.txt").write_text("old text", encoding="utf-8")
@@ -393,7 +393,7 @@ def test_outputs_are_committed_together_or_not_at_all(provider, bad, outdir, mon
 
 def test_a_failed_commit_restores_what_was_there(tmp_path, monkeypatch):
     """A rename failing half-way through the commit puts every replaced file back."""
-    from eolens.inference import export
+    from eolens.inference.io import staging
 
     old = {n: f"old {n}".encode() for n in ("a.txt", "b.txt")}
     for name, data in old.items():
@@ -407,11 +407,11 @@ def test_a_failed_commit_restores_what_was_there(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(dst))
         return real_replace(src, dst)
 
-    with export.OutputSet() as outs:
+    with staging.OutputSet() as outs:
         for name in old:
             Path(outs.stage(str(tmp_path / name))).write_text("new", encoding="utf-8")
-        monkeypatch.setattr(export.os, "replace", flaky)
-        with pytest.raises(export.EOLensError) as err:
+        monkeypatch.setattr(staging.os, "replace", flaky)
+        with pytest.raises(staging.EOLensError) as err:
             outs.commit()
     assert_plain(str(err.value), "b.txt", "no output was changed")
     assert {n: (tmp_path / n).read_bytes() for n in old} == old
@@ -422,13 +422,13 @@ def test_stale_staging_of_a_killed_run_is_cleaned(provider, bad, outdir):
     """A run killed during export leaves its staging folder and a .part; the next run removes
     them (and leaves a live run's staging alone)."""
     code = ("import os, sys; sys.path.insert(0, sys.argv[2]);"
-            "from eolens.inference.export import OutputSet;"
+            "from eolens.inference.io.staging import OutputSet;"
             "o = OutputSet(); p = o.stage(sys.argv[1]); open(p, 'w').write('half');"
             "os._exit(9)")
     subprocess.run([sys.executable, "-c", code, str(outdir / "heat.tif"),
                     str(REPO / "build" / "pkgroot")], check=False, timeout=60)
     (outdir / "change.txt.part").write_text("half", encoding="utf-8")
-    from eolens.inference.export import OutputSet
+    from eolens.inference.io.staging import OutputSet
 
     with OutputSet() as live:  # this process is alive: its staging must survive
         live.stage(str(outdir / "other.tif"))
@@ -487,7 +487,7 @@ def test_unknown_crs_geokey_is_warned_loudly(provider, bad, outdir):
 
 
 def test_max_side_bounds_the_read_of_date_b(provider, bad, outdir, monkeypatch):
-    from eolens.inference import coregister
+    from eolens.inference.io import coregister
 
     shapes = []
     real = coregister.read_window
@@ -506,8 +506,8 @@ def test_max_side_bounds_the_read_of_date_b(provider, bad, outdir, monkeypatch):
 
 
 def test_write_vector_accepts_an_epsg_string(tmp_path):
-    from eolens.inference.export import write_vector
-    from eolens.inference.georef import GeoFeature
+    from eolens.inference.io.export import write_vector
+    from eolens.inference.io.georef import GeoFeature
     from shapely.geometry import Point
 
     rep = write_vector([GeoFeature(Point(10, 50).buffer(1), {"n": 1})], tmp_path / "p.gpkg",

@@ -5,9 +5,9 @@ import shutil
 
 import pytest
 
-from eolens.inference import runtime
+from eolens.inference.models import runtime
 from eolens.inference.errors import ModelNotAvailableError, UnsafeModelError
-from eolens.inference.registry import ModelSpec
+from eolens.inference.models.registry import ModelSpec
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

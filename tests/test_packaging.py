@@ -20,8 +20,8 @@ def test_package_holds_runtime_files_only(tmp_path):
 
 
 def test_tiny_models_cover_every_family_and_resolve_by_path(tmp_path):
-    from eolens.inference.registry import FAMILY_LOADERS
-    from eolens.inference.runtime import resolve_spec
+    from eolens.inference.models.registry import FAMILY_LOADERS
+    from eolens.inference.models.runtime import resolve_spec
 
     out = subprocess.run([sys.executable, "-m", "tools.tiny_models", str(tmp_path)], cwd=REPO,
                          capture_output=True, text=True, timeout=900)

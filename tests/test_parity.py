@@ -22,7 +22,7 @@ _loaded: dict = {}
 
 def _backend(tiny_models, family: str):
     import torch
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     if family not in _loaded:
         _loaded[family] = load_model(str(tiny_models.path(family)), device="cpu")
@@ -35,7 +35,7 @@ def _backend(tiny_models, family: str):
 def test_native_and_rendered_capture_give_the_file_pixels(shared_data):
     """A plain 8-bit RGB layer: native capture, tiles and rendered capture all hand the model
     the bytes in the file (no stretch); they differ only in which pixels are nodata."""
-    from eolens.inference.raster_read import capture_native
+    from eolens.inference.io.raster_read import capture_native
     from eolens.inference.tiling import iter_tiles
     from eolens.plugin.capture_render import render_capture
     from qgis.core import QgsRasterLayer

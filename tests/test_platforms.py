@@ -311,7 +311,7 @@ def test_archive_index_command_line_finds_the_private_packages(tmp_path):
     folder.mkdir()
     (folder / "eolens_probe_dep.py").write_text("WHERE = 'private folder'\n")
     code = ("import runpy, sys\nsys.argv = ['archive_index', '--help']\n"
-            "try:\n    runpy.run_module('eolens.inference.archive_index', run_name='__main__')\n"
+            "try:\n    runpy.run_module('eolens.inference.archive', run_name='__main__')\n"
             "except SystemExit:\n    pass\n"
             "import eolens_probe_dep\nprint(eolens_probe_dep.WHERE)\n")
     env = dict(installer._clean_env(), PYTHONPATH=str(PKG_ROOT), EOLENS_PACKAGES=str(folder))

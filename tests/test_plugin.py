@@ -129,7 +129,7 @@ def test_a_shapely_with_another_geos_is_reported(monkeypatch):
 
 
 def test_triton_is_kept_out_when_mesa_llvm_is_loaded(tmp_path, monkeypatch):
-    from eolens.inference import torch_guard
+    from eolens.inference.models import torch_guard
 
     maps = tmp_path / "maps"
     maps.write_text("7f00 r-xp /usr/lib/x86_64-linux-gnu/libLLVM-15.so.1\n")

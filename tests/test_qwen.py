@@ -13,7 +13,7 @@ VERSIONS = {"qwen3_vl": "3", "qwen2_5_vl": "2.5"}
 @pytest.fixture(scope="module", params=sorted(VERSIONS))
 def backend(request, tiny_models):
     import torch
-    from eolens.inference import qwen_vl
+    from eolens.inference.models import qwen_vl
 
     return qwen_vl.load(None, tiny_models.path(request.param), "cpu", torch.float32)
 
@@ -76,7 +76,7 @@ def test_change_question_on_a_real_pair_in_one_turn(backend, pair, no_network):
 def test_cached_features_give_the_same_answer_as_pixel_values(backend):
     """generate() on the cached encoding == transformers' own path with pixel_values."""
     import torch
-    from eolens.inference.qwen_vl import user_turn
+    from eolens.inference.models.qwen_vl import user_turn
     from PIL import Image
 
     image = _chip()
@@ -135,8 +135,8 @@ def test_bad_requests_are_user_errors(backend):
 
 @pytest.mark.parametrize("family", sorted(VERSIONS))
 def test_loads_by_folder_through_the_runtime(tiny_models, family, no_network):
-    from eolens.inference import runtime
-    from eolens.inference.qwen_vl import QwenVLBackend
+    from eolens.inference.models import runtime
+    from eolens.inference.models.qwen_vl import QwenVLBackend
 
     path = Path(tiny_models.path(family))
     backend = runtime.load_model(str(path), task="chat", device="cpu")
@@ -149,7 +149,7 @@ def test_loads_by_folder_through_the_runtime(tiny_models, family, no_network):
 
 
 def test_default_chat_model_is_qwen3_2b():
-    from eolens.inference.registry import DEFAULTS, REGISTRY
+    from eolens.inference.models.registry import DEFAULTS, REGISTRY
 
     spec = REGISTRY[DEFAULTS["chat"]]
     assert spec.name == "qwen3-vl-2b" and spec.family == "qwen_vl"

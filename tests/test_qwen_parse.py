@@ -1,6 +1,6 @@
 """Qwen-VL bbox_2d answers -> pixel boxes of the original image, for both coordinate conventions."""
 import pytest
-from eolens.inference.qwen_parse import parse_boxes
+from eolens.inference.models.qwen_parse import parse_boxes
 from eolens.inference.results import PixelBox
 
 ORIGINAL = (1000, 1500)   # (h, w) of the captured image

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 from affine import Affine
-from eolens.inference.dates import acquisition_date, parse_date
+from eolens.inference.io.dates import acquisition_date, parse_date
 from eolens.inference.errors import (
     InputError,
     NoDataError,
@@ -14,8 +14,8 @@ from eolens.inference.errors import (
     RasterReadError,
     TooLargeError,
 )
-from eolens.inference.raster_read import capture_native, default_bands, open_info
-from eolens.inference.stretch import percentile_cut, to_rgb8
+from eolens.inference.io.raster_read import capture_native, default_bands, open_info
+from eolens.inference.io.stretch import percentile_cut, to_rgb8
 from rasterio.warp import transform_bounds
 from shapely.geometry import box
 

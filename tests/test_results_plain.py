@@ -29,7 +29,7 @@ def _plain(result):
 
 
 def test_tiled_actions_report_the_area_they_analysed(tiny_models, osbs, monkeypatch, no_network):
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     opts = actions.RunOptions(device="cpu")
     clip = str(tiny_models.path("openclip"))
@@ -49,7 +49,7 @@ def test_tiled_actions_report_the_area_they_analysed(tiny_models, osbs, monkeypa
 
 def test_every_mask_path_gives_the_same_attributes(tiny_models, osbs, no_network):
     """SAM clicks and the generic result_to_features share one mask -> feature path."""
-    from eolens.inference.georef import result_to_features
+    from eolens.inference.io.georef import result_to_features
     from eolens.inference.results import PixelBox, PixelResult
 
     image = actions.capture(osbs, max_side=128)

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from eolens.inference import florence, hub, registry, runtime
+from eolens.inference.models import florence, hub, registry, runtime
 from eolens.inference.cancel import CancelToken
-from eolens.inference.devices import pick_device
+from eolens.inference.models.devices import pick_device
 from eolens.inference.errors import (Cancelled, InputError, ModelError, ModelNotAvailableError,
                                      OutOfMemoryError)
 
@@ -178,7 +178,7 @@ def test_download_reports_byte_progress_and_cancels(monkeypatch):
 
 
 def test_a_bare_openclip_file_gets_the_quickgelu_arch_from_its_name(tmp_path):
-    from eolens.inference.runtime import resolve_spec
+    from eolens.inference.models.runtime import resolve_spec
 
     for name, arch in (("GeoRSCLIP_ViT-B-32.pt", "ViT-B-32-quickgelu"),
                        ("RemoteCLIP-ViT-B-32.pt", "ViT-B-32"),

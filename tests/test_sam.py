@@ -32,7 +32,7 @@ def load(tiny_models, family: str):
         import torch
 
         module, func = LOADERS[family].split(":")
-        loader = getattr(importlib.import_module(f"eolens.inference.{module}"), func)
+        loader = getattr(importlib.import_module(f"eolens.inference.models.{module}"), func)
         _loaded[family] = loader(None, tiny_models.path(family), "cpu", torch.float32)
     return _loaded[family]
 
@@ -147,17 +147,17 @@ def test_sam3_text_to_instance_masks(tiny_models, image, no_network):
 def test_runtime_loads_each_tiny_folder(tiny_models, no_network, family, cls, task):
     import importlib
 
-    from eolens.inference import runtime
+    from eolens.inference.models import runtime
 
     module, name = cls.split(":")
     backend = runtime.load_model(str(tiny_models.path(family)), task=task, device="cpu")
-    assert type(backend) is getattr(importlib.import_module(f"eolens.inference.{module}"), name)
+    assert type(backend) is getattr(importlib.import_module(f"eolens.inference.models.{module}"), name)
     assert task in backend.tasks
 
 
 def test_runtime_loads_a_sam21_folder(tiny_models, no_network):
-    from eolens.inference import runtime
-    from eolens.inference.sam_family import Sam2Backend
+    from eolens.inference.models import runtime
+    from eolens.inference.models.sam_family import Sam2Backend
 
     backend = runtime.load_model(str(tiny_models.path("sam2")), task="segment_prompt", device="cpu")
     assert isinstance(backend, Sam2Backend)
@@ -166,7 +166,7 @@ def test_runtime_loads_a_sam21_folder(tiny_models, no_network):
 def test_sam3_is_not_offered_for_clicks_or_boxes(tiny_models, image):
     """SAM 3 is text-prompted: the resolver and the session refuse it for point/box prompts."""
     from eolens.inference.errors import InputError, ModelError
-    from eolens.inference.runtime import check_model
+    from eolens.inference.models.runtime import check_model
     from eolens.inference.segment_session import SegmentSession
 
     with pytest.raises(ModelError, match="cannot do this"):

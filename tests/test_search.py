@@ -7,7 +7,7 @@ from affine import Affine
 
 from eolens.inference.cancel import CancelToken
 from eolens.inference.errors import Cancelled, InputError
-from eolens.inference.geoimage import GeoImage
+from eolens.inference.io.geoimage import GeoImage
 from eolens.inference.search import search_raster, search_tiles, zero_shot_map
 
 COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255)}
@@ -142,7 +142,7 @@ SCENE = "geotiff/rasterio_RGB.byte.tif"
 
 @pytest.fixture(scope="module", params=("openclip", "hfclip"))
 def backend(request, tiny_models):
-    from eolens.inference import runtime
+    from eolens.inference.models import runtime
 
     return runtime.load_model(str(tiny_models.path(request.param)), device="cpu")
 

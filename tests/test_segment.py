@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from eolens.inference.backend import Backend
+from eolens.inference.models.backend import Backend
 from eolens.inference.results import PixelBox, PixelResult
 
 IMAGE = "boxes/neon_osbs_029/OSBS_029.tif"
@@ -40,7 +40,7 @@ def image(shared_data) -> np.ndarray:
 @pytest.fixture(scope="module")
 def sam(tiny_models):
     import torch
-    from eolens.inference.sam_family import load_sam2
+    from eolens.inference.models.sam_family import load_sam2
 
     return load_sam2(None, tiny_models.path("sam2"), "cpu", torch.float32)
 
@@ -48,7 +48,7 @@ def sam(tiny_models):
 @pytest.fixture(scope="module")
 def gdino(tiny_models):
     import torch
-    from eolens.inference.grounding_dino import load_grounding_dino
+    from eolens.inference.models.grounding_dino import load_grounding_dino
 
     return load_grounding_dino(None, tiny_models.path("grounding_dino"), "cpu", torch.float32)
 

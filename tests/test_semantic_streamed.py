@@ -28,8 +28,8 @@ def same_but_square(shared_data, tmp_path_factory):
 @pytest.fixture(scope="module")
 def dinov2(tiny_models):
     import torch
-    from eolens.inference.dinov2 import load_dinov2
-    from eolens.inference.registry import REGISTRY
+    from eolens.inference.models.dinov2 import load_dinov2
+    from eolens.inference.models.registry import REGISTRY
 
     return load_dinov2(REGISTRY["dinov2-small"], tiny_models.path("dinov2"), "cpu", torch.float32)
 
@@ -60,7 +60,7 @@ def test_semantic_change_streams_a_20k_pair_and_keeps_a_seam_region_whole(
 
 def test_the_model_runs_once_per_block_and_date_on_block_plus_halo(same_but_square, dinov2,
                                                                     tmp_path, monkeypatch):
-    from eolens.inference.change_semantic_tiled import halo_for, stream_semantic_change
+    from eolens.inference.change.semantic_tiled import halo_for, stream_semantic_change
 
     a, b = same_but_square
     seen = []
@@ -85,8 +85,8 @@ def test_the_model_runs_once_per_block_and_date_on_block_plus_halo(same_but_squa
 
 def test_one_block_equals_the_untiled_semantic_change(shared_data, dinov2, tmp_path):
     from eolens.inference import actions
-    from eolens.inference.change import detect_change
-    from eolens.inference.change_semantic_tiled import stream_semantic_change
+    from eolens.inference.change.spectral import detect_change
+    from eolens.inference.change.semantic_tiled import stream_semantic_change
 
     a, b = sorted(str(p) for p in (shared_data / NAIP).glob("*.tif"))
     window = (486500.0, 5206500.0, 487500.0, 5207500.0)      # 200 x 200 px of the NAIP pair
@@ -105,7 +105,7 @@ def test_one_block_equals_the_untiled_semantic_change(shared_data, dinov2, tmp_p
 
 
 def test_semantic_blocks_need_a_feature_model(same_but_square):
-    from eolens.inference.change_semantic_tiled import stream_semantic_change
+    from eolens.inference.change.semantic_tiled import stream_semantic_change
     from eolens.inference.errors import InputError
 
     with pytest.raises(InputError, match="feature model"):

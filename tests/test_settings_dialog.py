@@ -4,7 +4,7 @@ from tests.gui_helpers import plugin_settings
 
 
 def test_settings_round_trip_through_the_dialog(qtbot, tmp_path):
-    from eolens.inference.registry import REGISTRY
+    from eolens.inference.models.registry import REGISTRY
     from eolens.plugin import settings
     from eolens.plugin.settings_dialog import SettingsDialog
 
@@ -38,7 +38,7 @@ def test_a_bare_name_resolves_inside_the_local_model_folder(tmp_path):
 
 
 def test_free_gpu_memory_unloads_cached_models(qtbot, tiny_models):
-    from eolens.inference import runtime
+    from eolens.inference.models import runtime
     from eolens.plugin.settings_dialog import SettingsDialog
 
     runtime.load_model(str(tiny_models.path("florence2")), device="cpu")

@@ -44,7 +44,7 @@ def _magenta(image: np.ndarray):
 @pytest.fixture
 def backend(florence, monkeypatch):
     """The cached tiny backend answering from the pixels it sees; ``.shapes`` records them."""
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     model = load_model(florence, device="cpu")
     shapes: list[tuple[int, int]] = []

@@ -10,16 +10,15 @@ import rasterio
 from affine import Affine
 from eolens.inference.cancel import CancelToken
 from eolens.inference.errors import Cancelled, InputError
-from eolens.inference.georef import GeoFeature, box_to_polygon
+from eolens.inference.io.georef import GeoFeature, box_to_polygon
 from eolens.inference.results import PixelBox
 from eolens.inference.tiling import (
     count_tiles,
     iter_tiles,
-    mosaic_masks,
-    nms_map,
     plan_windows,
     tile_grid,
 )
+from eolens.inference.tile_merge import mosaic_masks, nms_map
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rasterio.enums import Resampling

@@ -97,7 +97,7 @@ def test_change_streams_a_20k_pair_on_its_grid_and_keeps_a_seam_region_whole(pro
 
 
 def test_change_tiling_does_not_change_the_result(big_pair, tmp_path):
-    from eolens.inference.change_tiled import stream_change
+    from eolens.inference.change.spectral_tiled import stream_change
 
     a, b = big_pair
     window = _map_box(AT[0] - 50, AT[1] - 50, AT[0] + 1000, AT[1] + 800).bounds
@@ -112,8 +112,8 @@ def test_change_tiling_does_not_change_the_result(big_pair, tmp_path):
 @pytest.mark.parametrize("name", sorted(PAIRS))
 def test_tiled_change_equals_untiled(shared_data, tmp_path, name):
     from eolens.inference import actions
-    from eolens.inference.change import change_polygons, detect_change
-    from eolens.inference.change_tiled import stream_change
+    from eolens.inference.change.spectral import change_polygons, detect_change
+    from eolens.inference.change.spectral_tiled import stream_change
 
     a, b = sorted(str(p) for p in (shared_data / PAIRS[name]).glob("*_t[12]_*.tif")) or \
         sorted(str(p) for p in (shared_data / PAIRS[name]).glob("*.tif"))
@@ -149,7 +149,7 @@ def test_a_cancelled_streamed_change_leaves_no_file(provider, big_pair, tmp_path
 # --- detect and segment ---------------------------------------------------------------------
 def _clipped_to_tile(region, request, transform):
     """The part of the map-space ``region`` inside a tile, as pixel coordinates of that tile."""
-    from eolens.inference.georef import map_to_pixel
+    from eolens.inference.io.georef import map_to_pixel
 
     h, w = request.image.shape[:2]
     part = map_to_pixel(region, transform).intersection(box(0, 0, w, h))
@@ -163,7 +163,7 @@ def grounding_dino(tiny_models):
 
 def test_detect_streams_a_20k_layer_and_a_box_across_a_seam_is_one_box(
         provider, big_pair, grounding_dino, tmp_path, monkeypatch):
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     a, _ = big_pair
     params = {"INPUT": a, "PROMPT": "a pond", "MODEL": grounding_dino, "DEVICE": "cpu",
@@ -226,7 +226,7 @@ def _patch_with_transforms(monkeypatch, backend, fake_run):
 
 def test_segment_streams_a_20k_layer_onto_its_grid_and_merges_a_seam_region(
         provider, big_pair, tiny_models, tmp_path, monkeypatch):
-    from eolens.inference.runtime import load_model
+    from eolens.inference.models.runtime import load_model
 
     a, _ = big_pair
     florence = str(tiny_models.path("florence2"))
@@ -260,8 +260,9 @@ def test_segment_streams_a_20k_layer_onto_its_grid_and_merges_a_seam_region(
 def test_seam_polygons_equal_whole_mask_polygons_with_holes_across_seams(shared_data):
     """A real NIR threshold mask (holed regions cut by many seams, islands inside holes) comes
     back from 64 px blocks exactly as polygonising the whole mask at once."""
-    from eolens.inference.georef import mask_to_polygons
-    from eolens.inference.tiling import SeamPolygons, iter_blocks
+    from eolens.inference.io.georef import mask_to_polygons
+    from eolens.inference.tile_merge import SeamPolygons
+    from eolens.inference.tiling import iter_blocks
 
     path = sorted((shared_data / NAIP).glob("*.tif"))[0]
     with rasterio.open(path) as ds:
@@ -290,7 +291,7 @@ def test_streamed_outputs_carry_overviews_so_qgis_draws_them_cheaply(big_pair, t
 
     from osgeo import gdal
 
-    from eolens.inference.change_tiled import stream_change
+    from eolens.inference.change.spectral_tiled import stream_change
 
     a, b = big_pair
     heat, mask = str(tmp_path / "h.tif"), str(tmp_path / "m.tif")

@@ -250,7 +250,7 @@ def drive() -> None:
         if dialog is not None and hasattr(dialog, "close"):
             log("dependency dialog shown:", dialog.windowTitle() if hasattr(dialog, "windowTitle") else dialog)
             dialog.close()
-        from eolens.inference.runtime import load_model
+        from eolens.inference.models.runtime import load_model
         from eolens.plugin import settings
         from eolens.plugin.layers import find_role
 

@@ -50,7 +50,7 @@ def example_from_source(src) -> dict:
 
 def _window_bounds(path: str, window: tuple) -> tuple:
     """Worker side: a pixel window of ``path`` as bounds in the raster's own CRS."""
-    from ...inference.raster_read import open_info
+    from ...inference.io.raster_read import open_info
 
     c, r, w, h = window
     t = open_info(path).transform
@@ -62,7 +62,7 @@ def search_work(index_path: str, prompt: str, example: Optional[dict], top_k: in
                 device: str, offline: bool) -> Callable:
     """The task body: plain data in, an ActionResult of EPSG:4326 footprints out."""
     def work(progress, cancel):
-        from ...inference.index_query import search_index
+        from ...inference.archive.query import search_index
 
         ex = dict(example) if example else None
         if ex and "window" in ex:

@@ -252,7 +252,7 @@ def _add_streamed_heat(path: str, result, name: str, source: str):
 
 
 def _date(layer):
-    from ...inference.dates import acquisition_date
+    from ...inference.io.dates import acquisition_date
 
     try:
         return acquisition_date(layer_path(layer), layer.name()) if layer else None

@@ -16,7 +16,7 @@ from .export_dialog import CHAT_FORMATS, ask_save_path
 from .widgets import question_row
 from .context_row import ContextRow, ground
 from ...inference import actions
-from ...inference.georef import GeoFeature, result_to_features
+from ...inference.io.georef import GeoFeature, result_to_features
 from ...inference.results import PixelResult
 
 DETAILS = (("brief", N_("Brief")), ("detailed", N_("Detailed")), ("more", N_("More detailed")))
@@ -226,7 +226,7 @@ class ChatPanel(QWidget):
     def export(self, path: str) -> Optional[str]:
         """Write the conversation (caption first) as Markdown or HTML, with its own image chip
         beside it; the real path goes to the message bar, a problem too (never a traceback)."""
-        from ...inference.chat_export import write_chat
+        from ...inference.io.chat_export import write_chat
 
         if not self.turns:
             messages.report_info(self.dock.iface, tr("Nothing to export yet: caption the view or ask "

@@ -1,6 +1,6 @@
 """The Chat tab's "Context" row: vector layers and a documents folder that ground the answers
 (issue 16), and a *Show prompt* toggle. Feature copies are taken on the main thread; the
-grounding itself (``inference.grounding``) runs in the worker with the capture."""
+grounding itself (``inference.grounding.prompt``) runs in the worker with the capture."""
 from __future__ import annotations
 
 import html
@@ -81,7 +81,7 @@ class ContextRow(QWidget):
     def cite(self, grounding) -> str:
         """HTML for the sources under an answer, ``layer:fid`` and ``document#chunk``, each a
         link that :meth:`follow` opens."""
-        from ...inference.grounding import source_name
+        from ...inference.grounding.prompt import source_name
 
         links = []
         for src in grounding.sources:
@@ -113,7 +113,7 @@ def ground(snapshot: Optional[dict], image, question: str, caption: str = ""):
     """Worker side: the grounding for ``image`` and ``question`` (None without context)."""
     if snapshot is None:
         return None
-    from ...inference import grounding
+    from ...inference.grounding import prompt as grounding
 
     return grounding.for_image(image, question, layers=snapshot["layers"],
                                documents=snapshot["documents"], caption=caption)

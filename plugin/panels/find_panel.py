@@ -359,9 +359,9 @@ class FindPanel(QWidget):
             self.export(dialog.path(), dialog.layer())
 
     def export(self, path: str, layer: Optional[QgsVectorLayer] = None):
-        """Write the last polygons (or ``layer``) with the export rules of inference.export."""
-        from ...inference.export import write_vector
-        from ...inference.georef import GeoFeature
+        """Write the last polygons (or ``layer``) with the export rules of inference.io.export."""
+        from ...inference.io.export import write_vector
+        from ...inference.io.georef import GeoFeature
         from shapely import wkb
 
         from .export_dialog import VECTOR_FORMATS, with_extension

@@ -28,7 +28,7 @@ class EOLensProvider(QgsProcessingProvider):
         for cls in ALGORITHMS:
             self.addAlgorithm(cls())
 
-    # Outputs go through inference.export, which writes GeoPackage/Shapefile and GeoTIFF only.
+    # Outputs go through inference.io.export, which writes GeoPackage/Shapefile and GeoTIFF only.
     def supportsNonFileBasedOutput(self) -> bool:
         return False
 

@@ -1,7 +1,7 @@
 """Tiny random-weight models of every supported family, saved like real checkpoints.
 
 ``python -m tools.tiny_models DIR`` (``make tiny-models DIR=...``) writes one folder (or file)
-per family; each loads by path through ``inference.runtime`` exactly as a real checkpoint does.
+per family; each loads by path through ``inference.models.runtime`` exactly as a real checkpoint does.
 Tokenizers and processor configs come from ../shared/data/model-configs so that prompts and
 parsers see the real token ids; only the model dimensions are shrunk.
 """

@@ -37,7 +37,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ....inference.errors import EOLensError, InputError, ModelError
 from ...translate import N_
-from ....inference.registry import DEFAULTS
+from ....inference.models.registry import DEFAULTS
 from ...capture import CaptureSource, is_local_file, layer_path, snapshot
 from ....inference.validate import (
     check_bands,
@@ -131,7 +131,7 @@ def check_model(model: str, accepted: tuple[str, ...] = ()) -> None:
     """Fail early, with words an analyst can act on, for a model that cannot be what they meant."""
     if not model:
         raise ModelError(tr("Please choose a model (MODEL)."))
-    from ....inference import runtime  # the one resolver (no network, no weights here)
+    from ....inference.models import runtime  # the one resolver (no network, no weights here)
 
     runtime.check_model(model, accepted)
 
@@ -444,7 +444,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):
         from ....inference.cancel import CancelToken, sub_progress
-        from ....inference.export import OutputSet
+        from ....inference.io.staging import OutputSet
 
         feedback = feedback or QgsProcessingFeedback()
         run = self._run
@@ -519,7 +519,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
 
     def _clean_stale(self, parameters, feedback) -> None:
         """Staging folders and ``.part`` files that a killed run of ours left beside the outputs."""
-        from ....inference.export import clean_stale_staging
+        from ....inference.io.staging import clean_stale_staging
 
         dests = self._destinations(parameters)
         for folder in sorted({os.path.dirname(os.path.abspath(p)) for p in dests.values()}):

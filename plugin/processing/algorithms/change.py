@@ -6,7 +6,7 @@ from typing import ClassVar
 from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
-from ....inference.registry import DEFAULTS
+from ....inference.models.registry import DEFAULTS
 from ...translate import N_
 from .base import EOLensAlgorithm, Run, check_model, tr
 from .tile_params import add_tile_parameters, read_tiles

@@ -2,7 +2,7 @@
 analyst's own vector layers and documents, with the sources written out (issue 16).
 
 The features are copied on the main thread (``prepareAlgorithm``); the worker builds the
-grounding for the captured image with ``inference.grounding`` (the same code the dock uses).
+grounding for the captured image with ``inference.grounding.prompt`` (the same code the dock uses).
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class GroundedMixin:
 
     def grounding(self, run, image, query: str):
         """The grounding for the captured ``image``, or None when no context was asked for."""
-        from ....inference import grounding
+        from ....inference.grounding import prompt as grounding
 
         v = run.values
         if not v.get("context_layers") and not v.get("documents"):

@@ -89,7 +89,7 @@ class IndexAlgorithm(EOLensAlgorithm):
 
     # -- main thread -----------------------------------------------------------------------------
     def _paths(self, parameters, context) -> list[str]:
-        from ....inference.archive_index import collect_rasters
+        from ....inference.archive.build import collect_rasters
 
         layers = self.parameterAsLayerList(parameters, "INPUTS", context) or []
         folder = (self.parameterAsString(parameters, "FOLDER", context) or "").strip()
@@ -140,7 +140,7 @@ class IndexAlgorithm(EOLensAlgorithm):
 
     def act(self, run: Run):
         from ....inference.actions import ActionResult
-        from ....inference.archive_index import build_index
+        from ....inference.archive.build import build_index
 
         params: IndexParams = run.values["params"]
         feedback = getattr(self, "_feedback", None)

@@ -96,7 +96,7 @@ class SearchIndexAlgorithm(EOLensAlgorithm):
         return True
 
     def act(self, run: Run):
-        from ....inference.index_query import search_index
+        from ....inference.archive.query import search_index
 
         src = run.source
         example = None if src is None else {

@@ -1,0 +1,1 @@
+"""Two-date change: spectral and deep-feature heat maps, thresholds, regions, in memory or streamed."""

@@ -1,0 +1,1 @@
+"""Answers grounded in the analyst's own GIS: vector-layer context, documents, and the prompt."""
