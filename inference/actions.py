@@ -37,10 +37,12 @@ class ActionResult:
     ``raster`` is an in-memory raster still to write; ``raster_path`` the file the action
     already wrote its raster to (block by block when it streamed, or the in-memory raster when
     the caller gave a path). ``heat_range`` is the (low, high) stretch of a streamed heat raster,
-    sampled while it was written. ``meta`` holds plain provenance only (model, prompt, method,
-    parameters, time, session handle): every value JSON-serialisable. ``summary`` is the typed
-    count of a batch action that wrote its own file (``label.LabelSummary``,
-    ``archive_index.IndexReport``).
+    sampled while it was written. ``session`` is the handle of a live encode-once session
+    (``inference/sessions.py``) to pass back for the next prompt on the same capture; ``sources``
+    what a grounded answer was given (layer features, then document chunks, in rank order).
+    ``meta`` holds plain provenance only (model, prompt, method, parameters, time): every value
+    JSON-serialisable. ``summary`` is the typed count of a batch action that wrote its own file
+    (``label.LabelSummary``, ``archive.build.IndexReport``).
     """
 
     text: str = ""
@@ -53,6 +55,8 @@ class ActionResult:
     raster_path: Optional[str] = None
     heat_range: Optional[tuple[float, float]] = None
     summary: object = None
+    session: Optional[str] = None
+    sources: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ def caption(image: GeoImage, model: str, *, detail: str = "more", opts: RunOptio
     """Describe the capture; the footprint feature carries the caption.
 
     ``grounding`` (a ``grounding.Grounding``) puts the analyst's layers/documents into the prompt
-    of a chat-capable model; its sources go into ``meta["sources"]``."""
+    of a chat-capable model; its sources go into ``result.sources``."""
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     backend = load(model, "caption", opts, sub_progress(progress, 0, 40), cancel)
     request, prompt = Request("caption", image.rgb, options={"detail": detail}), ""
@@ -156,7 +160,7 @@ def ask(image: GeoImage, question: str, model: str, *, opts: RunOptions = RunOpt
     """One question about the capture; grounded boxes in the answer become features.
 
     ``grounding`` (a ``grounding.Grounding``) adds the analyst's layers/documents to the prompt;
-    its sources go into ``meta["sources"]`` and the answer feature's ``sources`` field."""
+    its sources go into ``result.sources`` and the answer feature's ``sources`` field."""
     require_text(question, "a question")
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     backend = load(model, "chat", opts, sub_progress(progress, 0, 40), cancel)
@@ -177,7 +181,7 @@ def detect(image: GeoImage, prompt: str, model: str, *, opts: RunOptions = RunOp
            session=None) -> ActionResult:
     """Text prompt -> box polygons (rotated with the raster when it is rotated).
 
-    ``session`` (a previous result's ``meta["session"]`` handle) reuses the encoded capture."""
+    ``session`` (a previous result's ``session`` handle) reuses the encoded capture."""
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     backend = load(model, "detect", opts, sub_progress(progress, 0, 40), cancel)
     task = "detect" if "detect" in backend.tasks else "ground"
@@ -185,7 +189,7 @@ def detect(image: GeoImage, prompt: str, model: str, *, opts: RunOptions = RunOp
     out = run(Request(task, image.rgb, prompt=prompt), sub_progress(progress, 40, 100), cancel)
     feats = result_to_features(out, image, prompt=prompt, model=model)
     result = _result(image, "", feats, out.warnings, **run_meta(model, prompt=prompt))
-    result.meta["session"] = sessions.keep(session)
+    result.session = sessions.keep(session)
     return result
 
 
@@ -256,7 +260,7 @@ def segment(image: GeoImage, prompt: str, model: str, *, sam_model: Optional[str
     mask &= image.valid.astype(np.uint8)
     result = _result(image, "", feats, out.warnings, **run_meta(sam_model or model, prompt=prompt))
     result.raster = _mask_raster(mask, image)
-    result.meta["session"] = sessions.keep(session) if not sam_model else None
+    result.session = sessions.keep(session) if not sam_model else None
     return result
 
 
@@ -265,7 +269,7 @@ def segment_prompts(image: GeoImage, sam_model: str, *, points: Sequence[tuple[f
                     opts: RunOptions = RunOptions(), progress: Optional[ProgressFn] = None,
                     cancel: Optional[CancelToken] = None, session=None) -> ActionResult:
     """Clicked points (1 include, 0 exclude) and dragged boxes, in MAP coordinates of the image CRS,
-    -> SAM masks. Pass ``session`` (a previous result's ``meta["session"]`` handle) to reuse the
+    -> SAM masks. Pass ``session`` (a previous result's ``session`` handle) to reuse the
     encoded image."""
     from .segment_session import SegmentSession, to_pixel_prompts
 
@@ -284,7 +288,7 @@ def segment_prompts(image: GeoImage, sam_model: str, *, points: Sequence[tuple[f
     feats = instance_features(out, image, prompt="points/box", model=sam_model)
     result = _result(image, "", feats, out.warnings, **run_meta(sam_model, prompt="points/box"))
     result.raster = _mask_raster(mask_union(out, image) & image.valid.astype(np.uint8), image)
-    result.meta["session"] = sessions.keep(session)
+    result.session = sessions.keep(session)
     return result
 
 

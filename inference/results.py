@@ -6,6 +6,8 @@ from typing import Optional
 
 import numpy as np
 
+from .tasks import Task, as_task
+
 
 @dataclass
 class PixelBox:
@@ -45,14 +47,15 @@ class PixelResult:
 
 @dataclass
 class Request:
-    """One backend call: a task name, the image(s) and a prompt.
+    """One backend call: a task (``inference/tasks.py``; a misspelt one fails here), the image(s)
+    and a prompt. caption takes options["detail"] in brief|detailed|more; detect's prompt is
+    optional."""
 
-    Tasks: caption (options["detail"] in brief|detailed|more), detect (prompt optional),
-    ground, segment, chat, embed_image, embed_text, change_caption.
-    """
-
-    task: str
+    task: Task | str                         # a Task after __post_init__
     image: Optional[np.ndarray] = None       # (H, W, 3) uint8
     prompt: str = ""
     image_b: Optional[np.ndarray] = None     # the later date, for two-image tasks
     options: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.task = as_task(self.task)

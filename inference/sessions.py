@@ -1,6 +1,6 @@
 """Live encode-once sessions (Florence, SAM) kept in-process and named by a plain handle.
 
-Results stay plain data (``ActionResult.meta["session"]`` is a string), so an out-of-process worker
+Results stay plain data (``ActionResult.session`` is a string), so an out-of-process worker
 remains possible: it keeps its own sessions and the caller only ever holds the handle.
 """
 from __future__ import annotations

@@ -29,6 +29,7 @@ from .io.export import TiledRasterWriter
 from .io.georef import GeoFeature
 from .params import CHANGE_BLOCK, DETECT_TILE, Area, ChangeParams, DetectParams, SegmentParams
 from .results import Request
+from .tasks import Task
 from .tile_merge import SeamPolygons
 from .tiling import (
     block_count,
@@ -182,7 +183,7 @@ def change_layer(path_a: str, path_b: str, bounds=None, bounds_crs=None, *, meth
         from .change.semantic_tiled import stream_semantic_change
         from .models.registry import DEFAULTS
 
-        features = load(model or DEFAULTS["change_features"], "features", opts,
+        features = load(model or DEFAULTS[Task.FEATURES], "features", opts,
                         sub_progress(progress, 0, 10), cancel)
         res = stream_semantic_change(path_a, path_b, features, bounds, bounds_crs,
                                      progress=sub_progress(progress, 10, end), **where)

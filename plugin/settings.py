@@ -7,21 +7,24 @@ from dataclasses import asdict, dataclass, fields, replace
 from qgis.core import QgsSettings
 
 from ..inference.models.registry import DEFAULTS
+from ..inference.tasks import ROLES, Task, as_task
 
 PREFIX = "eolens/"
+RENAMED = {"model_features": "model_change_features"}   # new key -> the key an older release wrote
 CACHE_ENV = "EOLENS_GDAL_CACHE_MB"   # inference.io.raster_read.CACHE_ENV (not imported: no rasterio here)
 
 
 @dataclass(frozen=True)
 class Settings:
-    model_caption: str = DEFAULTS["caption"]
-    model_detect: str = DEFAULTS["detect"]
-    model_segment: str = DEFAULTS["segment"]
-    model_segment_prompt: str = DEFAULTS["segment_prompt"]
-    model_chat: str = DEFAULTS["chat"]
-    model_change_caption: str = DEFAULTS["change_caption"]
-    model_change_features: str = DEFAULTS["change_features"]
-    model_search: str = DEFAULTS["search"]
+    # one model per role, named model_<task> (inference/tasks.py ROLES; a test keeps them equal)
+    model_caption: str = DEFAULTS[Task.CAPTION]
+    model_detect: str = DEFAULTS[Task.DETECT]
+    model_segment: str = DEFAULTS[Task.SEGMENT]
+    model_segment_prompt: str = DEFAULTS[Task.SEGMENT_PROMPT]
+    model_chat: str = DEFAULTS[Task.CHAT]
+    model_change_caption: str = DEFAULTS[Task.CHANGE_CAPTION]
+    model_features: str = DEFAULTS[Task.FEATURES]
+    model_search: str = DEFAULTS[Task.SEARCH]
     device: str = "auto"            # auto | cuda | cpu
     offline: bool = False           # load only from the cache or local folders
     models_dir: str = ""            # a folder of model folders for air-gapped machines
@@ -33,9 +36,13 @@ class Settings:
     documents_dir: str = ""         # the Chat tab's documents folder (grounded answers)
     gdal_cache_mb: int = 128        # GDAL's block cache while EO Lens reads rasters
 
-    def model_for(self, task: str) -> str:
-        """The model to use for ``task``; a bare name found in ``models_dir`` becomes that folder."""
-        name = getattr(self, f"model_{task}")
+    def model_for(self, task: Task | str) -> str:
+        """The model to use for ``task`` (one of ``ROLES``); a bare name found in ``models_dir``
+        becomes that folder."""
+        task = as_task(task)
+        if task not in ROLES:
+            raise ValueError(f"No model setting for the task '{task}'; roles: {', '.join(ROLES)}.")
+        name = getattr(self, f"model_{task.value}")
         if self.models_dir and not os.path.isabs(name):
             local = os.path.join(self.models_dir, name)
             if os.path.exists(local):
@@ -47,7 +54,9 @@ def load() -> Settings:
     s, default = QgsSettings(), Settings()
     values = {}
     for f in fields(Settings):
-        raw = s.value(PREFIX + f.name, getattr(default, f.name))
+        old = RENAMED.get(f.name)
+        fallback = s.value(PREFIX + old, getattr(default, f.name)) if old else getattr(default, f.name)
+        raw = s.value(PREFIX + f.name, fallback)
         values[f.name] = _coerce(raw, type(getattr(default, f.name)))
     return Settings(**values)
 

@@ -12,17 +12,14 @@ from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox
 from . import messages, settings, tasks
 from .translate import N_
 from ..inference.models.registry import REGISTRY
+from ..inference.tasks import Task
 
 TASK_LABELS = {
-    "caption": N_("Caption"), "detect": N_("Detect (text → boxes)"),
-    "segment": N_("Segment (text → masks)"), "segment_prompt": N_("Segment (points / box)"),
-    "chat": N_("Chat"), "change_caption": N_("Change caption"),
-    "change_features": N_("Change features (semantic)"), "search": N_("Search"),
+    Task.CAPTION: N_("Caption"), Task.DETECT: N_("Detect (text → boxes)"),
+    Task.SEGMENT: N_("Segment (text → masks)"), Task.SEGMENT_PROMPT: N_("Segment (points / box)"),
+    Task.CHAT: N_("Chat"), Task.CHANGE_CAPTION: N_("Change caption"),
+    Task.FEATURES: N_("Change features (semantic)"), Task.SEARCH: N_("Search"),
 }
-# which registry tasks qualify a model for a settings slot
-SLOT_TASKS = {"caption": "caption", "detect": "detect", "segment": "segment",
-              "segment_prompt": "segment_prompt", "chat": "chat", "change_caption": "change_caption",
-              "change_features": "features", "search": "search"}
 
 
 def tr(text: str) -> str:
@@ -42,8 +39,8 @@ class SettingsDialog(QDialog):
             combo = QComboBox(self)
             combo.setEditable(True)
             combo.setToolTip(tr("A registry name, a hub id (org/name or org/name@revision) or a local folder"))
-            combo.addItems([n for n, s in REGISTRY.items() if SLOT_TASKS[slot] in s.tasks])
-            combo.setCurrentText(getattr(self.current, f"model_{slot}"))
+            combo.addItems([n for n, s in REGISTRY.items() if slot in s.tasks])
+            combo.setCurrentText(getattr(self.current, f"model_{slot.value}"))
             self.model_combos[slot] = combo
             form.addRow(tr(label), combo)
         self.device = QComboBox(self)
@@ -141,7 +138,7 @@ class SettingsDialog(QDialog):
         return row
 
     def values(self) -> settings.Settings:
-        models = {f"model_{slot}": combo.currentText().strip() for slot, combo in self.model_combos.items()}
+        models = {f"model_{slot.value}": combo.currentText().strip() for slot, combo in self.model_combos.items()}
         return replace(self.current, device=self.device.currentText(), offline=self.offline.isChecked(),
                        models_dir=self.models_dir.filePath(), cache_dir=self.cache_dir.filePath(),
                        fit_to_model=self.fit.isChecked(), max_side=self.max_side.value(),

@@ -86,7 +86,7 @@ def test_a_cancelled_whole_layer_change_in_the_dock_leaves_no_heat_file(
     panel = plugin.dock.change
     folder = results.output_dir()
     before = set(glob.glob(os.path.join(folder, "change_heat*")))
-    with plugin_settings(model_change_features=str(tiny_models.path("dinov2"))):
+    with plugin_settings(model_features=str(tiny_models.path("dinov2"))):
         panel.compare_button.click()
         qtbot.waitUntil(lambda: bool(started), timeout=60_000)
         plugin.dock.cancel_button.click()

@@ -324,7 +324,7 @@ def test_grounded_prompt_reaches_the_tiny_qwen_and_the_sources_match(rotated_sce
     assert f"[harbour.md#1] # Harbour {RELEVANT}" in sent and OTHER_MD not in sent and PDF_TEXT not in sent
     assert "[depots:1]" in sent and "Fuel depot" in sent and "Far away" not in sent
     assert f"Question: {QUESTION}" in sent and result.meta["prompt"] in sent
-    sources = result.meta["sources"]
+    sources = result.sources
     assert sources[:3] == g.layers.sources and sources[3:] == [
         {"kind": "document", "path": str(documents / "harbour.md"), "chunk": 1,
          "score": g.hits[0].source["score"]}]

@@ -42,7 +42,7 @@ def test_change_params_are_equal_in_the_dock_and_processing(provider, gui, qtbot
         paths = [str(shared_data / p) for p, _ in NAIP_PAIR]
         expected = _processing("eolens:change", {
             "INPUT": paths[0], "INPUT_B": paths[1], "METHOD": "semantic", "THRESHOLD": 0.25,
-            "MODEL": s.model_for("change_features"), "LABEL_MODEL": s.model_for("search"),
+            "MODEL": s.model_for("features"), "LABEL_MODEL": s.model_for("search"),
             "LABELS": "new road, cleared forest", "TILE_SIZE": 512, "MAX_SIDE": 640})
     assert len(seen) == 1
     assert seen[0] == expected

@@ -189,7 +189,7 @@ def test_action_results_carry_a_session_handle_not_the_session(tiny_models, samp
     centre = image.transform * (image.width / 2, image.height / 2)
     out = actions.segment_prompts(image, str(tiny_models.path("sam2")), points=[centre],
                                   labels=[1], opts=actions.RunOptions(device="cpu"))
-    handle = out.meta["session"]
+    handle = out.session
     assert isinstance(handle, str)
     json.dumps({k: v for k, v in out.meta.items()})
     pickle.dumps(out.meta)
@@ -201,7 +201,7 @@ def test_action_results_carry_a_session_handle_not_the_session(tiny_models, samp
                                         session=handle)
     finally:
         del session.backend.encode
-    assert not calls and again.meta["session"] == handle
+    assert not calls and again.session == handle
     sessions.clear()
     assert sessions.get(handle) is None
 

@@ -139,7 +139,7 @@ def test_whole_layer_semantic_change_in_the_dock_streams(gui, qtbot, shared_data
     iface, plugin = gui
     naip_in_change_tab(plugin, shared_data, "semantic")
     panel = plugin.dock.change
-    with plugin_settings(model_change_features=str(tiny_models.path("dinov2")), max_side=256):
+    with plugin_settings(model_features=str(tiny_models.path("dinov2")), max_side=256):
         panel.compare_button.click()
         wait_idle(qtbot, plugin.dock)
     assert iface.errors() == [] and len(calls) == 1

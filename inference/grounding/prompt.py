@@ -3,7 +3,7 @@ template, and the sources the pipeline (not the model) attaches to the answer.
 
 Used by the dock and by ``eolens:ask`` / ``eolens:caption``: build a :class:`Grounding` for a
 capture and a question, pass it to ``actions.ask`` / ``actions.caption``; the result's
-``meta["sources"]`` lists exactly what went into the prompt (features, then documents in rank
+``ActionResult.sources`` lists exactly what went into the prompt (features, then documents in rank
 order) and ``meta["prompt"]`` is the text that was sent.
 """
 from __future__ import annotations
@@ -65,8 +65,8 @@ class Grounding:
         """Put the sources and the exact prompt on an ``actions.ActionResult`` and its first
         feature (the answer/caption footprint, whose ``sources`` field is JSON text)."""
         sources = self.sources
-        result.meta.update(sources=sources, prompt=prompt,
-                           context_left_out=self.layers.left_out if self.used else 0)
+        result.sources = sources
+        result.meta.update(prompt=prompt, context_left_out=self.layers.left_out if self.used else 0)
         if result.features:
             result.features[0].properties["sources"] = json.dumps(sources, ensure_ascii=False)
         result.warnings.extend(self.warnings)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..tasks import Task, as_tasks
+
 # family -> "module:function" that builds a Backend: load(spec, path, device, dtype) -> Backend
 FAMILY_LOADERS: dict[str, str] = {
     "florence2": "florence:load",
@@ -49,7 +51,7 @@ class ModelSpec:
     revision: Optional[str] = None    # pinned hub revision (40-hex commit preferred)
     filename: Optional[str] = None    # single-file checkpoints (open_clip .pt) inside a hub repo
     arch: Optional[str] = None        # open_clip architecture, e.g. "ViT-B-32-quickgelu"
-    tasks: tuple[str, ...] = ()
+    tasks: tuple[Task | str, ...] = ()   # Tasks after __post_init__
     licence: str = ""
     size_mb: int = 0
     device_hint: str = "cpu"          # "cpu" = fine on CPU, "gpu" = needs a GPU to be usable
@@ -57,9 +59,12 @@ class ModelSpec:
     gated: bool = False
     extra: tuple = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tasks", as_tasks(self.tasks))  # a misspelt task fails here
 
-_CAPTION = ("caption", "detect", "ground", "segment")
-_CLIP = ("embed_image", "embed_text", "classify", "search")
+
+_CAPTION = (Task.CAPTION, Task.DETECT, Task.GROUND, Task.SEGMENT)
+_CLIP = (Task.EMBED_IMAGE, Task.EMBED_TEXT, Task.CLASSIFY, Task.SEARCH)
 
 REGISTRY: dict[str, ModelSpec] = {s.name: s for s in [
     ModelSpec("florence-2-base", "florence2", "florence-community/Florence-2-base",
@@ -97,13 +102,13 @@ REGISTRY: dict[str, ModelSpec] = {s.name: s for s in [
 ]}
 
 # Per-task defaults (docs/models.md: CPU-capable first).
-DEFAULTS: dict[str, str] = {
-    "caption": "florence-2-base",
-    "detect": "florence-2-base",
-    "segment": "florence-2-base",
-    "segment_prompt": "sam2.1-hiera-tiny",
-    "search": "georsclip-b32",
-    "chat": "qwen3-vl-2b",
-    "change_caption": "qwen3-vl-2b",
-    "change_features": "dinov2-small",
+DEFAULTS: dict[str, str] = {   # keyed by Task (a str)
+    Task.CAPTION: "florence-2-base",
+    Task.DETECT: "florence-2-base",
+    Task.SEGMENT: "florence-2-base",
+    Task.SEGMENT_PROMPT: "sam2.1-hiera-tiny",
+    Task.SEARCH: "georsclip-b32",
+    Task.CHAT: "qwen3-vl-2b",
+    Task.CHANGE_CAPTION: "qwen3-vl-2b",
+    Task.FEATURES: "dinov2-small",
 }

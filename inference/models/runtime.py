@@ -22,6 +22,7 @@ from .torch_guard import prepare_torch_import
 from .weights import FOLDER_REVISION, safe_torch_load, weights_kwargs  # noqa: F401 (re-exported)
 from ..errors import N_, ModelError, ModelNotAvailableError, UnsafeModelError, translate_error
 from .registry import FAMILY_LOADERS, MODEL_TYPE_FAMILY, REGISTRY, ModelSpec
+from ..tasks import as_task
 
 _LOCK = threading.Lock()                 # guards the two dicts below
 _CACHE: dict[tuple, Backend] = {}
@@ -76,6 +77,8 @@ def _resolve(name_or_path: str, task: Optional[str], offline: Optional[bool]) ->
 
 
 def _check_task(spec: ModelSpec, task: Optional[str]) -> ModelSpec:
+    if task:
+        task = as_task(task)
     if task and spec.tasks and task not in spec.tasks:
         raise ModelError(f"Model '{spec.name}' cannot do '{task}'; it supports: "
                          f"{', '.join(spec.tasks)}.")

@@ -154,7 +154,7 @@ class ChangePanel(QWidget):
         layer is compared block by block (TILE_SIZE = CHANGE_BLOCK)."""
         s, method = settings.load(), self.method.currentData()
         model = {"vlm": s.model_for("change_caption"),
-                 "semantic": s.model_for("change_features")}.get(method)
+                 "semantic": s.model_for("features")}.get(method)
         labels = [t.strip() for t in self.labels.text().split(",") if t.strip()]
         area = Area(bounds=src_a.bounds, bounds_crs=_bounds_crs(src_a), bands=src_a.bands,
                     max_side=s.max_side if s.fit_to_model else None)

@@ -201,7 +201,7 @@ class FindPanel(QWidget):
         return key, None, None
 
     def _keep(self, key, image, result) -> None:
-        session = result.meta.pop("session", None)
+        session = result.session
         self.prompted = (key, image, session) if image is not None else None
 
     def _nothing_found(self, prompt: str, result, where: str, raster_path: Optional[str] = None) -> bool:
@@ -339,7 +339,7 @@ class FindPanel(QWidget):
 
         def done(out):
             img, result, path = out
-            self.session, self.session_image = result.meta.pop("session", None), (key, img)
+            self.session, self.session_image = result.session, (key, img)
             self._masks_done(tr("points/box"), result, path, source.name)
 
         self._start(tr("Segmenting the clicked objects"), work, done)

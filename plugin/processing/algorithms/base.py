@@ -38,6 +38,7 @@ from qgis.PyQt.QtGui import QIcon
 from ....inference.errors import EOLensError, InputError, ModelError
 from ...translate import N_
 from ....inference.models.registry import DEFAULTS
+from ....inference.tasks import ROLES
 from ...capture import CaptureSource, is_local_file, layer_path, snapshot
 from ....inference.validate import (
     check_bands,
@@ -61,7 +62,7 @@ def plugin_defaults(task: str | None) -> dict:
     s = settings.load()
     model = None
     if task:
-        model = s.model_for(task) if hasattr(s, f"model_{task}") else DEFAULTS[task]
+        model = s.model_for(task) if task in ROLES else DEFAULTS[task]
     return {"model": model, "device": s.device if s.device in DEVICES else "auto",
             "offline": settings.is_offline(s), "max_side": s.max_side}
 VECTOR_EXTS = (".gpkg", ".shp")
@@ -202,7 +203,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
     ALG_ID = ""
     DISPLAY = ""
     HELP = ""
-    MODEL_TASK: str | None = None       # key of registry.DEFAULTS for the MODEL default
+    MODEL_TASK: str | None = None       # the task (inference/tasks.py) whose model setting is the MODEL default
     MODEL_TASKS: tuple[str, ...] = ()      # registry tasks a model must have one of
     PROMPT: str | None = None           # None, "required" or "optional"
     PROMPT_LABEL = N_("Prompt")
@@ -303,8 +304,8 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
     # -- validation (main thread) ----------------------------------------------------------
     def model_name(self, parameters, context) -> str:
         model = (self.parameterAsString(parameters, "MODEL", context) or "").strip()
-        if not model and self.MODEL_TASK:
-            model = DEFAULTS[self.MODEL_TASK]
+        if not model and self.MODEL_TASK:   # MODEL left empty: the analyst's model setting
+            model = plugin_defaults(self.MODEL_TASK)["model"]
         return model
 
     def validate(self, parameters, context) -> None:

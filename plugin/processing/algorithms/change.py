@@ -6,15 +6,15 @@ from typing import ClassVar
 from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
-from ....inference.models.registry import DEFAULTS
+from ....inference.tasks import Task
 from ...translate import N_
-from .base import EOLensAlgorithm, Run, check_model, tr
+from .base import EOLensAlgorithm, Run, check_model, plugin_defaults, tr
 from .tile_params import add_tile_parameters, read_tiles
 
 METHODS = ("spectral", "semantic", "vlm")
 # method -> (registry default key, registry tasks a model must have one of)
-METHOD_MODELS = {"semantic": ("change_features", ("features", "embed_image")),
-                 "vlm": ("change_caption", ("change_caption",))}
+METHOD_MODELS = {"semantic": (Task.FEATURES, (Task.FEATURES, Task.EMBED_IMAGE)),
+                 "vlm": (Task.CHANGE_CAPTION, (Task.CHANGE_CAPTION,))}
 
 
 class ChangeAlgorithm(EOLensAlgorithm):
@@ -67,7 +67,7 @@ class ChangeAlgorithm(EOLensAlgorithm):
         model = (self.parameterAsString(parameters, "MODEL", context) or "").strip()
         method = self.method(parameters, context)
         if not model and method in METHOD_MODELS:
-            model = DEFAULTS[METHOD_MODELS[method][0]]
+            model = plugin_defaults(METHOD_MODELS[method][0])["model"]
         return model
 
     def validate_specific(self, parameters, context) -> None:

@@ -63,7 +63,7 @@ class GroundedMixin:
             return
         with open(path, encoding="utf-8") as fh:
             doc = json.load(fh)
-        doc = {"answer": result.text, "sources": list(result.meta.get("sources", [])), **doc}
+        doc = {"answer": result.text, "sources": list(result.sources), **doc}
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
