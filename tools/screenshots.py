@@ -19,7 +19,7 @@ one the main window is grabbed into docs/<name>.png, then QGIS quits. A log of e
 every message-bar message, goes to build/shots.log.
 
 Under Xvfb Qt loads Mesa's GLX (llvmpipe, libLLVM-15) into QGIS; triton's libtriton.so carries its
-own LLVM and the two segfault together. plugin/torch_guard.py keeps triton out of the process
+own LLVM and the two segfault together. inference/models/torch_guard.py keeps triton out of the process
 when Mesa's LLVM is loaded, so this runs (like `make run`) with plain GL settings.
 
 Honesty notes (also in docs/screenshots.md): every model is a tiny random-weight model, so
