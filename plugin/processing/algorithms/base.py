@@ -6,6 +6,7 @@ same one the dock calls) and writes the outputs. Torch is imported only by that 
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -40,6 +41,7 @@ from ...translate import N_
 from ....inference.models.registry import DEFAULTS
 from ....inference.tasks import ROLES
 from ...capture import CaptureSource, is_local_file, layer_path, snapshot
+from .file_guard import check_files
 from ....inference.validate import (
     check_bands,
     check_distinct,
@@ -53,6 +55,22 @@ from ....inference.validate import (
 )
 
 DEVICES = ("auto", "cuda", "cpu")
+
+
+def guarded(prepare):
+    """``prepare`` (a ``prepareAlgorithm``) behind :func:`file_guard.check_files`: no output may
+    be an input, whatever the algorithm (qgis_process and scripts may skip checkParameterValues)."""
+    @functools.wraps(prepare)
+    def wrapper(self, parameters, context, feedback):
+        try:
+            check_files(self, parameters, context)
+        except EOLensError as err:
+            raise QgsProcessingException(str(err)) from err
+        return prepare(self, parameters, context, feedback)
+
+    wrapper.guarded = True  # type: ignore[attr-defined]
+    return wrapper
+
 
 
 def plugin_defaults(task: str | None) -> dict:
@@ -398,11 +416,20 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
 
     def checkParameterValues(self, parameters, context):
         try:
+            check_files(self, parameters, context)   # every algorithm, before its own checks
             self.validate(parameters, context)
         except EOLensError as err:
             return False, str(err)
         return super().checkParameterValues(parameters, context)
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        """A subclass's own ``prepareAlgorithm`` runs behind the file guard too (by construction)."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("prepareAlgorithm")
+        if own is not None and not getattr(own, "guarded", False):
+            cls.prepareAlgorithm = guarded(own)
+
+    @guarded
     def prepareAlgorithm(self, parameters, context, feedback):
         from ... import settings
         from ....inference.actions import RunOptions
