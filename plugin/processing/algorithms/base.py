@@ -42,6 +42,7 @@ from ....inference.models.registry import DEFAULTS
 from ....inference.tasks import ROLES
 from ...capture import CaptureSource, is_local_file, layer_path, snapshot
 from .file_guard import check_files
+from .param_values import check_choices, check_numbers, normalized
 from ....inference.validate import (
     check_bands,
     check_distinct,
@@ -62,8 +63,11 @@ def guarded(prepare):
     be an input, whatever the algorithm (qgis_process and scripts may skip checkParameterValues)."""
     @functools.wraps(prepare)
     def wrapper(self, parameters, context, feedback):
+        parameters = normalized(self, parameters)
         try:
             check_files(self, parameters, context)
+            check_choices(self, parameters)
+            check_numbers(self, parameters)
         except EOLensError as err:
             raise QgsProcessingException(str(err)) from err
         return prepare(self, parameters, context, feedback)
@@ -415,8 +419,11 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
                                     layer.source().split("|")[0]))
 
     def checkParameterValues(self, parameters, context):
+        parameters = normalized(self, parameters)   # DEVICE=2 as DEVICE=cpu
         try:
             check_files(self, parameters, context)   # every algorithm, before its own checks
+            check_choices(self, parameters)
+            check_numbers(self, parameters)
             self.validate(parameters, context)
         except EOLensError as err:
             return False, str(err)
@@ -475,6 +482,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         from ....inference.io.staging import OutputSet
 
         feedback = feedback or QgsProcessingFeedback()
+        parameters = normalized(self, parameters)
         run = self._run
         if run is None:
             raise QgsProcessingException(tr("The algorithm was not prepared."))
