@@ -42,7 +42,9 @@ from ....inference.models.registry import DEFAULTS
 from ....inference.tasks import ROLES
 from ...capture import CaptureSource, is_local_file, layer_path, snapshot
 from .file_guard import check_files
+from .input_sidecars import no_new_sidecars
 from .param_values import check_choices, check_numbers, normalized
+from .termination import cancel_on_terminate
 from ....inference.validate import (
     check_bands,
     check_distinct,
@@ -65,12 +67,13 @@ def guarded(prepare):
     def wrapper(self, parameters, context, feedback):
         parameters = normalized(self, parameters)
         try:
-            check_files(self, parameters, context)
+            inputs = check_files(self, parameters, context)
             check_choices(self, parameters)
             check_numbers(self, parameters)
         except EOLensError as err:
             raise QgsProcessingException(str(err)) from err
-        return prepare(self, parameters, context, feedback)
+        with no_new_sidecars(inputs.values()):   # layers load here: no .aux.xml beside them
+            return prepare(self, parameters, context, feedback)
 
     wrapper.guarded = True  # type: ignore[attr-defined]
     return wrapper
@@ -421,13 +424,14 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
     def checkParameterValues(self, parameters, context):
         parameters = normalized(self, parameters)   # DEVICE=2 as DEVICE=cpu
         try:
-            check_files(self, parameters, context)   # every algorithm, before its own checks
+            inputs = check_files(self, parameters, context)   # every algorithm, before its own checks
             check_choices(self, parameters)
             check_numbers(self, parameters)
-            self.validate(parameters, context)
+            with no_new_sidecars(inputs.values()):   # validate loads the layers
+                self.validate(parameters, context)
+                return super().checkParameterValues(parameters, context)
         except EOLensError as err:
             return False, str(err)
-        return super().checkParameterValues(parameters, context)
 
     def __init_subclass__(cls, **kwargs) -> None:
         """A subclass's own ``prepareAlgorithm`` runs behind the file guard too (by construction)."""
@@ -496,7 +500,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         run.outputs, run.staged = outputs, {}
         run.destinations = self._raster_destinations(parameters, context)
         try:
-            with outputs:
+            with outputs, cancel_on_terminate(run.cancel, feedback):
                 result = self.act(run)
                 run.cancel.check()
                 out = self.write_outputs(result, parameters, context, outputs, feedback)

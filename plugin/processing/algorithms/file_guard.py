@@ -169,9 +169,11 @@ def folder_reads() -> dict[str, tuple[str, ...]]:
     return {"DOCUMENTS": tuple(EXTENSIONS), "FOLDER": tuple(RASTER_EXTS)}
 
 
-def check_files(alg, parameters: dict, context) -> None:
-    """Refuse, with a message naming both parameters, any output that is an input."""
+def check_files(alg, parameters: dict, context) -> dict[str, str]:
+    """Refuse, with a message naming both parameters, any output that is an input; returns the
+    input files by parameter."""
     files, folders = read_paths(alg, parameters, context)
     outputs = written_paths(alg, parameters)
     check_distinct(files, outputs)
     check_folders(folders, outputs, {**folder_reads(), **getattr(alg, "FOLDER_READS", {})})
+    return files
