@@ -64,7 +64,8 @@ def _static(value: Any) -> Any:
     return value
 
 
-def _items(value: Any) -> list:
+def parameter_items(value: Any) -> list:
+    """The values of a (multi-)layer parameter: layers or strings, one per item."""
     value = _static(value)
     if isinstance(value, (list, tuple)):
         return [_static(v) for v in value]
@@ -116,7 +117,7 @@ def read_paths(alg, parameters: dict, context) -> tuple[dict[str, str], dict[str
             else:
                 files[name] = text
         elif d.type() in LAYER_TYPES:
-            items = [_file_of(v, context) for v in _items(parameters[name])]
+            items = [_file_of(v, context) for v in parameter_items(parameters[name])]
             items = [p for p in items if p]
             for path in items:
                 files[name if len(items) == 1 else f"{name} ({os.path.basename(path)})"] = path
