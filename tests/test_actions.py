@@ -36,7 +36,7 @@ def test_segment_prompts_with_tiny_sam2(tiny_models, sample_dir, no_network):
     for feat in out.features:
         assert {"label", "score", "instance", "prompt", "model"} <= set(feat.properties)
         assert image.footprint().buffer(1e-6).contains(feat.geometry)
-    session = out.meta["session"]                            # the encoded image is reusable
+    session = out.session                                     # the encoded image is reusable
     again = actions.segment_prompts(image, "unused", points=[centre], labels=[1], session=session)
     assert np.array_equal(again.raster.array, out.raster.array)
 
