@@ -684,10 +684,6 @@
       <translation>Die vorhandene Ausgabe „{0}“ wurde ersetzt.</translation>
     </message>
     <message>
-      <source>This run produced no raster to write.</source>
-      <translation>Dieser Durchlauf hat kein Raster zum Schreiben erzeugt.</translation>
-    </message>
-    <message>
       <source>{0} layer '{1}' in '{2}'; its other layers are kept: {3}.</source>
       <translation>{0} Layer „{1}“ in „{2}“; die übrigen Layer bleiben erhalten: {3}.</translation>
     </message>
@@ -702,6 +698,10 @@
     <message>
       <source>Removed '{0}', left by an interrupted run.</source>
       <translation>„{0}“ aus einem unterbrochenen Lauf wurde entfernt.</translation>
+    </message>
+    <message>
+      <source>This run produced no raster to write.</source>
+      <translation>Dieser Durchlauf hat kein Raster zum Schreiben erzeugt.</translation>
     </message>
     <message>
       <source>Could not read or write '{0}': {1}.</source>
@@ -734,6 +734,10 @@
     <message>
       <source>Detail</source>
       <translation>Detailgrad</translation>
+    </message>
+    <message>
+      <source>CONTEXT_LAYERS and DOCUMENTS are not used when captioning tile by tile (TILE_SIZE {0}); set TILE_SIZE to 0 for one caption grounded in them.</source>
+      <translation>CONTEXT_LAYERS und DOCUMENTS werden beim kachelweisen Beschreiben (TILE_SIZE {0}) nicht verwendet; setzen Sie TILE_SIZE auf 0 für eine Beschreibung, die sich auf sie stützt.</translation>
     </message>
     <message>
       <source>Compare two dates</source>
@@ -782,10 +786,6 @@
     <message>
       <source>vlm: also caption the N largest change regions as chips (0 = none)</source>
       <translation>vlm: zusätzlich die N größten Änderungsflächen als Bildausschnitte beschreiben (0 = keine)</translation>
-    </message>
-    <message>
-      <source>TILE_SIZE {0}: use a multiple of 16 pixels, at least 32, or 0 for automatic.</source>
-      <translation>TILE_SIZE {0}: verwenden Sie ein Vielfaches von 16 Pixeln, mindestens 32, oder 0 für automatisch.</translation>
     </message>
     <message>
       <source>Detect objects (text → boxes)</source>
@@ -876,12 +876,24 @@
       <translation>{0}: Layer '{1}' hat kein Feld '{2}'.</translation>
     </message>
     <message>
+      <source>{0}: '{1}' is inside the folder {2} reads ('{3}'); choose a file outside it, EO Lens never writes where it reads its inputs.</source>
+      <translation>{0}: '{1}' liegt im Ordner, den {2} liest ('{3}'); wählen Sie eine Datei außerhalb davon, EO Lens schreibt nie dorthin, wo es seine Eingaben liest.</translation>
+    </message>
+    <message>
       <source>Context: vector layers whose features in the area ground the answer</source>
       <translation>Kontext: Vektorlayer, deren Objekte im Bereich die Antwort stützen</translation>
     </message>
     <message>
       <source>Context: a folder of documents (.txt, .md, .pdf)</source>
       <translation>Kontext: ein Ordner mit Dokumenten (.txt, .md, .pdf)</translation>
+    </message>
+    <message>
+      <source>CONTEXT_LAYERS: '{0}' cannot be read as a vector layer (missing, empty, or not a GIS file).</source>
+      <translation>CONTEXT_LAYERS: '{0}' kann nicht als Vektorlayer gelesen werden (fehlt, ist leer oder keine GIS-Datei).</translation>
+    </message>
+    <message>
+      <source>CONTEXT_LAYERS: '{0}' is not a vector layer; context layers are points, lines or polygons whose attributes ground the answer.</source>
+      <translation>CONTEXT_LAYERS: '{0}' ist kein Vektorlayer; Kontextlayer sind Punkte, Linien oder Polygone, deren Attribute die Antwort stützen.</translation>
     </message>
     <message>
       <source>DOCUMENTS: the folder '{0}' does not exist.</source>
@@ -926,22 +938,6 @@
     <message>
       <source>Tiles in the index</source>
       <translation>Kacheln im Index</translation>
-    </message>
-    <message>
-      <source>No rasters to index: choose layers (INPUTS) or a folder (FOLDER).</source>
-      <translation>Keine Raster zum Indexieren: Wählen Sie Layer (INPUTS) oder einen Ordner (FOLDER).</translation>
-    </message>
-    <message>
-      <source>INDEX: choose a .gpkg file for the index.</source>
-      <translation>INDEX: Wählen Sie eine .gpkg-Datei für den Index.</translation>
-    </message>
-    <message>
-      <source>OVERLAP must be smaller than TILE_SIZE.</source>
-      <translation>OVERLAP muss kleiner als TILE_SIZE sein.</translation>
-    </message>
-    <message>
-      <source>INDEX: the folder '{0}' does not exist.</source>
-      <translation>INDEX: Der Ordner „{0}“ existiert nicht.</translation>
     </message>
     <message>
       <source>Files {0}</source>
@@ -998,6 +994,38 @@
     <message>
       <source>Label features</source>
       <translation>Objekte beschriften</translation>
+    </message>
+    <message>
+      <source>at most {0}</source>
+      <translation>höchstens {0}</translation>
+    </message>
+    <message>
+      <source>from {0} to {1}</source>
+      <translation>von {0} bis {1}</translation>
+    </message>
+    <message>
+      <source>at least {0}</source>
+      <translation>mindestens {0}</translation>
+    </message>
+    <message>
+      <source>a whole number</source>
+      <translation>eine ganze Zahl</translation>
+    </message>
+    <message>
+      <source>a number</source>
+      <translation>eine Zahl</translation>
+    </message>
+    <message>
+      <source>{0}: '{1}' is not one of the choices; use {2}.</source>
+      <translation>{0}: '{1}' ist keine der Auswahlmöglichkeiten; verwenden Sie {2}.</translation>
+    </message>
+    <message>
+      <source>{0}: '{1}' is not {2}.</source>
+      <translation>{0}: '{1}' ist nicht {2}.</translation>
+    </message>
+    <message>
+      <source>{0}: {1} is out of range; give a value {2}.</source>
+      <translation>{0}: {1} liegt außerhalb des gültigen Bereichs; geben Sie einen Wert {2} an.</translation>
     </message>
     <message>
       <source>Search scene (text → heat map)</source>
@@ -1064,14 +1092,6 @@
       <translation>Beispielbereich (Vorgabe: das gesamte Beispielraster)</translation>
     </message>
     <message>
-      <source>Give either a PROMPT or an EXAMPLE raster (with an EXTENT).</source>
-      <translation>Geben Sie entweder einen PROMPT oder ein EXAMPLE-Raster (mit einem EXTENT) an.</translation>
-    </message>
-    <message>
-      <source>INDEX: the index file '{0}' does not exist; build it with eolens:index.</source>
-      <translation>INDEX: Die Indexdatei „{0}“ existiert nicht; erstellen Sie sie mit eolens:index.</translation>
-    </message>
-    <message>
       <source>Segment objects (text → masks)</source>
       <translation>Objekte segmentieren (Text → Masken)</translation>
     </message>
@@ -1096,16 +1116,12 @@
       <translation>SAM-Modell, das Boxen zu Masken verfeinert (optional)</translation>
     </message>
     <message>
+      <source>Stopped by a termination signal ({0}): removing the unfinished outputs.</source>
+      <translation>Durch ein Beendigungssignal ({0}) gestoppt: die unfertigen Ausgaben werden entfernt.</translation>
+    </message>
+    <message>
       <source>Tile overlap in pixels (objects cut by a seam are merged)</source>
       <translation>Kachelüberlappung in Pixeln (von einer Naht geschnittene Objekte werden zusammengeführt)</translation>
-    </message>
-    <message>
-      <source>OVERLAP ({0}) must be smaller than TILE_SIZE ({1}).</source>
-      <translation>OVERLAP ({0}) muss kleiner als TILE_SIZE ({1}) sein.</translation>
-    </message>
-    <message>
-      <source>TILE_SIZE {0}: use at least 32 pixels, or 0 for no tiling.</source>
-      <translation>TILE_SIZE {0}: verwenden Sie mindestens 32 Pixel oder 0 für keine Kachelung.</translation>
     </message>
   </context>
   <context>
@@ -1129,10 +1145,6 @@
   </context>
   <context>
     <name>FindPanel</name>
-    <message>
-      <source>Whole-layer segmentation</source>
-      <translation>Segmentierung über den ganzen Layer</translation>
-    </message>
     <message>
       <source>What to find, e.g. airplanes, storage tanks, buildings</source>
       <translation>Gesuchte Objekte, z. B. Flugzeuge, Lagertanks, Gebäude</translation>
@@ -1220,6 +1232,10 @@
     <message>
       <source>Whole-layer detection</source>
       <translation>Erkennung über den ganzen Layer</translation>
+    </message>
+    <message>
+      <source>Whole-layer segmentation</source>
+      <translation>Segmentierung über den ganzen Layer</translation>
     </message>
     <message>
       <source>Boxes: {}</source>

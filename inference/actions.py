@@ -16,7 +16,7 @@ from .errors import InputError
 from .io.geoimage import GeoImage, outline
 from .io.georef import GeoFeature, instance_features, result_to_features
 from . import sessions
-from .results import Request
+from .results import Request, drop_boxes_on_nodata
 
 
 @dataclass
@@ -187,10 +187,19 @@ def detect(image: GeoImage, prompt: str, model: str, *, opts: RunOptions = RunOp
     task = "detect" if "detect" in backend.tasks else "ground"
     run, session = _prompter(backend, image, session)
     out = run(Request(task, image.rgb, prompt=prompt), sub_progress(progress, 40, 100), cancel)
+    dropped = drop_boxes_on_nodata(out, image.valid)
     feats = result_to_features(out, image, prompt=prompt, model=model)
-    result = _result(image, "", feats, out.warnings, **run_meta(model, prompt=prompt))
+    result = _result(image, "", feats, out.warnings + nodata_warning(dropped),
+                     **run_meta(model, prompt=prompt))
     result.session = sessions.keep(session)
     return result
+
+
+def nodata_warning(dropped: int) -> list[str]:
+    """The warning for ``dropped`` boxes that lay on nodata (none when 0)."""
+    if not dropped:
+        return []
+    return [f"{dropped} detection(s) on nodata pixels (outside the valid data) were dropped."]
 
 
 def _prompter(backend, image: GeoImage, handle):
@@ -460,7 +469,7 @@ def detect_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=
     backend = load(model, "detect", opts, sub_progress(progress, 0, 10), cancel)
     task = "detect" if "detect" in backend.tasks else "ground"
     total = max(1, count_tiles(path, bounds, bounds_crs, tile=tile, overlap=overlap, max_side=grid_side))
-    feats, warnings, crs_wkt = [], [], ""
+    feats, warnings, crs_wkt, dropped = [], [], "", 0
     for i, tile_img in enumerate(iter_tiles(path, bounds, bounds_crs, cancel=cancel,
                                             bands=list(bands) if bands else None,
                                             tile=tile, overlap=overlap, max_side=grid_side)):
@@ -468,12 +477,14 @@ def detect_tiled(path: str, prompt: str, model: str, *, bounds=None, bounds_crs=
         phase(opts, f"Tile {i + 1} of {total}")
         crs_wkt = tile_img.crs_wkt
         out = backend.run(Request(task, tile_img.rgb, prompt=prompt), None, cancel)
+        dropped += drop_boxes_on_nodata(out, tile_img.valid)
         feats += result_to_features(out, tile_img, prompt=prompt, model=model)
         warnings += out.warnings
         progress(10 + 90 * (i + 1) / total)
     merged = nms_map(feats, iou=iou)
     return ActionResult(text=f"{len(merged)} objects", features=merged, crs_wkt=crs_wkt,
-                        footprint=_area(path, bounds, bounds_crs), warnings=warnings,
+                        footprint=_area(path, bounds, bounds_crs),
+                        warnings=warnings + nodata_warning(dropped),
                         meta=run_meta(model, prompt=prompt))
 
 

@@ -57,10 +57,11 @@ def check_tiles(tile: int, overlap: int) -> None:
     """TILE_SIZE (0 = no tiling) and OVERLAP: not negative, overlap below the tile, tile >= 32."""
     if tile < 0 or overlap < 0:
         raise InputError(f"TILE_SIZE ({tile}) and OVERLAP ({overlap}) must not be negative.")
-    if tile and not overlap < tile:
-        raise InputError(f"OVERLAP ({overlap}) must be smaller than TILE_SIZE ({tile}).")
     if tile and tile < 32:
         raise InputError(f"TILE_SIZE {tile}: use at least 32 pixels, or 0 for no tiling.")
+    if tile and not overlap < tile:
+        raise InputError(f"TILE_SIZE ({tile}) must be larger than the tile overlap, OVERLAP "
+                         f"({overlap}): give a larger TILE_SIZE or a smaller OVERLAP.")
 
 
 def _check_outputs(inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:

@@ -59,3 +59,23 @@ class Request:
 
     def __post_init__(self) -> None:
         self.task = as_task(self.task)
+
+
+def drop_boxes_on_nodata(result: PixelResult, valid: Optional[np.ndarray], min_valid: float = 0.5) -> int:
+    """Remove from ``result.boxes`` each box whose pixels are less than ``min_valid`` valid data
+    (``valid``: the image's (H, W) bool mask); returns how many were removed. A detector sees
+    nodata as a flat colour and finds things in it."""
+    if valid is None or not result.boxes or bool(np.all(valid)):
+        return 0
+    h, w = valid.shape
+    kept = []
+    for b in result.boxes:
+        x0, x1 = int(max(0, min(w, np.floor(b.x0)))), int(max(0, min(w, np.ceil(b.x1))))
+        y0, y1 = int(max(0, min(h, np.floor(b.y0)))), int(max(0, min(h, np.ceil(b.y1))))
+        inside = valid[y0:y1, x0:x1]
+        if inside.size and inside.mean() >= min_valid:
+            kept.append(b)
+    dropped = len(result.boxes) - len(kept)
+    result.boxes = kept
+    return dropped
+

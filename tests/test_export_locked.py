@@ -239,3 +239,21 @@ def test_on_linux_a_permission_error_is_not_taken_for_a_lock(tmp_path, monkeypat
         export.write_raster(np.ones((4, 4), np.float32), TRANSFORM, CRS, heat, overwrite=True)
     assert not isinstance(err.value, file_locks.OutputLockedError) and sleeps == []
     assert "Permission denied; no output was changed" in str(err.value)
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p: p.write_bytes(b""), "the file is empty"),
+    (lambda p: p.write_text("not a database", encoding="utf-8"),
+     "it is not a GeoPackage or Shapefile GDAL can open for writing"),
+    (lambda p: p.mkdir(), "it is a folder"),
+], ids=["empty", "text", "folder"])
+def test_a_file_gdal_cannot_open_is_named_with_a_reason(tmp_path, make, reason):
+    """GDAL sometimes gives no message: 'unknown error' told the analyst nothing (issue 23)."""
+    from osgeo import gdal
+
+    target = tmp_path / "labels.gpkg"
+    make(target)
+    gdal.ErrorReset()
+    with pytest.raises(EOLensError) as err:
+        export.check_gdal(None, "open for resuming", str(target))
+    assert str(err.value) == f"Could not write '{target}' (open for resuming): {reason}."

@@ -82,7 +82,7 @@ def test_params_validate_names_the_bad_value_before_any_model(sample_dir):
 
     with pytest.raises(InputError, match="TILE_SIZE 40: use a multiple of 16"):
         ChangeParams("a.tif", "b.tif", tile=40).validate()
-    with pytest.raises(InputError, match=r"OVERLAP \(300\) must be smaller than TILE_SIZE \(256\)"):
+    with pytest.raises(InputError, match=r"TILE_SIZE \(256\) must be larger than the tile overlap, OVERLAP \(300\)"):
         DetectParams("a.tif", "x", "m", tile=256, overlap=300).validate()
     with pytest.raises(InputError, match="EXTENT .* zero width"):
         DetectParams("a.tif", "x", "m", area=Area(bounds=(1.0, 0.0, 1.0, 2.0))).validate()

@@ -136,8 +136,27 @@ def check_gdal(obj, what: str, path: str):
     from osgeo import gdal
 
     if obj is None or (isinstance(obj, int) and obj != 0):
-        raise EOLensError(f"Could not write '{path}' ({what}): {gdal.GetLastErrorMsg() or 'unknown error'}.")
+        raise EOLensError(f"Could not write '{path}' ({what}): {gdal.GetLastErrorMsg() or why_unwritable(path)}.")
     return obj
+
+
+def why_unwritable(path: str) -> str:
+    """The likely reason GDAL could not open or write ``path``, read from the filesystem (GDAL
+    itself sometimes gives none)."""
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        return "it is a folder"
+    if not os.path.exists(path):
+        if not os.path.isdir(folder):
+            return f"the folder '{folder}' does not exist"
+        return "the folder is not writable" if not os.access(folder, os.W_OK) else "the file does not exist"
+    if not os.access(path, os.R_OK):
+        return "the file cannot be read (permission denied)"
+    if not os.access(path, os.W_OK):
+        return "the file is read-only"
+    if os.path.getsize(path) == 0:
+        return "the file is empty"
+    return "it is not a GeoPackage or Shapefile GDAL can open for writing"
 
 
 def create_fields(layer, kinds: dict[str, str], names: dict[str, str], shapefile: bool, path: str):

@@ -6,6 +6,7 @@ same one the dock calls) and writes the outputs. Torch is imported only by that 
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -40,6 +41,10 @@ from ...translate import N_
 from ....inference.models.registry import DEFAULTS
 from ....inference.tasks import ROLES
 from ...capture import CaptureSource, is_local_file, layer_path, snapshot
+from .file_guard import check_files
+from .input_sidecars import no_new_sidecars
+from .param_values import check_choices, check_numbers, normalized
+from .termination import cancel_on_terminate
 from ....inference.validate import (
     check_bands,
     check_distinct,
@@ -53,6 +58,26 @@ from ....inference.validate import (
 )
 
 DEVICES = ("auto", "cuda", "cpu")
+
+
+def guarded(prepare):
+    """``prepare`` (a ``prepareAlgorithm``) behind :func:`file_guard.check_files`: no output may
+    be an input, whatever the algorithm (qgis_process and scripts may skip checkParameterValues)."""
+    @functools.wraps(prepare)
+    def wrapper(self, parameters, context, feedback):
+        parameters = normalized(self, parameters)
+        try:
+            inputs = check_files(self, parameters, context)
+            check_choices(self, parameters)
+            check_numbers(self, parameters)
+        except EOLensError as err:
+            raise QgsProcessingException(str(err)) from err
+        with no_new_sidecars(inputs.values()):   # layers load here: no .aux.xml beside them
+            return prepare(self, parameters, context, feedback)
+
+    wrapper.guarded = True  # type: ignore[attr-defined]
+    return wrapper
+
 
 
 def plugin_defaults(task: str | None) -> dict:
@@ -397,12 +422,25 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
                                     layer.source().split("|")[0]))
 
     def checkParameterValues(self, parameters, context):
+        parameters = normalized(self, parameters)   # DEVICE=2 as DEVICE=cpu
         try:
-            self.validate(parameters, context)
+            inputs = check_files(self, parameters, context)   # every algorithm, before its own checks
+            check_choices(self, parameters)
+            check_numbers(self, parameters)
+            with no_new_sidecars(inputs.values()):   # validate loads the layers
+                self.validate(parameters, context)
+                return super().checkParameterValues(parameters, context)
         except EOLensError as err:
             return False, str(err)
-        return super().checkParameterValues(parameters, context)
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        """A subclass's own ``prepareAlgorithm`` runs behind the file guard too (by construction)."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("prepareAlgorithm")
+        if own is not None and not getattr(own, "guarded", False):
+            cls.prepareAlgorithm = guarded(own)
+
+    @guarded
     def prepareAlgorithm(self, parameters, context, feedback):
         from ... import settings
         from ....inference.actions import RunOptions
@@ -448,6 +486,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         from ....inference.io.staging import OutputSet
 
         feedback = feedback or QgsProcessingFeedback()
+        parameters = normalized(self, parameters)
         run = self._run
         if run is None:
             raise QgsProcessingException(tr("The algorithm was not prepared."))
@@ -461,7 +500,7 @@ class EOLensAlgorithm(QgsProcessingAlgorithm):
         run.outputs, run.staged = outputs, {}
         run.destinations = self._raster_destinations(parameters, context)
         try:
-            with outputs:
+            with outputs, cancel_on_terminate(run.cancel, feedback):
                 result = self.act(run)
                 run.cancel.check()
                 out = self.write_outputs(result, parameters, context, outputs, feedback)

@@ -53,12 +53,18 @@ class CaptionAlgorithm(GroundedMixin, EOLensAlgorithm):
             from ....inference.whole_layer import caption_tiles
 
             src = run.source
-            return caption_tiles(src.path, run.model, bounds=src.bounds,
+            result = caption_tiles(src.path, run.model, bounds=src.bounds,
                                  bounds_crs=src.bounds_crs if src.bounds else None,
                                  tile=run.values["tile"], overlap=run.values["overlap"],
                                  bands=src.bands, max_side=run.max_side,
                                  detail=run.values["detail"], opts=run.opts,
                                  progress=sub_progress(run.progress, 5, 100), cancel=run.cancel)
+            if run.values.get("context_layers") or run.values.get("documents"):
+                result.warnings.append(tr(
+                    "CONTEXT_LAYERS and DOCUMENTS are not used when captioning tile by tile "
+                    "(TILE_SIZE {0}); set TILE_SIZE to 0 for one caption grounded in them.").format(
+                        run.values["tile"]))
+            return result
         image = self.capture(run)
         return actions.caption(image, run.model, detail=run.values["detail"], opts=run.opts,
                                progress=sub_progress(run.progress, 5, 100), cancel=run.cancel,

@@ -9,11 +9,27 @@ from __future__ import annotations
 import json
 import os
 
-from qgis.core import (QgsProcessing, QgsProcessingParameterFile,
-                       QgsProcessingParameterMultipleLayers)
+from qgis.core import (QgsMapLayer, QgsProcessing, QgsProcessingParameterFile,
+                       QgsProcessingParameterMultipleLayers, QgsProcessingUtils, QgsVectorLayer)
 
 from ....inference.errors import InputError
 from .base import tr
+from .file_guard import parameter_items
+
+
+def check_context_layer(item, context) -> None:
+    """One CONTEXT_LAYERS item is a readable vector layer, else a message naming it and why."""
+    if item in (None, ""):
+        return
+    layer = item if isinstance(item, QgsMapLayer) else \
+        QgsProcessingUtils.mapLayerFromString(str(item), context)
+    name = item.source().split("|")[0] if isinstance(item, QgsMapLayer) else str(item)
+    if layer is None or not layer.isValid():
+        raise InputError(tr("CONTEXT_LAYERS: '{0}' cannot be read as a vector layer (missing, "
+                            "empty, or not a GIS file).").format(name))
+    if not isinstance(layer, QgsVectorLayer):
+        raise InputError(tr("CONTEXT_LAYERS: '{0}' is not a vector layer; context layers are "
+                            "points, lines or polygons whose attributes ground the answer.").format(name))
 
 
 class GroundedMixin:
@@ -31,6 +47,8 @@ class GroundedMixin:
         folder = self._documents(parameters, context)
         if folder and not os.path.isdir(folder):
             raise InputError(tr("DOCUMENTS: the folder '{0}' does not exist.").format(folder))
+        for item in parameter_items(parameters.get("CONTEXT_LAYERS")):
+            check_context_layer(item, context)
 
     def read_grounding(self, parameters, context) -> dict:
         """Plain data (main thread): the context features in the raster's CRS and the folder."""
