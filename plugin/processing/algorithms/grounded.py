@@ -7,12 +7,10 @@ grounding for the captured image with ``inference.grounding.prompt`` (the same c
 from __future__ import annotations
 
 import json
-import os
 
 from qgis.core import (QgsProcessing, QgsProcessingParameterFile,
                        QgsProcessingParameterMultipleLayers)
 
-from ....inference.errors import InputError
 from .base import tr
 
 
@@ -28,9 +26,11 @@ class GroundedMixin:
             QgsProcessingParameterFile.Behavior.Folder, optional=True))
 
     def validate_grounding(self, parameters, context) -> None:
+        from ....inference.grounding.documents import check_folder
+
         folder = self._documents(parameters, context)
-        if folder and not os.path.isdir(folder):
-            raise InputError(tr("DOCUMENTS: the folder '{0}' does not exist.").format(folder))
+        if folder:
+            check_folder(folder)
 
     def read_grounding(self, parameters, context) -> dict:
         """Plain data (main thread): the context features in the raster's CRS and the folder."""
