@@ -154,6 +154,21 @@ def _matches(parts: Sequence[str], names: Sequence[str], *, prefix: bool = False
             and _matches(parts[1:], names[1:], prefix=prefix))
 
 
+def _is_link(item: os.DirEntry) -> bool:
+    try:
+        return item.is_symlink()
+    except OSError:
+        return True  # unknown: take the careful path
+
+
+def _plain_file(item: os.DirEntry) -> bool:
+    """A regular file by the directory listing itself (not a link, pipe or device)."""
+    try:
+        return item.is_file(follow_symlinks=False)
+    except OSError:
+        return False
+
+
 def _fixes_extension(parts: Sequence[str]) -> bool:
     """True for a pattern such as ``*.jp2`` whose last part names the extension itself."""
     last = parts[-1] if parts else "**"
@@ -205,11 +220,11 @@ class _Walker:
         """Depth first, names sorted; recursion depth is bounded by ``max_depth``."""
         try:
             with os.scandir(folder or os.curdir) as it:
-                names = sorted(e.name for e in it)
+                items = sorted(it, key=lambda e: e.name)
         except OSError as err:
             self.skip(folder, _link_problem(folder, err))
             return
-        for name in names:
+        for item in items:
             if self.stopped:
                 return
             self.entries += 1
@@ -217,18 +232,26 @@ class _Walker:
                 self.limit(f"The search stopped after {self.max_entries} entries (last in "
                            f"'{folder or os.curdir}'); files beyond were not taken.")
                 return
-            if self.skip_hidden and name.startswith("."):
+            if self.skip_hidden and item.name.startswith("."):
                 continue
-            self.entry(os.path.join(folder, name) if folder else name, rel + (name,), parts)
+            path = os.path.join(folder, item.name) if folder else item.name
+            self.entry(item, path, rel + (item.name,), parts)
 
-    def entry(self, path: str, rel: tuple[str, ...], parts: Optional[list[str]]) -> None:
+    def entry(self, item: os.DirEntry, path: str, rel: tuple[str, ...],
+              parts: Optional[list[str]]) -> None:
         wanted = ((parts is None or _matches(parts, rel))
                   and (not self.extensions or path.lower().endswith(self.extensions)
                        or (parts is not None and _fixes_extension(parts))))
+        link = _is_link(item)
+        if not link and _plain_file(item):  # the directory listing says so: no stat needed
+            if wanted and self.max_bytes is None:
+                self.add(path)
+            if not wanted or self.max_bytes is None:
+                return
         could_hold = parts is None or _matches(parts, rel, prefix=True)
         if not wanted and not could_hold:
             return
-        st = self.look(path, report=wanted or os.path.islink(path))
+        st = self.look(path, report=wanted or link)
         if st is None:
             return
         if stat.S_ISDIR(st.st_mode):
@@ -256,6 +279,9 @@ class _Walker:
         if self.max_bytes is not None and st.st_size > self.max_bytes:
             self.skip(path, f"larger than {self.max_bytes // 1_000_000} MB")
             return
+        self.add(path)
+
+    def add(self, path: str) -> None:
         if path in self.files:
             return
         if len(self.files) >= self.max_files:
