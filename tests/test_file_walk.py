@@ -160,3 +160,11 @@ def test_extensions_filter_folders_and_open_patterns_not_named_ones(tmp_path):
     assert walk_files([str(tmp_path / "**" / "*")], (".tif",)).files == [tif]
     assert walk_files([str(tmp_path / "**" / "*.png")], (".tif",)).files == [png]
     assert walk_files([png], (".tif",)).files == [png]
+
+
+def test_a_name_with_brackets_is_a_name_and_repeated_double_stars_collapse(tmp_path):
+    literal = touch(tmp_path / "[2020]" / "x.tif")
+    assert walk_files([str(tmp_path / "[2020]")], (".tif",)).files == [literal]
+    deep = touch(tmp_path / "a" / "b" / "c" / "d" / "y.tif")
+    res = walk_files([str(tmp_path / "**" / "**" / "**" / "*.tif")])
+    assert res.files == sorted([literal, deep])

@@ -134,9 +134,15 @@ def _split_pattern(pattern: str) -> tuple[str, list[str]]:
     cut = max(pattern.rfind(s, 0, first) for s in _SEPS)
     base = pattern[:cut] if cut > 0 else (pattern[:1] if cut == 0 else "")
     rest = pattern[cut + 1:]
+    if base.endswith(":"):  # a Windows drive: its root, not its current folder
+        base += os.sep
     for sep in _SEPS[1:]:
         rest = rest.replace(sep, _SEPS[0])
-    return base, [p for p in rest.split(_SEPS[0]) if p]
+    parts: list[str] = []
+    for part in rest.split(_SEPS[0]):
+        if part and not (part == "**" and parts[-1:] == ["**"]):  # **/** is **
+            parts.append(part)
+    return base, parts
 
 
 def _matches(parts: Sequence[str], names: Sequence[str], *, prefix: bool = False) -> bool:
@@ -191,7 +197,7 @@ class _Walker:
 
     # -- roots ------------------------------------------------------------------------------
     def root(self, root: str) -> None:
-        if is_pattern(root):
+        if is_pattern(root) and not os.path.lexists(root):  # '/data/[2020]' may be a name
             base, parts = _split_pattern(root)
             if not os.path.isdir(base or os.curdir):
                 self.result.missing.append(root)
