@@ -107,6 +107,7 @@ def test_documents_naming_a_file_says_it_needs_a_folder(provider, sample_dir, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile.txt"]
 
 
+@pytest.mark.timeout(120)
 def test_documents_index_warns_about_every_skip_without_processing(hostile_documents):
     from eolens.inference.grounding.documents import DocumentIndex, index_folder
 
