@@ -266,6 +266,10 @@
       <translation>Der Dokumentenordner „{}“ existiert nicht.</translation>
     </message>
     <message>
+      <source>'{}' is a file, not a folder; choose a folder of documents (.txt, .md, .pdf).</source>
+      <translation>„{}“ ist eine Datei, kein Ordner; wählen Sie einen Ordner mit Dokumenten (.txt, .md, .pdf).</translation>
+    </message>
+    <message>
       <source>Sources: {}</source>
       <translation>Quellen: {}</translation>
     </message>
@@ -418,6 +422,14 @@
   </context>
   <context>
     <name>EOLensErrors</name>
+    <message>
+      <source>DOCUMENTS: the folder '{folder}' does not exist.</source>
+      <translation>DOCUMENTS: Der Ordner „{folder}“ existiert nicht.</translation>
+    </message>
+    <message>
+      <source>DOCUMENTS: '{folder}' is a file, not a folder; DOCUMENTS needs a folder of documents (.txt, .md, .pdf).</source>
+      <translation>DOCUMENTS: „{folder}“ ist eine Datei, kein Ordner; DOCUMENTS braucht einen Ordner mit Dokumenten (.txt, .md, .pdf).</translation>
+    </message>
     <message>
       <source>Not enough memory to run '{name}'{where}; try a smaller area, a smaller model or the CPU.</source>
       <translation>Nicht genügend Speicher, um „{name}“{where} auszuführen; versuchen Sie einen kleineren Bereich, ein kleineres Modell oder die CPU.</translation>
