@@ -266,6 +266,10 @@
       <translation>Der Dokumentenordner „{}“ existiert nicht.</translation>
     </message>
     <message>
+      <source>'{}' is a file, not a folder; choose a folder of documents (.txt, .md, .pdf).</source>
+      <translation>„{}“ ist eine Datei, kein Ordner; wählen Sie einen Ordner mit Dokumenten (.txt, .md, .pdf).</translation>
+    </message>
+    <message>
       <source>Sources: {}</source>
       <translation>Quellen: {}</translation>
     </message>
@@ -425,6 +429,14 @@
     <message>
       <source>Not enough memory{where}; try a smaller area, a smaller model or the CPU.</source>
       <translation>Nicht genügend Speicher{where}; versuchen Sie einen kleineren Bereich, ein kleineres Modell oder die CPU.</translation>
+    </message>
+    <message>
+      <source>DOCUMENTS: the folder '{folder}' does not exist.</source>
+      <translation>DOCUMENTS: Der Ordner „{folder}“ existiert nicht.</translation>
+    </message>
+    <message>
+      <source>DOCUMENTS: '{folder}' is a file, not a folder; DOCUMENTS needs a folder of documents (.txt, .md, .pdf).</source>
+      <translation>DOCUMENTS: „{folder}“ ist eine Datei, kein Ordner; DOCUMENTS braucht einen Ordner mit Dokumenten (.txt, .md, .pdf).</translation>
     </message>
     <message>
       <source>Raster '{path}' is empty (0 bytes).</source>
@@ -894,10 +906,6 @@
     <message>
       <source>CONTEXT_LAYERS: '{0}' is not a vector layer; context layers are points, lines or polygons whose attributes ground the answer.</source>
       <translation>CONTEXT_LAYERS: '{0}' ist kein Vektorlayer; Kontextlayer sind Punkte, Linien oder Polygone, deren Attribute die Antwort stützen.</translation>
-    </message>
-    <message>
-      <source>DOCUMENTS: the folder '{0}' does not exist.</source>
-      <translation>DOCUMENTS: Der Ordner „{0}“ existiert nicht.</translation>
     </message>
     <message>
       <source>Index rasters (archive search)</source>

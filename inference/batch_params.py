@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-from .archive.build import IndexSettings
+from .archive.build import IndexSettings, skip_text
 from .errors import InputError
 from .label import MODE_TASKS, LabelSpec, check_spec
 from .validate import check_distinct, check_writable
@@ -92,6 +92,7 @@ class IndexParams:
     overlap: int = 0
     device: str = "auto"
     offline: Optional[bool] = None
+    skipped: tuple[tuple[str, str], ...] = ()  # (path, why) the search for rasters passed over
 
     def settings(self) -> IndexSettings:
         """The plain settings :func:`inference.archive.build.build_index` takes."""
@@ -111,6 +112,10 @@ class IndexParams:
         if not self.index.lower().endswith(".gpkg"):
             raise InputError(f"INDEX: '{self.index}' must end in .gpkg.")
         check_writable("INDEX", self.index)
+        if not self.paths and self.skipped:
+            raise InputError("No rasters to index: every candidate was skipped ("
+                             + "; ".join(skip_text(p, why) for p, why in self.skipped[:5])
+                             + ("; …" if len(self.skipped) > 5 else "") + ")")
         if not self.paths:
             raise InputError("No rasters to index: choose layers (INPUTS) or a folder (FOLDER).")
         for path in self.paths:

@@ -15,7 +15,7 @@ from dataclasses import asdict  # noqa: E402
 from typing import Optional, Sequence  # noqa: E402
 
 from ..errors import EOLensError  # noqa: E402
-from .build import build_index, collect_rasters  # noqa: E402
+from .build import build_index, find_rasters  # noqa: E402
 from .model import IndexSettings  # noqa: E402
 from .query import search_text  # noqa: E402
 
@@ -48,7 +48,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
             settings = IndexSettings(args.model or DEFAULTS["search"], args.tile, args.overlap,
                                      device=args.device, offline=args.offline or None)
-            report = build_index(args.index, collect_rasters(args.inputs), settings,
+            paths, skipped = find_rasters(args.inputs)
+            report = build_index(args.index, paths, settings, skipped=skipped,
                                  dask_address=args.dask, workers=args.workers,
                                  on_event=lambda p, what: print(f"{p}: {what}", flush=True))
             print(report.summary())

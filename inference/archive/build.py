@@ -17,7 +17,6 @@ so the result is the same as a serial run. Command line (``inference/archive/__m
 """
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import numpy as np
 
 from ..cancel import CancelToken, ProgressFn, ensure_token, noop_progress
 from ..errors import Cancelled, EOLensError, InputError, ModelError
+from ..io.file_walk import open_regular, walk_files
 from .model import IndexSettings, load_backend
 from .store import FilePart, FileRecord, IndexStore, TileRecord
 
@@ -45,6 +45,7 @@ class IndexReport:
     unchanged: list[str] = field(default_factory=list)   # skipped (mtime-only changes included)
     removed: list[str] = field(default_factory=list)     # no longer on disk
     failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # never read: (path, why)
     tiles_embedded: int = 0
     tiles_total: int = 0
 
@@ -59,32 +60,50 @@ class IndexReport:
                 f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
                 f"{len(self.failed)} failed; {self.tiles_embedded} tiles embedded, "
                 f"{self.tiles_total} in the index.")
-        return text + "".join(f"\nFailed: {p}: {msg}" for p, msg in self.failed)
+        return (text + "".join(f"\nFailed: {p}: {msg}" for p, msg in self.failed)
+                + "".join(f"\n{skip_text(p, why)}" for p, why in self.skipped))
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per file that failed or was skipped, naming it and why."""
+        return ([f"{p}: {msg}" for p, msg in self.failed]
+                + [skip_text(p, why) for p, why in self.skipped])
+
+
+def skip_text(path: str, why: str) -> str:
+    """``Skipped 'path': why.`` (just ``why.`` for a limit of the walk, which has no path)."""
+    why = why.rstrip(".")
+    return f"Skipped '{path}': {why}." if path else f"{why}."
 
 
 # --- which files -------------------------------------------------------------------------
 
 def collect_rasters(inputs: Sequence[str] = (), folder: Optional[str] = None) -> list[str]:
     """Absolute, sorted, unique raster paths from files, globs and a folder (searched deeply)."""
-    found: list[str] = []
-    for item in list(inputs) + ([folder] if folder else []):
-        item = os.path.expanduser(str(item))
-        if os.path.isdir(item):
-            found += [os.path.join(root, f) for root, _, files in os.walk(item) for f in files
-                      if f.lower().endswith(RASTER_EXTS)]
-        elif glob.has_magic(item):
-            found += [p for p in glob.glob(item, recursive=True) if os.path.isfile(p)]
-        elif os.path.isfile(item):
-            found.append(item)
-        else:
-            raise InputError(f"'{item}' is neither a raster file, a folder nor a file pattern.")
-    return sorted({os.path.abspath(p) for p in found})
+    return find_rasters(inputs, folder)[0]
+
+
+def find_rasters(inputs: Sequence[str] = (), folder: Optional[str] = None
+                 ) -> tuple[list[str], list[tuple[str, str]]]:
+    """(raster paths, skips): like :func:`collect_rasters`, with every entry passed over as
+    ``(path, reason)``: a named pipe or device, a dangling or looping link, a folder link back
+    into a folder already searched, an unreadable folder, or a limit of the walk."""
+    items = [os.path.expanduser(str(i)) for i in list(inputs) + ([folder] if folder else [])]
+    found = walk_files(items, RASTER_EXTS)
+    if found.missing:
+        raise InputError(f"'{found.missing[0]}' is neither a raster file, a folder nor a file "
+                         "pattern.")
+    skips = [(s.path, s.reason) for s in found.skipped]
+    if found.more_skips:
+        skips.append(("", f"{found.more_skips} more entries were skipped"))
+    skips += [("", text) for text in found.limits]
+    return sorted({os.path.abspath(p) for p in found.files}), skips
 
 
 def sha256_file(path: str) -> str:
-    """Hex SHA-256 of the file at ``path``, read in blocks."""
+    """Hex SHA-256 of the regular file at ``path``, read in blocks."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for block in iter(lambda: fh.read(_HASH_CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -104,12 +123,20 @@ class _Plan:
 def _plan(store: IndexStore, paths: list[str], report: IndexReport) -> _Plan:
     known, plan = store.files(), _Plan()
     for path in paths:
-        rec = _stat(path)
+        try:
+            rec = _stat(path)
+        except OSError as err:
+            report.failed.append((path, f"it cannot be read ({err.strerror or err})"))
+            continue
         old = known.get(path)
         if old is not None and (old.size, old.mtime_ns) == (rec.size, rec.mtime_ns):
             report.unchanged.append(path)
             continue
-        rec.sha256 = sha256_file(path)
+        try:
+            rec.sha256 = sha256_file(path)
+        except OSError as err:
+            report.failed.append((path, f"it cannot be read ({err.strerror or err})"))
+            continue
         if old is not None and old.sha256 == rec.sha256:
             plan.touched.append(rec)
             report.unchanged.append(path)
@@ -205,11 +232,13 @@ def embed_file(backend: Any, rec: FileRecord, settings: IndexSettings,
 def build_index(index_path: str, paths: Sequence[str], settings: IndexSettings, *,
                 dask_address: Optional[str] = None, workers: int = 2,
                 progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
-                on_event: Optional[EventFn] = None) -> IndexReport:
+                on_event: Optional[EventFn] = None,
+                skipped: Sequence[tuple[str, str]] = ()) -> IndexReport:
     """Create or update the index at ``index_path`` from the rasters ``paths``.
 
     A file that fails is reported (``report.failed``) and skipped; each finished file is
-    committed at once, so Cancel keeps the files done so far.
+    committed at once, so Cancel keeps the files done so far. ``skipped`` are the entries the
+    search for rasters passed over (:func:`find_rasters`), carried into ``report.skipped``.
     """
     progress, cancel = progress or noop_progress, ensure_token(cancel)
     on_event = on_event or (lambda path, what: None)
@@ -218,7 +247,7 @@ def build_index(index_path: str, paths: Sequence[str], settings: IndexSettings, 
                          "need 0 <= overlap < tile size.")
     paths = sorted({os.path.abspath(os.fspath(p)) for p in paths})
     ident = model_identity(settings.model)
-    report = IndexReport(os.path.abspath(os.fspath(index_path)))
+    report = IndexReport(os.path.abspath(os.fspath(index_path)), skipped=list(skipped))
     with IndexStore(index_path) as store:
         _check_compatible(store, ident, settings)
         plan = _plan(store, paths, report)

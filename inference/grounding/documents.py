@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ..errors import InputError
+from ..errors import InputError, N_
+from ..io.file_walk import open_regular, walk_files
 
 EXTENSIONS = (".txt", ".md", ".pdf")
 CHUNK_WORDS = 120           # words per chunk (paragraphs are kept whole when they fit)
@@ -108,25 +109,25 @@ class DocumentIndex:
 
 
 def list_documents(folder: str) -> tuple[list[str], list[str]]:
-    """The .txt/.md/.pdf files under ``folder`` (sorted, hidden ones skipped) and warnings."""
-    if not folder or not os.path.isdir(folder):
-        raise InputError("DOCUMENTS: the folder '{folder}' does not exist.", folder=folder)
-    found, warnings = [], []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith(".") or not name.lower().endswith(EXTENSIONS):
-                continue
-            path = os.path.join(root, name)
-            if os.path.getsize(path) > MAX_BYTES:
-                warnings.append(f"Skipped '{path}': larger than {MAX_BYTES // 1_000_000} MB.")
-                continue
-            found.append(path)
-    if len(found) > MAX_FILES:
-        warnings.append(f"Only the first {MAX_FILES} of {len(found)} documents in '{folder}' "
-                        "were read.")
-        found = found[:MAX_FILES]
-    return found, warnings
+    """The .txt/.md/.pdf files under ``folder`` (sorted, hidden ones skipped) and warnings.
+
+    Only regular files are read: a named pipe, a dangling or looping link, an unreadable folder
+    or a file over ``MAX_BYTES`` is skipped with a warning naming it, and folder links are
+    followed once each (``io.file_walk``)."""
+    check_folder(folder)
+    found = walk_files([folder], EXTENSIONS, max_files=MAX_FILES, max_bytes=MAX_BYTES,
+                       skip_hidden=True)
+    return found.files, found.warnings
+
+
+def check_folder(folder: str) -> None:
+    """DOCUMENTS must name an existing folder; a file or a missing path is refused by name."""
+    if folder and os.path.isdir(folder):
+        return
+    if folder and os.path.lexists(folder):
+        raise InputError(N_("DOCUMENTS: '{folder}' is a file, not a folder; DOCUMENTS needs a "
+                            "folder of documents (.txt, .md, .pdf)."), folder=folder)
+    raise InputError(N_("DOCUMENTS: the folder '{folder}' does not exist."), folder=folder)
 
 
 def read_text(path: str) -> tuple[str, str]:
@@ -134,8 +135,8 @@ def read_text(path: str) -> tuple[str, str]:
     if path.lower().endswith(".pdf"):
         return _pdf_text(path)
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        with open_regular(path) as fh:
+            data = fh.read(MAX_BYTES + 1)
     except OSError as err:
         return "", f"Could not read '{path}': {err.strerror or err}."
     for encoding in ("utf-8-sig", "cp1252"):
@@ -152,10 +153,13 @@ def _pdf_text(path: str) -> tuple[str, str]:
     except ImportError:
         return "", f"Skipped '{path}': reading PDFs needs the pypdf package (run the EO Lens installer)."
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
-            return "", f"Skipped '{path}': the PDF is encrypted."
-        text = "\n\n".join(page.extract_text() or "" for page in reader.pages)
+        with open_regular(path) as fh:
+            reader = PdfReader(fh)
+            if reader.is_encrypted:
+                return "", f"Skipped '{path}': the PDF is encrypted."
+            text = "\n\n".join(page.extract_text() or "" for page in reader.pages)
+    except OSError as err:
+        return "", f"Could not read '{path}': {err.strerror or err}."
     except Exception as err:  # noqa: BLE001 - pypdf raises many kinds for damaged files
         return "", f"Could not read the PDF '{path}': {err}."
     if not text.strip():
@@ -206,10 +210,19 @@ def document_context(hits: Sequence[Hit], *, budget: int = DEFAULT_BUDGET,
 _CACHE: dict[str, tuple[tuple, DocumentIndex]] = {}
 
 
+def _stamp(path: str) -> tuple[str, int, int]:
+    """(path, mtime, size); a file gone since the walk stamps as (-1, -1) and is reported later."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return path, -1, -1
+    return path, st.st_mtime_ns, st.st_size
+
+
 def index_folder(folder: str) -> DocumentIndex:
     """The folder's index, rebuilt only when a document was added, removed or changed."""
-    paths, _ = list_documents(folder)
-    stamp = tuple((p, os.path.getmtime(p), os.path.getsize(p)) for p in paths)
+    paths, warnings = list_documents(folder)
+    stamp = (tuple(_stamp(p) for p in paths), tuple(warnings))
     cached = _CACHE.get(folder)
     if cached is None or cached[0] != stamp:
         if len(_CACHE) >= 4:

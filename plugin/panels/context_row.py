@@ -74,6 +74,9 @@ class ContextRow(QWidget):
         if folder and not os.path.isdir(folder):
             from ...inference.errors import InputError
 
+            if os.path.lexists(folder):
+                raise InputError(tr("'{}' is a file, not a folder; choose a folder of documents "
+                                    "(.txt, .md, .pdf).").format(folder))
             raise InputError(tr("The documents folder '{}' does not exist.").format(folder))
         return {"layers": context_for_capture(layers, source) if layers else [],
                 "documents": folder or None}

@@ -7,7 +7,6 @@ grounding for the captured image with ``inference.grounding.prompt`` (the same c
 from __future__ import annotations
 
 import json
-import os
 
 from qgis.core import (QgsMapLayer, QgsProcessing, QgsProcessingParameterFile,
                        QgsProcessingParameterMultipleLayers, QgsProcessingUtils, QgsVectorLayer)
@@ -44,9 +43,11 @@ class GroundedMixin:
             QgsProcessingParameterFile.Behavior.Folder, optional=True))
 
     def validate_grounding(self, parameters, context) -> None:
+        from ....inference.grounding.documents import check_folder
+
         folder = self._documents(parameters, context)
-        if folder and not os.path.isdir(folder):
-            raise InputError(tr("DOCUMENTS: the folder '{0}' does not exist.").format(folder))
+        if folder:
+            check_folder(folder)
         for item in parameter_items(parameters.get("CONTEXT_LAYERS")):
             check_context_layer(item, context)
 

@@ -88,12 +88,12 @@ class IndexAlgorithm(EOLensAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(name, tr("Files {0}").format(name.lower())))
 
     # -- main thread -----------------------------------------------------------------------------
-    def _paths(self, parameters, context) -> list[str]:
-        from ....inference.archive.build import collect_rasters
+    def _paths(self, parameters, context) -> tuple[list[str], list[tuple[str, str]]]:
+        from ....inference.archive.build import find_rasters
 
         layers = self.parameterAsLayerList(parameters, "INPUTS", context) or []
         folder = (self.parameterAsString(parameters, "FOLDER", context) or "").strip()
-        return collect_rasters([layer_path(layer) for layer in layers], folder or None)
+        return find_rasters([layer_path(layer) for layer in layers], folder or None)
 
     def model_name(self, parameters, context) -> str:
         """MODEL, or the EO Lens settings' search model when it is blank."""
@@ -107,8 +107,9 @@ class IndexAlgorithm(EOLensAlgorithm):
     def params(self, parameters, context) -> IndexParams:
         """The one place the run's typed parameters are built from the Processing parameters."""
         device, offline = device_and_offline(self, parameters, context)
+        paths, skipped = self._paths(parameters, context)
         return IndexParams(
-            paths=tuple(self._paths(parameters, context)),
+            paths=tuple(paths), skipped=tuple(skipped),
             index=self._index(parameters, context),
             model=self.model_name(parameters, context),
             tile=self.parameterAsInt(parameters, "TILE_SIZE", context),
@@ -145,10 +146,9 @@ class IndexAlgorithm(EOLensAlgorithm):
         params: IndexParams = run.values["params"]
         feedback = getattr(self, "_feedback", None)
         report = build_index(params.index, params.paths, params.settings(), progress=run.progress,
-                             cancel=run.cancel,
+                             cancel=run.cancel, skipped=params.skipped,
                              on_event=lambda p, what: feedback and feedback.pushInfo(f"{p}: {what}"))
-        return ActionResult(text=report.summary(),
-                            warnings=[f"{p}: {msg}" for p, msg in report.failed], summary=report,
+        return ActionResult(text=report.summary(), warnings=report.warnings, summary=report,
                             meta={"model": params.model, "tile": params.tile,
                                   "overlap": params.overlap})
 
