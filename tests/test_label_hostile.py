@@ -247,3 +247,69 @@ def test_shapefile_sidecar_grows_when_a_run_is_continued(provider, data, clip, o
                 for f in QgsVectorLayer(str(target), "o", "ogr").getFeatures()}
     assert all(shp_fids[e["fid"]] == e["src_fid"] for e in entries)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+# --- the features are streamed -----------------------------------------------------------------
+
+def test_features_are_read_chunk_by_chunk(data, out):
+    """label_features pulls features from a generator as it labels them, never all at once."""
+    from osgeo import ogr
+
+    from eolens.inference.label import FeatureIn, LabelSpec, label_features
+
+    ds = ogr.Open(str(data / "crowns.gpkg"))
+    lyr = ds.GetLayer(0)
+    crowns = [bytes(f.GetGeometryRef().ExportToWkb()) for f in lyr]
+    crs = lyr.GetSpatialRef().ExportToWkt()
+    ds = None
+    total = len(crowns) * 5
+    pulled, seen = [0], []
+
+    def features():
+        for i in range(total):
+            pulled[0] += 1
+            yield FeatureIn(i, crowns[i % len(crowns)], {"n": i})
+
+    def progress(p):
+        seen.append((p, pulled[0]))
+
+    spec = LabelSpec("classify", "stub", classes=("trees", "sand"), batch_size=8)
+    summary = label_features(str(data / "scene.tif"), features(), spec, str(out / "l.gpkg"),
+                             features_crs=crs, total=total, backend=StubBackend(),
+                             progress=progress)
+    assert (summary.labelled, summary.total) == (total, total)
+    first_p, first_pulled = seen[0]
+    assert first_p < 100 and first_pulled <= 64 < total   # one chunk ahead at most
+    assert {p.name for p in out.iterdir()} == {"l.gpkg"}
+
+
+def test_cancelled_shapefile_keeps_whole_chunks_and_their_full_texts(data, out):
+    """A cancel commits the Shapefile and its sidecar together; a re-run completes both."""
+    from osgeo import ogr
+
+    from eolens.inference.cancel import CancelToken
+    from eolens.inference.errors import Cancelled
+    from eolens.inference.label import FeatureIn, LabelSpec, label_features
+
+    ds = ogr.Open(str(data / "crowns.gpkg"))
+    lyr = ds.GetLayer(0)
+    feats = [FeatureIn(f.GetFID(), bytes(f.GetGeometryRef().ExportToWkb()), {}) for f in lyr]
+    crs = lyr.GetSpatialRef().ExportToWkt()
+    ds = None
+    spec = LabelSpec("classify", "stub", classes=tuple(c.strip() for c in MANY.split(",")),
+                     batch_size=8)
+    target, sidecar = out / "l.shp", out / "l.fulltext.json"
+    token = CancelToken()
+    with pytest.raises(Cancelled):
+        label_features(str(data / "scene.tif"), iter(feats), spec, str(target), features_crs=crs,
+                       total=len(feats), backend=StubBackend(), cancel=token,
+                       progress=lambda p: token.cancel() if p > 20 else None)
+    rows = _rows(target)
+    scores = [e for e in json.loads(sidecar.read_text(encoding="utf-8")) if e["property"] == "scores"]
+    assert 0 < len(rows) < len(feats) and sorted(e["src_fid"] for e in scores) == sorted(rows)
+    summary = label_features(str(data / "scene.tif"), iter(feats), spec, str(target),
+                             features_crs=crs, backend=StubBackend())
+    assert summary.skipped == len(rows) and summary.labelled == len(feats) - len(rows)
+    scores = [e for e in json.loads(sidecar.read_text(encoding="utf-8")) if e["property"] == "scores"]
+    assert sorted(e["src_fid"] for e in scores) == sorted(f.fid for f in feats)
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
