@@ -293,7 +293,8 @@ def label_features(path: str, features: Iterable[FeatureIn], spec: LabelSpec, ou
     fields = list(fields) if fields is not None else _infer_fields(first)
     families = families if families is not None else geometry_families(first)
     own = outputs is None
-    with OutputSet() if own else nullcontext(outputs) as outs:
+    outs: OutputSet = OutputSet() if outputs is None else outputs
+    with outs if own else nullcontext(outs):
         staged = stage_output(target, outs, layer)
         try:
             summary = _label_into(path, itertools.chain([first], chunks), spec, staged, target,
