@@ -9,6 +9,7 @@
   (the crowns tiled over 65 km², predictions jittered, a quarter of them octagons, so GEOS has
   real work), from WKB, in CPU seconds (single-threaded, so about the wall time on an idle
   machine; goal < 30 s).
+* ``label_peak_mb_1m`` / ``label_s_1m``: see ``label_child`` below (stub model; goal < 500 MB).
 """
 from __future__ import annotations
 
@@ -124,3 +125,82 @@ def _evaluate_bench():
 def run():
     yield from _label_bench()
     yield from _evaluate_bench()
+    yield from _label_scale_bench()
+
+
+# --- label at scale: memory of 1,000,000 streamed features ----------------------------------------
+# ``label_peak_mb_1m``: peak RSS (MB) of a subprocess that labels 1,000,000 small squares (0.6 m,
+# streamed from a generator, as the plugin hands them over) over a 1,000 x 1,000 px GeoTIFF into
+# a GeoPackage. The model is a STUB backend returning fixed class scores (no CLIP): model speed
+# is not the point, feature memory is. ``label_s_1m``: its wall time. EOLENS_BENCH_LABEL_N
+# changes the count (the lines are then named for it, e.g. label_peak_mb_200k).
+
+LABEL_N = int(__import__("os").environ.get("EOLENS_BENCH_LABEL_N", 1_000_000))
+_X0, _Y0 = 400_000.0, 3_290_000.0   # the raster's top-left corner (UTM 17N, 1 m pixels)
+
+
+class _FixedScores:
+    """A classify backend that returns the same scores for every chip."""
+
+    def embed_phrases(self, phrases):
+        return np.eye(len(phrases), 4)
+
+    def encode_images(self, images, batch_size, cancel):
+        return np.tile([0.4, 0.3, 0.2, 0.1], (len(images), 1))
+
+    def class_scores(self, logits):
+        return logits
+
+
+def _squares(n: int, side: int):
+    """``n`` 0.6 m squares on a 1 m grid over the raster (wrapping), made one at a time."""
+    from shapely.geometry import box
+
+    from eolens.inference.label import FeatureIn
+
+    for i in range(n):
+        x, y = _X0 + 0.2 + (i % side), _Y0 - 0.8 - ((i // side) % side)
+        yield FeatureIn(i, box(x, y, x + 0.6, y + 0.6).wkb, {"n": i, "name": f"square {i}"})
+
+
+def label_child(n: int, folder: str) -> None:
+    """Run in a subprocess: label ``n`` streamed squares, print peak RSS and seconds as JSON."""
+    import resource
+
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from eolens.inference.label import LabelSpec, label_features
+
+    side = 1000
+    raster = str(Path(folder) / "small.tif")
+    crs = "EPSG:32617"
+    with rasterio.open(raster, "w", driver="GTiff", width=side, height=side, count=3,
+                       dtype="uint8", crs=crs, transform=from_origin(_X0, _Y0, 1, 1)) as ds:
+        ds.write(np.random.default_rng(0).integers(0, 255, (3, side, side), dtype=np.uint8))
+    spec = LabelSpec("classify", "stub", classes=CLASSES, batch_size=BATCH, max_side=64)
+    start = time.perf_counter()
+    summary = label_features(raster, _squares(n, side), spec, str(Path(folder) / "labels.gpkg"),
+                             features_crs=crs, fields=[("n", "int"), ("name", "str")],
+                             families={"Polygon"}, total=n, backend=_FixedScores())
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+    print(json.dumps({"peak_mb": peak, "seconds": seconds, "labelled": summary.labelled}))
+
+
+def _label_scale_bench():
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    code = ("import sys; sys.path[:0] = [%r, %r]; from bench.bench_label import label_child; "
+            "label_child(%d, %r)")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([sys.executable, "-c", code % (str(repo / "build" / "pkgroot"),
+                                                            str(repo), LABEL_N, tmp)],
+                             capture_output=True, text=True, check=True)
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert figures["labelled"] == LABEL_N, figures
+    name = "1m" if LABEL_N == 1_000_000 else f"{LABEL_N // 1000}k"
+    yield f"label_peak_mb_{name}", figures["peak_mb"], "MB"
+    yield f"label_s_{name}", figures["seconds"], "s"

@@ -13,6 +13,7 @@ from typing import Optional
 
 from .archive.build import IndexSettings, skip_text
 from .errors import InputError
+from .io.label_writer import check_resumable
 from .label import MODE_TASKS, LabelSpec, check_spec
 from .validate import check_distinct, check_writable
 
@@ -79,6 +80,7 @@ class LabelParams:
         _check_model(self.model, (MODE_TASKS[self.mode],))
         _check_vector_output("OUTPUT", self.output)
         check_distinct({"INPUT": self.raster, "FEATURES": self.features}, {"OUTPUT": self.output})
+        check_resumable(self.output, self.layer, (self.model, self.spec().prompt_text()))
 
 
 @dataclass(frozen=True)

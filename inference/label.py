@@ -7,22 +7,27 @@ read natively from the file as one chip with a scene-wide stretch (``raster_read
 are encoded in batches, a VLM sees one chip per call. Rows are appended to the output
 (GeoPackage or Shapefile, in the features' CRS) one chunk per transaction, so memory stays
 bounded and a re-run with the same output skips the features already there (``src_fid``).
+The features themselves are read chunk by chunk from an iterable, never held all at once.
 A feature outside the raster, on nodata or without geometry gets an empty label and a reason.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress, sub_progress
-from .errors import InputError, NoDataError, NoOverlapError
+from .errors import Cancelled, InputError, NoDataError, NoOverlapError
 from .features import FeatureIn  # noqa: F401 - also label.FeatureIn for callers
+from .io.label_writer import LabelWriter, check_output, stage_output
+from .io.staging import OutputSet
 
 MODES = ("classify", "ask", "caption")
 MODE_TASKS = {"classify": "classify", "ask": "chat", "caption": "caption"}
@@ -256,67 +261,126 @@ def result_fields(mode: str) -> list[tuple[str, str]]:
 
 # --- the one entry point ------------------------------------------------------------------
 
-def label_features(path: str, features: Sequence[FeatureIn], spec: LabelSpec, output: str, *,
+def label_features(path: str, features: Iterable[FeatureIn], spec: LabelSpec, output: str, *,
                    features_crs: str, fields: Sequence[tuple[str, str]] | None = None,
+                   families: set[str] | None = None, total: int | None = None,
                    layer: str | None = None, opts=None, backend=None,
-                   progress: ProgressFn | None = None,
+                   outputs: OutputSet | None = None, progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> LabelSummary:
     """Label ``features`` from the raster at ``path`` into ``output`` (created or resumed).
 
-    ``fields`` are the input's (name, kind) pairs (kinds as in export: int, real, str, bool,
-    date, datetime); inferred from the values when None. ``backend`` skips loading.
+    ``features`` is read once, chunk by chunk (a generator keeps memory bounded; a list works
+    too). ``fields`` are the input's (name, kind) pairs (kinds as in export: int, real, str,
+    bool, date, datetime) and ``families`` its geometry families (Point, LineString, Polygon);
+    both are inferred from the first chunk when None (from all features for a list). ``total``
+    (for progress) is ``len(features)`` for a list. ``backend`` skips loading. Every check of the
+    raster, the features and the output runs before the model loads.
+
+    The output is staged (in ``outputs`` when given: the caller commits it; else committed here
+    when the run ends) with an earlier run's rows copied in, and committed as it stands when the
+    run is cancelled, so a re-run continues it. Other failures leave the output as it was.
     """
-    from .actions import RunOptions, load
-
-    from .io.label_writer import LabelWriter, check_output
-
     check_spec(spec)
-    check_output(output)   # before the model loads: a bad output costs no load
+    target = check_output(output)   # before the model loads: a bad output costs no load
     progress, cancel = progress or noop_progress, ensure_token(cancel)
-    fields = list(fields) if fields is not None else _infer_fields(features)
-    summary = LabelSummary(os.path.abspath(output), total=len(features))
-    with ChipReader(path, spec.bands, spec.max_side) as reader:
-        boxes, families = feature_bounds(features, features_crs, reader.crs_wkt)
-        if backend is None:
-            backend = load(spec.model, MODE_TASKS[spec.mode], opts or RunOptions(),
-                           sub_progress(progress, 0, 10), cancel)
-        labeller = _Labeller(spec, backend)
-        with LabelWriter(output, features_crs, fields, result_fields(spec.mode), families,
-                         layer=layer, identity=(spec.model, spec.prompt_text())) as writer:
-            todo = [i for i, f in enumerate(features) if f.fid not in writer.done]
-            summary.skipped = len(features) - len(todo)
-            summary.warnings += writer.warnings
-            step = max(1, spec.batch_size) if spec.mode == "classify" else 1  # VLM: per feature
-            for start in range(0, len(todo), step):
-                cancel.check()
-                chunk = todo[start:start + step]
-                rows = _label_chunk(reader, labeller, features, boxes, chunk, spec, cancel)
-                writer.write(rows)
-                summary.unlabelled += sum(1 for _, attrs in rows if attrs.get("reason"))
-                summary.labelled += sum(1 for _, attrs in rows if not attrs.get("reason"))
-                progress(10 + 90 * (summary.skipped + start + len(chunk)) / max(1, len(features)))
+    if isinstance(features, Sequence):
+        total = len(features) if total is None else total
+        if families is None:
+            families = geometry_families(features)
+    step = max(1, spec.batch_size) if spec.mode == "classify" else 1  # VLM: per feature
+    chunks = _chunks(iter(features), max(step, _CHUNK))
+    first = next(chunks, [])
+    fields = list(fields) if fields is not None else _infer_fields(first)
+    families = families if families is not None else geometry_families(first)
+    own = outputs is None
+    outs: OutputSet = OutputSet() if outputs is None else outputs
+    with outs if own else nullcontext(outs):
+        staged = stage_output(target, outs, layer)
+        try:
+            summary = _label_into(path, itertools.chain([first], chunks), spec, staged, target,
+                                  features_crs, fields, families, total, layer, opts, backend,
+                                  step, progress, cancel)
+        except Cancelled:
+            outs.commit()   # whole chunks: a re-run continues from here
+            raise
+        if own:
+            outs.commit()
     progress(100.0)
     return summary
 
 
-def _label_chunk(reader: ChipReader, labeller: _Labeller, features, boxes, chunk, spec,
-                 cancel) -> list[tuple[FeatureIn, dict]]:
+def _label_into(path, chunks, spec, staged, target, features_crs, fields, families, total,
+                layer, opts, backend, step, progress, cancel) -> LabelSummary:
+    from .actions import RunOptions, load
+
+    summary = LabelSummary(target, total=0)
+    with ChipReader(path, spec.bands, spec.max_side) as reader, \
+            LabelWriter(staged, features_crs, fields, result_fields(spec.mode), families,
+                        layer=layer, identity=(spec.model, spec.prompt_text()),
+                        shown=target) as writer:
+        if backend is None:   # the raster, the features and the output are all checked by now
+            backend = load(spec.model, MODE_TASKS[spec.mode], opts or RunOptions(),
+                           sub_progress(progress, 0, 10), cancel)
+        labeller = _Labeller(spec, backend)
+        expected = max(1, total or 0)
+        for chunk in chunks:
+            summary.total += len(chunk)
+            todo = [f for f in chunk if f.fid not in writer.done]
+            summary.skipped += len(chunk) - len(todo)
+            for start in range(0, len(todo), step):
+                cancel.check()
+                rows = _label_chunk(reader, labeller, todo[start:start + step], features_crs,
+                                    spec, cancel)
+                writer.write(rows)
+                summary.unlabelled += sum(1 for _, attrs in rows if attrs.get("reason"))
+                summary.labelled += sum(1 for _, attrs in rows if not attrs.get("reason"))
+            if total:
+                progress(10 + 90 * min(1.0, summary.total / expected))
+    summary.warnings += writer.warnings
+    return summary
+
+
+def _chunks(features: Iterator[FeatureIn], size: int) -> Iterator[list[FeatureIn]]:
+    """Lists of up to ``size`` features, read as they are needed."""
+    while True:
+        chunk = list(itertools.islice(features, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+def geometry_families(features: Iterable[FeatureIn]) -> set[str]:
+    """The geometry families present (``Polygon``, ``Point``, ``LineString``)."""
+    from shapely import wkb as shapely_wkb
+
+    families: set[str] = set()
+    for f in features:
+        if f.wkb:
+            geom = shapely_wkb.loads(bytes(f.wkb))
+            if not geom.is_empty:
+                families.add(geom.geom_type.replace("Multi", ""))
+    return families
+
+
+def _label_chunk(reader: ChipReader, labeller: _Labeller, chunk: list[FeatureIn], features_crs,
+                 spec, cancel) -> list[tuple[FeatureIn, dict]]:
     base = {"model": spec.model, "prompt": spec.prompt_text()}
     empty = {"label": "", "score": None, "scores": None} if spec.mode == "classify" \
         else {"answer": ""}
+    boxes, _ = feature_bounds(chunk, features_crs, reader.crs_wkt)
     rows: list[tuple[FeatureIn, dict]] = []
     images, where = [], []
-    for i in chunk:
-        attrs = {SRC_FID: int(features[i].fid), **base, "reason": None}
-        if not np.isfinite(boxes[i]).all():
+    for feature, box in zip(chunk, boxes):
+        attrs = {SRC_FID: int(feature.fid), **base, "reason": None}
+        if not np.isfinite(box).all():
             attrs.update(empty, reason="no geometry (or outside the raster's CRS)")
         else:
             try:
-                images.append(reader.read(chip_bounds(boxes[i], spec, reader.pixel)))
+                images.append(reader.read(chip_bounds(box, spec, reader.pixel)))
                 where.append(len(rows))
             except InputError as err:
                 attrs.update(empty, reason=_reason(err))
-        rows.append((features[i], attrs))
+        rows.append((feature, attrs))
     for k, values in zip(where, labeller(images, cancel)):
         rows[k][1].update(values)
     return rows

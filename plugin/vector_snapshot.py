@@ -1,11 +1,12 @@
 """Main-thread copy of vector features as plain data (fid, WKB, attributes) for a worker."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsFeatureRequest,
-                       QgsProject, QgsRectangle)
+                       QgsProject, QgsRectangle, QgsWkbTypes)
 from qgis.PyQt.QtCore import QDate, QDateTime, QTime, Qt, QVariant
 
 from ..inference.features import FeatureIn
@@ -27,6 +28,72 @@ def _value(v):
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     return v.item() if hasattr(v, "item") else str(v)
+
+
+def iter_features(source, request: Optional[QgsFeatureRequest] = None) -> Iterator[FeatureIn]:
+    """The features of ``source`` as plain data, one at a time (never all held at once)."""
+    names = source.fields().names()
+    for feat in source.getFeatures(request or QgsFeatureRequest()):
+        geom = feat.geometry()
+        wkb = bytes(geom.asWkb()) if geom is not None and not geom.isNull() else None
+        yield FeatureIn(int(feat.id()), wkb, {n: _value(feat[n]) for n in names})
+
+
+_FAMILIES = ("Point", "LineString", "Polygon")
+_KINDS = {"int": "int", "uint": "int", "qlonglong": "int", "qulonglong": "int",
+          "double": "real", "bool": "bool"}
+
+
+def geometry_families(source, request: Optional[QgsFeatureRequest] = None) -> set[str]:
+    """The geometry families (Point, LineString, Polygon) of ``source``: its declared type, or
+    one pass over the geometries alone when the layer mixes types."""
+    declared = QgsWkbTypes.displayString(QgsWkbTypes.singleType(QgsWkbTypes.flatType(
+        source.wkbType())))
+    if declared in _FAMILIES:
+        return {declared}
+    req = QgsFeatureRequest(request) if request is not None else QgsFeatureRequest()
+    req.setNoAttributes()
+    families = set()
+    for feat in source.getFeatures(req):
+        geom = feat.geometry()
+        if geom is not None and not geom.isNull() and not geom.isEmpty():
+            families.add(QgsWkbTypes.displayString(QgsWkbTypes.singleType(QgsWkbTypes.flatType(
+                geom.wkbType()))))
+    return families
+
+
+def field_kinds(source) -> list[tuple[str, str]]:
+    """(name, kind) of each field of ``source``, kinds as inference's export names them (dates
+    become ISO text, as :func:`iter_features` hands them over)."""
+    out = []
+    for fld in source.fields():
+        type_name = (QVariant.typeToName(fld.type()) or "").lower()
+        out.append((fld.name(), _KINDS.get(type_name, "str")))
+    return out
+
+
+def count_features(source, request: Optional[QgsFeatureRequest] = None) -> int:
+    """How many features ``request`` yields (the layer's count when there is no filter)."""
+    if request is None and source.featureCount() >= 0:
+        return int(source.featureCount())
+    req = QgsFeatureRequest(request) if request is not None else QgsFeatureRequest()
+    req.setNoAttributes()
+    req.setFlags(req.flags() | QgsFeatureRequest.Flag.NoGeometry)
+    return sum(1 for _ in source.getFeatures(req))
+
+
+def extent_request(source, extent: Optional[QgsRectangle],
+                   extent_crs: Optional[QgsCoordinateReferenceSystem]) -> Optional[QgsFeatureRequest]:
+    """A request for the features of ``source`` intersecting ``extent`` (None: all of them)."""
+    if extent is None or extent.isEmpty():
+        return None
+    rect = extent
+    if extent_crs is not None and extent_crs.isValid() and extent_crs != source.sourceCrs():
+        rect = QgsCoordinateTransform(extent_crs, source.sourceCrs(), QgsProject.instance()) \
+            .transformBoundingBox(extent)
+    request = QgsFeatureRequest()
+    request.setFilterRect(rect)
+    return request
 
 
 def copy_features(source, name: str = "", *, to_crs: Optional[QgsCoordinateReferenceSystem] = None,

@@ -88,35 +88,55 @@ class LabelAlgorithm(EOLensAlgorithm):
         return layer.source().split("|")[0]
 
     def validate_specific(self, parameters, context) -> None:
-        if self.parameterAsSource(parameters, "FEATURES", context) is None:
-            raise InputError(tr("FEATURES: choose a vector layer."))
+        self._features_source(parameters, context)
         self.params(parameters, context).validate()
 
-    def read_specific(self, parameters, context) -> dict:
-        from ...vector_snapshot import copy_features
-
+    def _features_source(self, parameters, context):
+        """FEATURES as a feature source, or an error naming the file that cannot be read."""
         source = self.parameterAsSource(parameters, "FEATURES", context)
+        if source is None:
+            raw = parameters.get("FEATURES")
+            raw = getattr(raw, "source", raw)
+            raw = str(raw.staticValue() if hasattr(raw, "staticValue") else raw or "")
+            if raw:
+                raise InputError(tr("FEATURES: '{0}' is not a vector layer QGIS can read "
+                                    "(missing, damaged or another kind of file).").format(raw))
+            raise InputError(tr("FEATURES: choose a vector layer."))
+        return source
+
+    def read_specific(self, parameters, context) -> dict:
+        """FEATURES as a request to read them chunk by chunk in :meth:`act` (never copied whole),
+        with their CRS, field kinds, geometry families and count."""
+        from ...vector_snapshot import count_features, extent_request, field_kinds, geometry_families
+
+        source = self._features_source(parameters, context)
         extent = crs = None
         if parameters.get("EXTENT") not in (None, ""):
             extent = self.parameterAsExtent(parameters, "EXTENT", context)
             crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
-        snap = copy_features(source, source.sourceName(), extent=extent, extent_crs=crs)
+        request = extent_request(source, extent, crs)
         params = self.params(parameters, context)
         params.validate()
-        return {"params": params, "snapshot": snap}
+        return {"params": params, "source": source, "request": request,
+                "crs_wkt": source.sourceCrs().toWkt(), "fields": field_kinds(source),
+                "families": geometry_families(source, request),
+                "total": count_features(source, request)}
 
     # -- running -----------------------------------------------------------------------------
     def act(self, run: Run):
         from ....inference.actions import ActionResult
         from ....inference.label import label_features
         from ...capture import require_file
+        from ...vector_snapshot import iter_features
 
         v = run.values
         p: LabelParams = v["params"]
         summary = label_features(require_file(run.source, tr("Label features")),
-                                 v["snapshot"].features, p.spec(), p.output,
-                                 features_crs=v["snapshot"].crs_wkt, layer=p.layer,
-                                 opts=run.opts, progress=run.progress, cancel=run.cancel)
+                                 iter_features(v["source"], v["request"]), p.spec(), p.output,
+                                 features_crs=v["crs_wkt"], fields=v["fields"],
+                                 families=v["families"], total=v["total"], layer=p.layer,
+                                 opts=run.opts, outputs=run.outputs, progress=run.progress,
+                                 cancel=run.cancel)
         return ActionResult(text=summary.text(), warnings=list(summary.warnings), summary=summary,
                             meta={"model": p.model, "prompt": p.spec().prompt_text()})
 
