@@ -1004,6 +1004,10 @@
       <translation>Objekte beschriften</translation>
     </message>
     <message>
+      <source>FEATURES: '{0}' is not a vector layer QGIS can read (missing, damaged or another kind of file).</source>
+      <translation>FEATURES: '{0}' ist kein Vektorlayer, den QGIS lesen kann (fehlt, ist beschädigt oder eine andere Art von Datei).</translation>
+    </message>
+    <message>
       <source>at most {0}</source>
       <translation>höchstens {0}</translation>
     </message>
