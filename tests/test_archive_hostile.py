@@ -79,8 +79,13 @@ def test_search_with_another_model_of_the_same_size_is_refused(work, tiny_models
     message = refused("eolens:search_index", search(work, MODEL=other), work,
                       "MODEL", str(work / "archive.gpkg"), clip, other, "rebuild")
     assert "different spaces" in message
-    # the index's own model, named explicitly, is accepted
+    # the index's own model, named explicitly, is accepted; so is the same model moved
     res, message, _ = run("eolens:search_index", search(work, MODEL=clip))
+    assert res is not None, message
+    moved = work / "models" / Path(clip).name
+    shutil.copytree(clip, moved)
+    res, message, _ = run("eolens:search_index", search(work, MODEL=str(moved),
+                                                        OUTPUT=str(work / "moved.gpkg")))
     assert res is not None, message
 
 

@@ -48,11 +48,12 @@ def model_identity(model: str) -> dict[str, str]:
 
 
 def describe_model(ident: dict) -> str:
-    """'name' (source@revision, file) for a message."""
-    where = ident.get("model_source", "") + (f"@{ident['model_revision']}"
-                                             if ident.get("model_revision") else "")
-    extra = ", ".join(x for x in (where, ident.get("model_file", "")) if x)
-    return f"'{ident.get('model', '')}'" + (f" ({extra})" if extra else "")
+    """'name' (source, revision, file) for a message; the source only when it is not the name."""
+    name, source, revision = (ident.get(k, "") for k in ("model", "model_source", "model_revision"))
+    extra = ", ".join(x for x in (source if source != name else "",
+                                  f"revision {revision}" if revision else "",
+                                  ident.get("model_file", "")) if x)
+    return f"'{name}'" + (f" ({extra})" if extra else "")
 
 
 def check_same_model(index_path: str, meta: dict, model: str) -> None:
