@@ -141,14 +141,13 @@ class SearchIndexParams:
     offline: Optional[bool] = None
 
     def validate(self) -> None:
-        """Index present and an EO Lens index, exactly one query, TOP_K, model (the index's own),
-        output != inputs, output file."""
+        """Index present, exactly one query, TOP_K, model (the index's own), output != inputs,
+        output file. What the index holds is checked when it is opened (before any model)."""
         from .archive.model import check_same_model
-        from .archive.store import check_index_file
 
-        if not self.index:
-            raise InputError("INDEX: choose an index file built by eolens:index.")
-        check_index_file(self.index)
+        if not self.index or not os.path.isfile(self.index):
+            raise InputError(f"INDEX: the index file '{self.index}' does not exist; build it "
+                             "with eolens:index.")
         if bool(self.prompt.strip()) == bool(self.example):
             raise InputError("Give either a PROMPT or an EXAMPLE raster (with an EXTENT).")
         if self.top_k < 1:
