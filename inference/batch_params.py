@@ -125,6 +125,10 @@ class IndexParams:
                 raise InputError(f"INPUTS: the raster '{path}' does not exist.")
         check_distinct({f"INPUTS ({os.path.basename(p)})": p for p in self.paths},
                        {"INDEX": self.index})
+        from .archive.store import check_index_file
+
+        if os.path.exists(self.index):   # a re-run updates it: it must be an EO Lens index
+            check_index_file(self.index, building=True)
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,10 @@ class SearchIndexParams:
     offline: Optional[bool] = None
 
     def validate(self) -> None:
-        """Index present, exactly one query, TOP_K, model, output file and output != inputs."""
+        """Index present, exactly one query, TOP_K, model (the index's own), output != inputs,
+        output file. What the index holds is checked when it is opened (before any model)."""
+        from .archive.model import check_same_model
+
         if not self.index or not os.path.isfile(self.index):
             raise InputError(f"INDEX: the index file '{self.index}' does not exist; build it "
                              "with eolens:index.")
@@ -154,6 +161,13 @@ class SearchIndexParams:
             raise InputError(f"TOP_K must be at least 1, not {self.top_k}.")
         if self.model:
             _check_model(self.model, INDEX_TASKS)
+            check_same_model(os.path.abspath(self.index), _index_meta(self.index), self.model)
         if self.output:
-            _check_vector_output("OUTPUT", self.output)
             check_distinct({"INDEX": self.index, "EXAMPLE": self.example}, {"OUTPUT": self.output})
+            _check_vector_output("OUTPUT", self.output)
+
+
+def _index_meta(path: str) -> dict[str, str]:
+    from .archive.query import index_meta
+
+    return index_meta(path)

@@ -9,7 +9,8 @@ exist are removed. An index records its model and refuses another one.
 Distributed: ``dask_address="local"`` (a LocalCluster) or a scheduler address spreads the files
 over Dask workers (``pip install "dask[distributed]"``, optional). Each worker embeds whole files
 and sends back a :class:`FilePart` (plain data); the client writes the parts into the one index,
-so the result is the same as a serial run. Command line (``inference/archive/__main__.py``)::
+in file order (not completion order), so the result, row ids included, is the same as a
+serial run. Command line (``inference/archive/__main__.py``)::
 
     python -m eolens.inference.archive build INDEX.gpkg FOLDER_OR_GLOB... --model M \
         [--tile 224] [--overlap 0] [--device cpu] [--dask local|tcp://host:8786] [--workers 2]
@@ -27,7 +28,7 @@ import numpy as np
 from ..cancel import CancelToken, ProgressFn, ensure_token, noop_progress
 from ..errors import Cancelled, EOLensError, InputError, ModelError
 from ..io.file_walk import open_regular, walk_files
-from .model import IndexSettings, load_backend
+from .model import IndexSettings, load_backend, model_identity
 from .store import FilePart, FileRecord, IndexStore, TileRecord
 
 RASTER_EXTS = (".tif", ".tiff", ".jp2", ".img", ".vrt")  # PNG/JPEG chips rarely carry a CRS
@@ -147,15 +148,6 @@ def _plan(store: IndexStore, paths: list[str], report: IndexReport) -> _Plan:
 
 
 # --- the model and its record in the index ------------------------------------------------
-
-def model_identity(model: str) -> dict[str, str]:
-    """What pins a model's embeddings: its source, revision and checkpoint file (no loading)."""
-    from ..models.runtime import resolve_spec
-
-    spec = resolve_spec(model, "embed_image")
-    return {"model": model, "model_source": spec.source, "model_revision": spec.revision or "",
-            "model_file": spec.filename or "", "model_arch": spec.arch or ""}
-
 
 def _check_compatible(store: IndexStore, ident: dict, settings: IndexSettings) -> None:
     meta = store.meta()
@@ -332,16 +324,27 @@ def _dask_parts(todo, settings: IndexSettings, address: str, workers: int, cance
                                dashboard_address=None)
     client = Client(cluster if cluster is not None else address)
     try:
-        futures = {client.submit(_worker_embed, rec, settings, pure=False): (rec, kind)
-                   for rec, kind in todo}
-        for future in as_completed(list(futures)):
-            if cancel.is_set():
-                client.cancel(list(futures))
-                cancel.check()
-            key, part = futures.pop(future), future.result()
-            future.release()  # the worker drops its copy: memory stays bounded by in-flight files
-            yield key, part
+        futures = [client.submit(_worker_embed, rec, settings, pure=False) for rec, _ in todo]
+        yield from _in_file_order(todo, futures, as_completed, client, cancel)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _in_file_order(todo, futures, as_completed, client, cancel: CancelToken):
+    """Parts yielded in the order of ``todo`` (sorted paths), whatever order workers finish in,
+    so a distributed build gives every tile the same row id as a serial one. Parts that finish
+    early wait in ``ready`` until those before them are written."""
+    position = {future.key: i for i, future in enumerate(futures)}
+    ready: dict[int, Any] = {}
+    nxt = 0
+    for future in as_completed(list(futures)):
+        if cancel.is_set():
+            client.cancel(futures)
+            cancel.check()
+        ready[position[future.key]] = future.result()
+        future.release()  # the worker drops its copy
+        while nxt in ready:
+            yield todo[nxt], ready.pop(nxt)
+            nxt += 1

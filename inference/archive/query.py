@@ -208,13 +208,15 @@ def index_meta(index_path: str) -> dict[str, str]:
 def index_backend(index_path: str, model: Optional[str] = None, *, device: str = "auto",
                   offline: Optional[bool] = None, progress: Optional[ProgressFn] = None,
                   cancel: Optional[CancelToken] = None):
-    """The model the index was built with; ``model`` overrides it (the same model moved to
-    another folder: the embedding size is checked at query time)."""
-    from .model import IndexSettings, load_backend
+    """The model the index was built with; ``model`` overrides it only when it is the same
+    model (the same hub id and revision, or the same local model moved to another folder)."""
+    from .model import IndexSettings, check_same_model, load_backend
 
     meta = index_meta(index_path)
     if "model" not in meta:
         raise InputError(f"The index '{index_path}' holds no tiles yet.")
+    if model:
+        check_same_model(os.path.abspath(index_path), meta, model)
     return load_backend(IndexSettings(model or meta["model"], device=device, offline=offline),
                         progress, cancel)
 

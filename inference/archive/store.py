@@ -8,8 +8,13 @@ client open the index directly. Tables:
   one CRS and an archive mixes UTM zones and geographic rasters.
 * ``eolens_embeddings`` (attributes): ``tile_fid`` -> float32 little-endian vector (L2-normalised).
 * ``eolens_files`` (attributes): path, size, mtime, sha256 and tile count per indexed raster.
-* ``eolens_meta`` (attributes): model id and revision, embedding size, tile size, overlap.
+* ``eolens_meta`` (attributes): model id and revision, embedding size, tile size, overlap
+  (an INTEGER ``fid`` key as GeoPackage Req 119 asks; an older TEXT-keyed table is migrated
+  when the index is next written, and read as it is by a search).
 * ``eolens_ann`` (attributes): a serialised approximate-search index and the tile set it covers.
+
+A build opens the index for writing and holds an exclusive lock on it (``lock.py``); a search
+opens it read-only, so an index in a read-only folder can still be searched.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from shapely import wkb as shapely_wkb
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import InputError
+from .lock import IndexLock
 
 FORMAT_VERSION = "1"
 TILES, EMBEDDINGS, FILES, META, ANN = ("eolens_tiles", "eolens_embeddings", "eolens_files",
@@ -64,7 +70,8 @@ CREATE TABLE IF NOT EXISTS {TILES} (
   crs TEXT, footprint TEXT);
 CREATE INDEX IF NOT EXISTS {TILES}_file ON {TILES}(file_id);
 CREATE TABLE IF NOT EXISTS {EMBEDDINGS} (tile_fid INTEGER PRIMARY KEY, vector BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS {META} (
+  fid INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, value TEXT);
 CREATE TABLE IF NOT EXISTS {ANN} (name TEXT PRIMARY KEY, tiles INTEGER, stamp TEXT, blob BLOB);
 """
 
@@ -124,29 +131,72 @@ def _now() -> str:
 
 
 class IndexStore:
-    """Open (or create) an index file; use as a context manager, changes commit on success."""
+    """Open (or create) an index file; use as a context manager, changes commit on success.
+
+    ``create=True`` opens it for writing: the folder must be writable and no other run may be
+    writing the same index (an exclusive lock, released on exit or crash). ``create=False``
+    opens an existing index read-only, so an index in a read-only folder can still be searched.
+    """
 
     def __init__(self, path, *, create: bool = True) -> None:
         self.path = os.path.abspath(os.fspath(path))
-        if not os.path.exists(self.path):
-            if not create:
-                raise InputError(f"The index '{self.path}' does not exist; build it first.")
-            if not os.path.isdir(os.path.dirname(self.path)):
-                raise InputError(f"The folder of the index '{self.path}' does not exist.")
+        self.writable = create
+        self._lock: Optional[IndexLock] = None
+        if create:
+            self._open_for_writing()
+        else:
+            check_index_file(self.path)
+            self.db = sqlite3.connect(_read_only_uri(self.path), uri=True)
+
+    def _open_for_writing(self) -> None:
+        folder = os.path.dirname(self.path)
+        if not os.path.isdir(folder):
+            raise InputError(f"INDEX: the folder of the index '{self.path}' does not exist.")
+        if os.path.isdir(self.path):
+            raise InputError(f"INDEX: '{self.path}' is a folder; give a .gpkg file name.")
+        if not os.access(folder, os.W_OK | os.X_OK) or (
+                os.path.exists(self.path) and not os.access(self.path, os.W_OK)):
+            raise _read_only(self.path)
+        if os.path.exists(self.path):
+            check_index_file(self.path, building=True)
         try:
-            self.db = sqlite3.connect(self.path)
+            self._lock = IndexLock(self.path).acquire()
+        except OSError as err:  # cannot even open the file for writing
+            raise _read_only(self.path) from err
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30)
             self._init()
-        except sqlite3.DatabaseError as err:
-            raise InputError(f"'{self.path}' is not an EO Lens index (a GeoPackage): {err}") from err
+        except BaseException as err:
+            self._abandon()
+            if isinstance(err, sqlite3.OperationalError) and _is_read_only(err):
+                raise _read_only(self.path) from err
+            if isinstance(err, sqlite3.DatabaseError):
+                raise InputError(f"INDEX: '{self.path}' is not an EO Lens index (not a "
+                                 "GeoPackage database); choose a new file name for the index."
+                                 ) from err
+            raise
+
+    def _abandon(self) -> None:
+        """A failed open: close, release the lock and remove the file if this open created it."""
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+        if self._lock is not None:
+            self._lock.release()
+            if self._lock.created and os.path.exists(self.path):
+                os.remove(self.path)
+            self._lock = None
 
     def _init(self) -> None:
         db = self.db
         fresh = not db.execute("SELECT name FROM sqlite_master WHERE name=?", (TILES,)).fetchone()
         if fresh and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            raise InputError(f"'{self.path}' is a database but not an EO Lens index; "
+            raise InputError(f"INDEX: '{self.path}' is a database but not an EO Lens index; "
                              "choose a new file name for the index.")
         if fresh:  # before the first table: one 2 KiB vector per 4 KiB default page wastes half
             db.execute(f"PRAGMA page_size = {_PAGE_SIZE}")
+        else:
+            _migrate_meta(db)
         db.executescript(_SCHEMA)
         if fresh:
             db.execute(f"PRAGMA application_id = {_GPKG_APP_ID}")
@@ -163,24 +213,32 @@ class IndexStore:
                            " VALUES (?,?,?,?)", contents)
             db.execute("INSERT INTO gpkg_geometry_columns VALUES (?,?,?,?,?,?)",
                        (TILES, "geom", "POLYGON", 4326, 0, 0))
-            db.execute(f"INSERT INTO {META} VALUES ('format_version', ?)", (FORMAT_VERSION,))  # nosec B608
-            db.commit()
+            db.execute(f"INSERT INTO {META} (key, value) VALUES ('format_version', ?)",  # nosec B608
+                       (FORMAT_VERSION,))
+        db.commit()
 
     # -- context -----------------------------------------------------------------------------
     def __enter__(self) -> "IndexStore":
         return self
 
     def __exit__(self, exc_type, *_) -> None:
-        if exc_type is None:
+        if exc_type is None and self.writable:
             self.db.commit()
-        else:
+        elif self.writable:
             self.db.rollback()
-        self.db.close()
+        self._close()
 
     def close(self) -> None:
         """Commit and close the index file."""
-        self.db.commit()
+        if self.writable:
+            self.db.commit()
+        self._close()
+
+    def _close(self) -> None:
         self.db.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # -- metadata ------------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
@@ -189,7 +247,8 @@ class IndexStore:
 
     def set_meta(self, values: dict) -> None:
         """Add or replace metadata items (values stored as text)."""
-        self.db.executemany(f"INSERT OR REPLACE INTO {META} VALUES (?, ?)",
+        self.db.executemany(f"INSERT INTO {META} (key, value) VALUES (?, ?) "  # nosec B608
+                            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                             [(k, str(v)) for k, v in values.items()])
 
     # -- files -----------------------------------------------------------------------------
@@ -310,11 +369,99 @@ class IndexStore:
     # -- approximate index blob ------------------------------------------------------------
     def load_ann(self, name: str) -> Optional[tuple[str, bytes]]:
         """The stored approximate index ``name`` as (stamp, blob), or None."""
+        if not _has_table(self.db, ANN):
+            return None
         row = self.db.execute(f"SELECT stamp, blob FROM {ANN} WHERE name=?", (name,)).fetchone()  # nosec B608
         return (row[0], bytes(row[1])) if row else None
 
     def save_ann(self, name: str, stamp: str, blob: bytes) -> None:
-        """Store the approximate index ``name`` with the stamp of the tiles it covers."""
-        self.db.execute(f"INSERT OR REPLACE INTO {ANN} VALUES (?,?,?,?)",
-                        (name, self.count(), stamp, sqlite3.Binary(blob)))
-        self.db.commit()
+        """Store the approximate index ``name`` with the stamp of the tiles it covers.
+
+        A search opens the index read-only; the graph is then written through a short second
+        connection, and kept only in memory when that fails (read-only folder, a build busy)."""
+        row = (name, self.count(), stamp, sqlite3.Binary(blob))
+        sql = f"INSERT OR REPLACE INTO {ANN} VALUES (?,?,?,?)"  # nosec B608
+        if self.writable:
+            self.db.execute(sql, row)
+            self.db.commit()
+            return
+        try:
+            db = sqlite3.connect(self.path, timeout=1)
+            try:
+                db.execute(sql, row)
+                db.commit()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return
+
+
+# --- opening: checks and the old metadata table ---------------------------------------------
+
+def _read_only_uri(path: str) -> str:
+    """``file:`` URI opening ``path`` read-only (percent-encoded; ``file:///C:/…`` on Windows)."""
+    from pathlib import Path
+
+    return Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                      (name,)).fetchone() is not None
+
+
+def _is_read_only(err: sqlite3.OperationalError) -> bool:
+    text = str(err).lower()
+    return "readonly" in text or "read-only" in text or "unable to open" in text
+
+
+def _read_only(path: str) -> InputError:
+    folder = os.path.dirname(path)
+    return InputError(f"INDEX: the index '{path}' cannot be written: the folder '{folder}' or "
+                      "the file is read-only (permission denied). Choose an index in a folder "
+                      "you can write to.")
+
+
+def check_index_file(path: str, *, building: bool = False) -> None:
+    """Raise a named :class:`InputError` unless ``path`` is an existing EO Lens index.
+
+    ``building``: the advice is for ``eolens:index`` (choose a new file name); otherwise for a
+    search (pick an index built by ``eolens:index``). Opens the file read-only, writes nothing.
+    """
+    if not os.path.exists(path):
+        raise InputError(f"INDEX: the index file '{path}' does not exist; build it with "
+                         "eolens:index.")
+    if os.path.isdir(path):
+        raise InputError(f"INDEX: '{path}' is a folder, not an index file.")
+    if building and os.path.getsize(path) == 0:
+        return  # an empty file becomes a new index
+    advice = ("choose a new file name for the index" if building else
+              "pick an index file built by eolens:index (Index rasters)")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"INDEX: the index '{path}' cannot be read (permission denied).")
+    try:
+        db = sqlite3.connect(_read_only_uri(path), uri=True)
+        try:
+            ours = _has_table(db, TILES) and _has_table(db, EMBEDDINGS) and _has_table(db, META)
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as err:
+        raise InputError(f"INDEX: '{path}' is not an EO Lens index (not a GeoPackage "
+                         f"database); {advice}.") from err
+    if not ours:
+        raise InputError(f"INDEX: '{path}' is a GeoPackage but not an EO Lens index; {advice}.")
+
+
+def _migrate_meta(db: sqlite3.Connection) -> None:
+    """An index from before format 1.1 keyed ``eolens_meta`` by TEXT (GeoPackage Req 119 wants
+    an INTEGER primary key): copy it into the new table, in one transaction."""
+    cols = [r[1] for r in db.execute(f"PRAGMA table_info({META})")]  # nosec B608
+    if not cols or "fid" in cols:
+        return
+    db.executescript(f"""BEGIN;
+        ALTER TABLE {META} RENAME TO {META}_old;
+        CREATE TABLE {META} (fid INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE,
+                             value TEXT);
+        INSERT INTO {META} (key, value) SELECT key, value FROM {META}_old;
+        DROP TABLE {META}_old;
+        COMMIT;""")  # nosec B608

@@ -21,9 +21,11 @@ load them with GELU *silently* and the embeddings degrade. State dicts are read 
 """
 from __future__ import annotations
 
+import logging
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -366,8 +368,9 @@ def _create_openclip(path: Path, spec: Any, ckpt: Path):
         arch = folder_cfg.get("arch") or folder.name
         name, quick = f"local-dir:{folder}", arch.endswith("-quickgelu")
     try:
-        model = open_clip.create_model(name, pretrained=None, load_weights=False,
-                                       force_quick_gelu=quick)
+        with _quiet_random_init():  # the weights are loaded right after (_load_weights)
+            model = open_clip.create_model(name, pretrained=None, load_weights=False,
+                                           force_quick_gelu=quick)
         tokenizer = open_clip.get_tokenizer(name)
     except RuntimeError as err:
         raise ModelError(f"Unknown open_clip architecture '{arch}' for '{ckpt.name}': {err}") from err
@@ -377,6 +380,28 @@ def _create_openclip(path: Path, spec: Any, ckpt: Path):
         open_clip.set_model_preprocess_cfg(model, merge_preprocess_dict(
             open_clip.get_model_preprocess_cfg(model), folder_cfg["preprocess_cfg"]))
     return model, tokenizer, arch
+
+
+class _RandomInitFilter(logging.Filter):
+    """Drops open_clip's "No pretrained weights loaded ... initialized randomly" record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith("No pretrained weights loaded")
+
+
+@contextmanager
+def _quiet_random_init() -> Iterator[None]:
+    """Only around the architecture's creation: open_clip logs (on the root logger) that the
+    model is random, which is true for a moment and misleading, since weights follow."""
+    log_filter = _RandomInitFilter()
+    loggers = [logging.getLogger(), logging.getLogger("open_clip")]
+    for logger in loggers:
+        logger.addFilter(log_filter)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(log_filter)
 
 
 def _load_weights(model, ckpt: Path, arch: str) -> list[str]:

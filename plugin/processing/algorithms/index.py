@@ -16,10 +16,13 @@ from qgis.core import (
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
+    QgsRasterLayer,
+    QgsVectorLayer,
 )
 
 from ....inference.batch_params import IndexParams
-from ....inference.errors import EOLensError
+from ....inference.errors import EOLensError, InputError
+from ....inference.validate import check_raster_file
 from ...capture import layer_path
 from ...translate import N_
 from .base import DEVICES, EOLensAlgorithm, Run, plugin_defaults, tr
@@ -30,6 +33,30 @@ COUNTS = ("ADDED", "UPDATED", "UNCHANGED", "REMOVED", "FAILED")
 def device_and_offline(alg, parameters, context) -> tuple[str, object]:
     device = alg.parameterAsEnumString(parameters, "DEVICE", context) or "auto"
     return device, (True if alg.parameterAsBoolean(parameters, "OFFLINE", context) else None)
+
+
+def input_raster_path(layer) -> str:
+    """The file of one INPUTS layer; a vector or a web layer is named with why it cannot be."""
+    source = layer.source().split("|")[0]
+    if not isinstance(layer, QgsRasterLayer):
+        kind = tr("a vector layer") if isinstance(layer, QgsVectorLayer) else tr("not a raster")
+        raise InputError(tr("INPUTS: '{0}' is {1}; INPUTS takes raster layers (or give a "
+                            "folder of rasters as FOLDER).").format(source, kind))
+    if layer.providerType() != "gdal":
+        raise InputError(tr("INPUTS: layer '{0}' ({1}) is not a local raster file; the index "
+                            "reads files, so save it as a GeoTIFF first.").format(
+                                layer.name(), source))
+    return layer_path(layer)
+
+
+def check_unloaded_inputs(raw, files: list[str]) -> None:
+    """A file given in INPUTS that QGIS could not load as a layer: say why (empty, not a raster)."""
+    values = raw if isinstance(raw, (list, tuple)) else [raw] if raw else []
+    known = {os.path.realpath(f) for f in files}
+    for value in values:
+        path = value.split("|")[0] if isinstance(value, str) else ""
+        if path and os.path.exists(path) and os.path.realpath(path) not in known:
+            check_raster_file(path, "INPUTS")
 
 
 def add_device_parameters(alg) -> None:
@@ -93,7 +120,9 @@ class IndexAlgorithm(EOLensAlgorithm):
 
         layers = self.parameterAsLayerList(parameters, "INPUTS", context) or []
         folder = (self.parameterAsString(parameters, "FOLDER", context) or "").strip()
-        return find_rasters([layer_path(layer) for layer in layers], folder or None)
+        files = [input_raster_path(layer) for layer in layers]
+        check_unloaded_inputs(parameters.get("INPUTS"), files)
+        return find_rasters(files, folder or None)
 
     def model_name(self, parameters, context) -> str:
         """MODEL, or the EO Lens settings' search model when it is blank."""

@@ -14,7 +14,8 @@ from qgis.core import (
 )
 
 from ....inference.batch_params import SearchIndexParams
-from ....inference.errors import EOLensError
+from ....inference.errors import EOLensError, InputError
+from ....inference.validate import check_raster_file
 from ...capture import snapshot
 from ...translate import N_
 from .base import EOLensAlgorithm, Run, raw_destination, split_layer, tr
@@ -53,8 +54,13 @@ class SearchIndexAlgorithm(EOLensAlgorithm):
 
     def _example(self, parameters, context):
         layer = self.parameterAsRasterLayer(parameters, "EXAMPLE", context)
-        if layer is None:
-            return None
+        if layer is None or not layer.isValid():
+            raw = parameters.get("EXAMPLE")
+            raw = raw.source() if hasattr(raw, "source") else str(raw or "")
+            if not raw.strip():
+                return None
+            check_raster_file(raw.split("|")[0], "EXAMPLE")  # missing, empty, not a raster...
+            raise InputError(tr("EXAMPLE: '{0}' is not a raster layer QGIS can open.").format(raw))
         rect, crs = None, None
         if parameters.get("EXTENT") not in (None, ""):
             rect = self.parameterAsExtent(parameters, "EXTENT", context)
