@@ -916,6 +916,14 @@
       <translation>Zerlegt jedes Raster aus INPUTS und/oder FOLDER (auch in Unterordnern gesucht; ein Dateimuster wie /data/**/*.tif funktioniert ebenfalls) in TILE_SIZE-Kacheln in nativer Auflösung, bettet jede Kachel mit einem Fernerkundungs-CLIP-Modell ein und speichert Umrisse und Embeddings in einem GeoPackage (INDEX). Ein erneuter Lauf aktualisiert den Index: Unveränderte Dateien werden übersprungen, geänderte neu eingebettet, gelöschte entfernt. Ein Index bleibt bei einem Modell; eine Datei, die nicht gelesen werden kann, wird gemeldet und übersprungen.</translation>
     </message>
     <message>
+      <source>a vector layer</source>
+      <translation>ein Vektorlayer</translation>
+    </message>
+    <message>
+      <source>not a raster</source>
+      <translation>kein Raster</translation>
+    </message>
+    <message>
       <source>Raster layers</source>
       <translation>Rasterlayer</translation>
     </message>
@@ -946,6 +954,14 @@
     <message>
       <source>Tiles in the index</source>
       <translation>Kacheln im Index</translation>
+    </message>
+    <message>
+      <source>INPUTS: '{0}' is {1}; INPUTS takes raster layers (or give a folder of rasters as FOLDER).</source>
+      <translation>INPUTS: '{0}' ist {1}; INPUTS nimmt Rasterlayer (oder geben Sie einen Ordner mit Rastern als FOLDER an).</translation>
+    </message>
+    <message>
+      <source>INPUTS: layer '{0}' ({1}) is not a local raster file; the index reads files, so save it as a GeoTIFF first.</source>
+      <translation>INPUTS: Layer '{0}' ({1}) ist keine lokale Rasterdatei; der Index liest Dateien, speichern Sie ihn also zuerst als GeoTIFF.</translation>
     </message>
     <message>
       <source>Files {0}</source>
@@ -1102,6 +1118,10 @@
     <message>
       <source>Example region (default: the whole example raster)</source>
       <translation>Beispielbereich (Vorgabe: das gesamte Beispielraster)</translation>
+    </message>
+    <message>
+      <source>EXAMPLE: '{0}' is not a raster layer QGIS can open.</source>
+      <translation>EXAMPLE: '{0}' ist kein Rasterlayer, den QGIS öffnen kann.</translation>
     </message>
     <message>
       <source>Segment objects (text → masks)</source>
