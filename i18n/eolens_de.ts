@@ -880,6 +880,34 @@
       <translation>{0}: Wählen Sie einen Vektor- oder Rasterlayer.</translation>
     </message>
     <message>
+      <source>{0}: '{1}' is not a readable vector layer or raster (damaged, truncated or another kind of file).</source>
+      <translation>{0}: '{1}' ist kein lesbarer Vektorlayer und kein lesbares Raster (beschädigt, abgeschnitten oder eine andere Dateiart).</translation>
+    </message>
+    <message>
+      <source>{0}: '{1}' does not exist.</source>
+      <translation>{0}: '{1}' existiert nicht.</translation>
+    </message>
+    <message>
+      <source>{0}: '{1}' is a folder, not a vector layer or raster file.</source>
+      <translation>{0}: '{1}' ist ein Ordner, keine Vektor- oder Rasterdatei.</translation>
+    </message>
+    <message>
+      <source>{0}: '{1}' is empty (0 bytes); it is not a readable vector layer or raster.</source>
+      <translation>{0}: '{1}' ist leer (0 Byte); sie ist kein lesbarer Vektorlayer und kein lesbares Raster.</translation>
+    </message>
+    <message>
+      <source>IOU must be a number from {0} to {1} (the least overlap, as intersection over union, for two objects to match); got '{2}'.</source>
+      <translation>IOU muss eine Zahl von {0} bis {1} sein (die kleinste Überlappung, als Schnitt durch Vereinigung, damit zwei Objekte zusammenpassen); erhalten: '{2}'.</translation>
+    </message>
+    <message>
+      <source>EXTENT '{0}' is outside both layers, {1} and {2}: nothing to evaluate there; give an extent that covers them (or none for everything).</source>
+      <translation>EXTENT '{0}' liegt außerhalb beider Layer, {1} und {2}: dort gibt es nichts zu bewerten; geben Sie eine Ausdehnung an, die sie abdeckt (oder keine für alles).</translation>
+    </message>
+    <message>
+      <source>Cancelled by the user.</source>
+      <translation>Vom Benutzer abgebrochen.</translation>
+    </message>
+    <message>
       <source>{0}: layer '{1}' has no CRS.</source>
       <translation>{0}: Layer '{1}' hat kein KBS.</translation>
     </message>

@@ -16,13 +16,16 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
+from .cancel import CancelToken, ProgressFn, ensure_token, noop_progress, sub_progress
 from .errors import InputError
 
 NO_CLASS = "(none)"
 _BIG_CELLS = 16  # a box spanning more grid cells than this is compared to all others directly
+_CHUNK = 2000    # features or pairs between two progress reports / Cancel checks
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Evaluation:
     metrics: dict                                  # precision, recall, f1, iou, ap, tp, fp, fn, ...
     predicted: list[Tag] = field(default_factory=list)
     reference: list[Tag] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # empty layers, repaired geometries
 
     def to_json(self) -> str:
         """The metrics as indented JSON."""
@@ -54,16 +58,23 @@ class Evaluation:
 # --- figures ----------------------------------------------------------------------------
 
 def scores(tp: float, fp: float, fn: float) -> dict:
-    """precision, recall, F1 and IoU; each 0 when there is nothing to divide by."""
-    return {"precision": tp / (tp + fp) if tp + fp else 0.0,
-            "recall": tp / (tp + fn) if tp + fn else 0.0,
-            "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0,
+    """precision, recall, F1 and IoU.
+
+    Precision is undefined (None) with nothing predicted, recall with nothing to find, and F1,
+    their harmonic mean, whenever either is; IoU is 0 when nothing matched."""
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    f1 = None if precision is None or recall is None else 2 * tp / (2 * tp + fp + fn)
+    return {"precision": precision, "recall": recall, "f1": f1,
             "iou": tp / (tp + fp + fn) if tp else 0.0}
 
 
-def average_precision(conf: np.ndarray, is_tp: np.ndarray, n_ref: int) -> float:
-    """All-point interpolated AP; equal confidences form one operating point (no order bias)."""
-    if n_ref == 0 or conf.size == 0:
+def average_precision(conf: np.ndarray, is_tp: np.ndarray, n_ref: int) -> float | None:
+    """All-point interpolated AP; equal confidences form one operating point (no order bias).
+    None (undefined) with no reference object to find."""
+    if n_ref == 0:
+        return None
+    if conf.size == 0:
         return 0.0
     order = np.argsort(-conf, kind="stable")
     conf, hit = conf[order], is_tp[order].astype(np.float64)
@@ -79,6 +90,13 @@ def average_precision(conf: np.ndarray, is_tp: np.ndarray, n_ref: int) -> float:
 
 def geometry_bounds(geoms: Sequence) -> np.ndarray:
     """(N, 4) xmin, ymin, xmax, ymax; NaN rows for empty geometries (shapely 1.8 gives ())."""
+    try:  # shapely 2: one vectorised call
+        from shapely import bounds as _vector_bounds
+
+        return np.asarray(_vector_bounds(np.asarray(list(geoms), dtype=object)), float) \
+            .reshape(len(geoms), 4)
+    except (ImportError, TypeError):
+        pass
     out = np.full((len(geoms), 4), np.nan)
     for i, g in enumerate(geoms):
         if g is not None and not g.is_empty:
@@ -178,15 +196,23 @@ def _intersection_area(g, h) -> float:
 
 
 def pair_iou(pred: Sequence, ref: Sequence, ia: np.ndarray, ib: np.ndarray,
-             pb: np.ndarray, rb: np.ndarray, pa: np.ndarray, ra: np.ndarray) -> np.ndarray:
+             pb: np.ndarray, rb: np.ndarray, pa: np.ndarray, ra: np.ndarray,
+             progress: Optional[ProgressFn] = None,
+             cancel: Optional[CancelToken] = None) -> np.ndarray:
     """Exact IoU of each candidate pair: bounds arithmetic for box-box pairs, GEOS otherwise."""
+    progress, cancel = progress or noop_progress, ensure_token(cancel)
     rect = _rectangles(pb, pa)[ia] & _rectangles(rb, ra)[ib]
     inter = np.zeros(ia.size)
     w = np.minimum(pb[ia, 2], rb[ib, 2]) - np.maximum(pb[ia, 0], rb[ib, 0])
     h = np.minimum(pb[ia, 3], rb[ib, 3]) - np.maximum(pb[ia, 1], rb[ib, 1])
     inter[rect] = (np.clip(w, 0, None) * np.clip(h, 0, None))[rect]
-    for k in np.flatnonzero(~rect):
+    todo = np.flatnonzero(~rect).tolist()
+    for n, k in enumerate(todo):
+        if n % _CHUNK == 0:
+            cancel.check()
+            progress(100.0 * n / len(todo))
         inter[k] = _intersection_area(pred[ia[k]], ref[ib[k]])
+    progress(100.0)
     union = pa[ia] + ra[ib] - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
 
@@ -194,9 +220,11 @@ def pair_iou(pred: Sequence, ref: Sequence, ia: np.ndarray, ib: np.ndarray,
 # --- matching ----------------------------------------------------------------------------
 
 def match(ia: np.ndarray, ib: np.ndarray, iou: np.ndarray, n_pred: int, n_ref: int,
-          threshold: float, pred_scores: np.ndarray | None = None):
+          threshold: float, pred_scores: np.ndarray | None = None,
+          cancel: Optional[CancelToken] = None):
     """Greedy one-to-one matching: predictions in score order take their best free reference
     (COCO); without scores the highest-IoU pairs go first. Returns (pred -> ref, IoUs) arrays."""
+    cancel = ensure_token(cancel)
     ok = iou >= threshold
     ia, ib, iou = ia[ok], ib[ok], iou[ok]
     if pred_scores is not None:
@@ -208,7 +236,9 @@ def match(ia: np.ndarray, ib: np.ndarray, iou: np.ndarray, n_pred: int, n_ref: i
     to_ref = np.full(n_pred, -1, np.int64)
     ref_taken = np.zeros(n_ref, bool)
     matched_iou = np.zeros(n_pred)
-    for k in order.tolist():
+    for n, k in enumerate(order.tolist()):
+        if n % (_CHUNK * 50) == 0:
+            cancel.check()
         p, r = ia[k], ib[k]
         if to_ref[p] < 0 and not ref_taken[r]:
             to_ref[p], ref_taken[r], matched_iou[p] = r, True, iou[k]
@@ -224,20 +254,30 @@ def _codes(classes: Sequence | None, n: int) -> np.ndarray:
 def evaluate_objects(predicted: Sequence, reference: Sequence, *, iou: float = 0.5,
                      pred_scores: Sequence[float] | None = None,
                      pred_classes: Sequence | None = None,
-                     ref_classes: Sequence | None = None) -> Evaluation:
+                     ref_classes: Sequence | None = None,
+                     progress: Optional[ProgressFn] = None,
+                     cancel: Optional[CancelToken] = None,
+                     bounds: tuple[np.ndarray, np.ndarray] | None = None) -> Evaluation:
     """Object-level scores of shapely ``predicted`` against ``reference`` (one CRS).
 
     With classes, a prediction only matches a reference of its own class; the top-level figures
     are then summed over classes (``ap`` is their mean) and a class-agnostic matching fills
     ``confusion`` (reference class -> predicted class -> count; ``(none)`` for no partner).
+    ``progress`` gets 0..100; ``cancel`` is checked every few thousand pairs. ``bounds``: the
+    (N, 4) boxes of predicted and reference when the caller has them (else computed here).
     """
     if not 0.0 < iou <= 1.0:
         raise InputError(f"IOU must be in (0, 1]; got {iou}.")
+    progress, cancel = progress or noop_progress, ensure_token(cancel)
     pred, ref = list(predicted), list(reference)
-    pb, rb = geometry_bounds(pred), geometry_bounds(ref)
+    pb, rb = bounds if bounds is not None else (geometry_bounds(pred), geometry_bounds(ref))
     pa, ra = _areas(pred), _areas(ref)
+    cancel.check()
+    progress(10)
     ia, ib = candidate_pairs(pb, rb)
-    pair = pair_iou(pred, ref, ia, ib, pb, rb, pa, ra)
+    cancel.check()
+    progress(25)
+    pair = pair_iou(pred, ref, ia, ib, pb, rb, pa, ra, sub_progress(progress, 25, 70), cancel)
     conf = np.asarray(pred_scores, float) if pred_scores is not None else None
     if conf is not None and conf.shape != (len(pred),):
         raise InputError("There must be one score per predicted feature.")
@@ -245,16 +285,18 @@ def evaluate_objects(predicted: Sequence, reference: Sequence, *, iou: float = 0
     pc, rc = _codes(pred_classes if use_classes else None, len(pred)), \
         _codes(ref_classes if use_classes else None, len(ref))
     same = pc[ia] == rc[ib] if ia.size else np.zeros(0, bool)
-    to_ref, m_iou = match(ia[same], ib[same], pair[same], len(pred), len(ref), iou, conf)
+    to_ref, m_iou = match(ia[same], ib[same], pair[same], len(pred), len(ref), iou, conf, cancel)
+    progress(85)
     metrics = _figures(to_ref, m_iou, len(ref), conf)
     metrics["iou_threshold"] = iou
     metrics["mode"] = "objects"
     if use_classes:
         metrics["classes"] = _per_class(to_ref, m_iou, pc, rc, conf)
-        metrics["ap"] = float(np.mean([c["ap"] for c in metrics["classes"].values()])) \
-            if metrics["classes"] else 0.0
-        any_ref, _ = match(ia, ib, pair, len(pred), len(ref), iou, conf)
+        aps = [c["ap"] for c in metrics["classes"].values() if c["ap"] is not None]
+        metrics["ap"] = float(np.mean(aps)) if aps else None
+        any_ref, _ = match(ia, ib, pair, len(pred), len(ref), iou, conf, cancel)
         metrics["confusion"] = _confusion(any_ref, pc, rc)
+    progress(100)
     return Evaluation(metrics, *_tags(to_ref, m_iou, len(ref)))
 
 
@@ -401,14 +443,15 @@ def tag_regions(pred: np.ndarray, ref: np.ndarray, valid: np.ndarray, transform)
 # --- report ------------------------------------------------------------------------------
 
 def report_text(m: dict) -> str:
-    """A readable summary of the metrics dict."""
+    """A readable summary of the metrics dict (an undefined figure reads 'undefined')."""
     def fmt(v):
-        return "n/a" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)
+        return "undefined" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)
 
     lines = [f"Evaluation ({m.get('mode', '')})"]
     for key in ("precision", "recall", "f1", "iou", "ap", "tp", "fp", "fn", "iou_threshold"):
         if key in m:
-            lines.append(f"  {key:<10} {fmt(m[key])}")
+            value = "n/a" if key == "ap" and m.get("mode") == "pixels" else fmt(m[key])
+            lines.append(f"  {key:<10} {value}")
     for name, c in (m.get("classes") or {}).items():
         lines.append(f"  class {name}: P={fmt(c['precision'])} R={fmt(c['recall'])} "
                      f"F1={fmt(c['f1'])} AP={fmt(c['ap'])} TP={c['tp']} FP={c['fp']} FN={c['fn']}")
@@ -430,6 +473,7 @@ class VectorInput:
     crs_wkt: str
     classes: list | None = None
     scores: list[float] | None = None
+    bounds: np.ndarray | None = None  # (N, 4) boxes of the wkbs when the reader has them
 
 
 @dataclass
@@ -440,57 +484,167 @@ class RasterInput:
     band: int = 1
 
 
-def _geoms(v: VectorInput, extent) -> tuple[list, list[int]]:
-    """Shapely geometries of ``v`` (those intersecting ``extent`` when given) and their rows."""
+def _polygonal(g):
+    """The polygons of ``g`` (make_valid may add the lines and points a ring collapsed to)."""
+    if g.geom_type in ("Polygon", "MultiPolygon"):
+        return g
+    parts = [p for p in getattr(g, "geoms", ()) if p.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return None
+    from shapely.ops import unary_union
+
+    return unary_union(parts)
+
+
+def repair(g):
+    """A valid polygonal version of an invalid polygon ``g`` (self-intersections, bow ties),
+    or None when no area is left. shapely's make_valid, or buffer(0) where it is missing."""
+    try:
+        from shapely.validation import make_valid
+    except ImportError:  # shapely < 1.8
+        fixed = g.buffer(0)
+    else:
+        fixed = make_valid(g)
+    fixed = _polygonal(fixed) if fixed is not None and not fixed.is_empty else None
+    if fixed is None or fixed.is_empty or not fixed.is_valid or fixed.area <= 0:
+        return None
+    return fixed
+
+
+@dataclass
+class Loaded:
+    """The geometries of one vector input kept for the evaluation, their rows and repairs."""
+
+    geoms: list
+    rows: list[int]
+    repaired: int = 0
+    bounds: np.ndarray | None = None  # (len(geoms), 4)
+
+
+def load_geometries(v: VectorInput, extent, label: str = "the layer",
+                    progress: Optional[ProgressFn] = None,
+                    cancel: Optional[CancelToken] = None) -> Loaded:
+    """Shapely geometries of ``v`` (those intersecting ``extent`` when given), invalid polygons
+    repaired; a polygon that cannot be repaired is an InputError naming ``label`` and its fid."""
     from shapely import wkb
 
+    progress, cancel = progress or noop_progress, ensure_token(cancel)
     area = _box(extent) if extent is not None else None
-    geoms, rows = [], []
+    out = Loaded([], [])
+    fixed: list[int] = []  # positions in out.geoms whose bounds the repair may have changed
+    total = max(1, len(v.wkbs))
     for i, data in enumerate(v.wkbs):
+        if i % (_CHUNK * 5) == 0:
+            cancel.check()
+            progress(100.0 * i / total)
         g = wkb.loads(bytes(data)) if data else None
         if g is None or g.is_empty or (area is not None and not g.intersects(area)):
             continue
-        geoms.append(g)
-        rows.append(i)
-    return geoms, rows
+        if g.geom_type in ("Polygon", "MultiPolygon") and not g.is_valid:
+            g = repair(g)
+            if g is None:
+                raise InputError(f"{label}: feature {v.fids[i]} is an invalid polygon that cannot "
+                                 "be repaired (no area is left); fix or delete it (Vector > "
+                                 "Geometry Tools > Fix Geometries) and run again.")
+            out.repaired += 1
+            fixed.append(len(out.geoms))
+        out.geoms.append(g)
+        out.rows.append(i)
+    if v.bounds is not None and len(v.bounds) == len(v.wkbs):
+        out.bounds = np.asarray(v.bounds, float)[np.asarray(out.rows, np.int64)].reshape(-1, 4)
+        if fixed:
+            out.bounds[fixed] = geometry_bounds([out.geoms[k] for k in fixed])
+    progress(100.0)
+    return out
 
 
-def evaluate_layers(predicted, reference, *, iou: float = 0.5, extent=None):
+def _warnings(metrics: dict, loaded: dict, names: tuple[str, str], extent) -> list[str]:
+    """Repaired geometries per layer; which layer left a figure undefined, and why."""
+    out = [f"{names[k]}: repaired {got.repaired} invalid polygon(s) (self-intersections) "
+           "before matching." for k, got in loaded.items() if got.repaired]
+    where = " inside EXTENT" if extent is not None else ""
+    if metrics.get("precision") is None:
+        out.append(f"{names[0]} has no features{where} (or no positive pixels): precision and "
+                   "F1 are undefined, reported as null.")
+    if metrics.get("recall") is None:
+        out.append(f"{names[1]} has no features{where} (or no positive pixels): recall, F1 and "
+                   "AP are undefined, reported as null.")
+    return out
+
+
+def evaluate_layers(predicted, reference, *, iou: float = 0.5, extent=None,
+                    names: tuple[str, str] = ("PREDICTED", "REFERENCE"),
+                    progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None):
     """(Evaluation, tagged GeoFeatures, CRS WKT) for any pair of vector / mask raster inputs.
 
     Two vectors: objects matched by IoU. A raster on either side: pixels, on the reference's
     grid (or the predicted raster's, against a vector reference). ``extent`` (xmin, ymin,
-    xmax, ymax) is in the common CRS, which the caller has put the vectors in.
+    xmax, ymax) is in the common CRS, which the caller has put the vectors in. ``names`` label
+    the layers in warnings and errors; ``progress`` gets 0..100, ``cancel`` is checked often.
+    The evaluation's ``warnings`` name repaired geometries and empty layers.
     """
+    progress, cancel = progress or noop_progress, ensure_token(cancel)
+    if isinstance(predicted, VectorInput) and isinstance(reference, VectorInput):
+        result, feats = _evaluate_vectors(predicted, reference, iou, extent, names, progress, cancel)
+        return result, feats, reference.crs_wkt
+    result, feats, crs_wkt = _evaluate_pixels(predicted, reference, extent, names, cancel)
+    progress(100.0)
+    return result, feats, crs_wkt
+
+
+def _evaluate_vectors(predicted, reference, iou, extent, names, progress, cancel):
+    """Two vector inputs, object by object (the half of :func:`evaluate_layers` for vectors)."""
+    got = {0: load_geometries(predicted, extent, names[0], sub_progress(progress, 0, 15), cancel),
+           1: load_geometries(reference, extent, names[1], sub_progress(progress, 15, 30), cancel)}
+    (pg, pr), (rg, rr) = (got[0].geoms, got[0].rows), (got[1].geoms, got[1].rows)
+
+    def pick(vals, rows):
+        return [vals[i] for i in rows] if vals is not None else None
+
+    result = evaluate_objects(pg, rg, iou=iou, pred_scores=pick(predicted.scores, pr),
+                              pred_classes=pick(predicted.classes, pr),
+                              ref_classes=pick(reference.classes, rr),
+                              progress=sub_progress(progress, 30, 85), cancel=cancel,
+                              bounds=_both_bounds(got[0], got[1]))
+    cancel.check()
+    feats = _object_features("predicted", pg, pr, predicted, result.predicted, (rr, reference))
+    progress(92.0)
+    cancel.check()
+    feats += _object_features("reference", rg, rr, reference, result.reference, (pr, predicted))
+    result.warnings += _warnings(result.metrics, got, names, extent)
+    progress(100.0)
+    return result, feats
+
+
+def _both_bounds(a: Loaded, b: Loaded):
+    """(predicted, reference) boxes when the reader gave both, else None (computed later)."""
+    return (a.bounds, b.bounds) if a.bounds is not None and b.bounds is not None else None
+
+
+def _evaluate_pixels(predicted, reference, extent, names, cancel):
+    """A raster on either side: pixels on one grid (the other half of :func:`evaluate_layers`)."""
     from .io.georef import GeoFeature
 
-    if isinstance(predicted, VectorInput) and isinstance(reference, VectorInput):
-        pg, pr = _geoms(predicted, extent)
-        rg, rr = _geoms(reference, extent)
-        def pick(vals, rows):
-            return [vals[i] for i in rows] if vals is not None else None
-
-        result = evaluate_objects(pg, rg, iou=iou, pred_scores=pick(predicted.scores, pr),
-                                  pred_classes=pick(predicted.classes, pr),
-                                  ref_classes=pick(reference.classes, rr))
-        feats = _object_features("predicted", pg, pr, predicted, result.predicted, (rr, reference))
-        feats += _object_features("reference", rg, rr, reference, result.reference, (pr, predicted))
-        return result, feats, reference.crs_wkt
+    got = {}
     if isinstance(reference, RasterInput):
         grid = read_mask(reference.path, reference.band, extent)
         if isinstance(predicted, RasterInput):
             warped = warp_mask(predicted.path, grid, predicted.band)
             pred, valid = warped.mask, grid.valid & warped.valid
         else:
-            pred, valid = rasterize(_geoms(predicted, extent)[0], grid.transform, grid.mask.shape), grid.valid
+            got[0] = load_geometries(predicted, extent, names[0], cancel=cancel)
+            pred, valid = rasterize(got[0].geoms, grid.transform, grid.mask.shape), grid.valid
         ref = grid.mask
     else:
         grid = read_mask(predicted.path, predicted.band, extent)
         pred, valid = grid.mask, grid.valid
-        ref = rasterize(_geoms(reference, extent)[0], grid.transform, grid.mask.shape)
+        got[1] = load_geometries(reference, extent, names[1], cancel=cancel)
+        ref = rasterize(got[1].geoms, grid.transform, grid.mask.shape)
+    cancel.check()
     result = evaluate_masks(pred, ref, valid, pixel_area(grid.transform))
     feats = [GeoFeature(p, {"source": "pixels", "status": s})
              for p, s in tag_regions(pred & valid, ref & valid, valid, grid.transform)]
+    result.warnings += _warnings(result.metrics, got, names, extent)
     return result, feats, grid.crs_wkt
 
 

@@ -108,7 +108,9 @@ def test_empty_prediction_has_zero_recall(provider, crowns, tmp_path):
     empty = QgsVectorLayer("Polygon?crs=EPSG:32617", "nothing found", "memory")
     assert empty.isValid() and empty.featureCount() == 0
     res, rep = evaluate(tmp_path, empty, path)
-    assert rep["recall"] == 0.0 and rep["precision"] == 0.0 and rep["f1"] == 0.0
+    # nothing predicted: precision (0 / 0) and so F1 are undefined, not 0 (issue 23)
+    assert rep["recall"] == 0.0 and rep["precision"] is None and rep["f1"] is None
+    assert res["RECALL"] == 0.0 and res["PRECISION"] is None and res["F1"] is None
     assert (rep["tp"], rep["fp"], rep["fn"]) == (0, 0, len(crowns[2]))
     assert {f["status"] for f in QgsVectorLayer(res["OUTPUT"], "t", "ogr").getFeatures()} == {"FN"}
 
