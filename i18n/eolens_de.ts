@@ -1,5 +1,4 @@
-<?xml version="1.0" encoding="utf-8"?>
-<!DOCTYPE TS>
+<?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="de">
   <context>
     <name>ChangePanel</name>
@@ -872,16 +871,16 @@
       <translation>Ausdehnung (Standard: alles)</translation>
     </message>
     <message>
+      <source>{0}: '{1}' is not a readable vector layer or raster (damaged, truncated or another kind of file).</source>
+      <translation>{0}: '{1}' ist kein lesbarer Vektorlayer und kein lesbares Raster (beschädigt, abgeschnitten oder eine andere Dateiart).</translation>
+    </message>
+    <message>
       <source>Give both FIELD_PREDICTED and FIELD_REFERENCE, or neither.</source>
       <translation>Geben Sie FIELD_PREDICTED und FIELD_REFERENCE beide an oder keines von beiden.</translation>
     </message>
     <message>
       <source>{0}: choose a vector layer or a raster layer.</source>
       <translation>{0}: Wählen Sie einen Vektor- oder Rasterlayer.</translation>
-    </message>
-    <message>
-      <source>{0}: '{1}' is not a readable vector layer or raster (damaged, truncated or another kind of file).</source>
-      <translation>{0}: '{1}' ist kein lesbarer Vektorlayer und kein lesbares Raster (beschädigt, abgeschnitten oder eine andere Dateiart).</translation>
     </message>
     <message>
       <source>{0}: '{1}' does not exist.</source>
@@ -896,6 +895,14 @@
       <translation>{0}: '{1}' ist leer (0 Byte); sie ist kein lesbarer Vektorlayer und kein lesbares Raster.</translation>
     </message>
     <message>
+      <source>{0}: layer '{1}' has no CRS.</source>
+      <translation>{0}: Layer '{1}' hat kein KBS.</translation>
+    </message>
+    <message>
+      <source>{0}: layer '{1}' has no field '{2}'.</source>
+      <translation>{0}: Layer '{1}' hat kein Feld '{2}'.</translation>
+    </message>
+    <message>
       <source>IOU must be a number from {0} to {1} (the least overlap, as intersection over union, for two objects to match); got '{2}'.</source>
       <translation>IOU muss eine Zahl von {0} bis {1} sein (die kleinste Überlappung, als Schnitt durch Vereinigung, damit zwei Objekte zusammenpassen); erhalten: '{2}'.</translation>
     </message>
@@ -906,14 +913,6 @@
     <message>
       <source>Cancelled by the user.</source>
       <translation>Vom Benutzer abgebrochen.</translation>
-    </message>
-    <message>
-      <source>{0}: layer '{1}' has no CRS.</source>
-      <translation>{0}: Layer '{1}' hat kein KBS.</translation>
-    </message>
-    <message>
-      <source>{0}: layer '{1}' has no field '{2}'.</source>
-      <translation>{0}: Layer '{1}' hat kein Feld '{2}'.</translation>
     </message>
     <message>
       <source>{0}: '{1}' is inside the folder {2} reads ('{3}'); choose a file outside it, EO Lens never writes where it reads its inputs.</source>
