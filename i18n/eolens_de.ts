@@ -1,4 +1,5 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="de">
   <context>
     <name>ChangePanel</name>
@@ -1067,8 +1068,8 @@
       <translation>eine ganze Zahl</translation>
     </message>
     <message>
-      <source>a number</source>
-      <translation>eine Zahl</translation>
+      <source>a finite number</source>
+      <translation>eine endliche Zahl</translation>
     </message>
     <message>
       <source>{0}: '{1}' is not one of the choices; use {2}.</source>
@@ -1079,8 +1080,12 @@
       <translation>{0}: '{1}' ist nicht {2}.</translation>
     </message>
     <message>
-      <source>{0}: {1} is out of range; give a value {2}.</source>
-      <translation>{0}: {1} liegt außerhalb des gültigen Bereichs; geben Sie einen Wert {2} an.</translation>
+      <source>{0}: '{1}' is out of range; give a value {2}.</source>
+      <translation>{0}: '{1}' liegt außerhalb des gültigen Bereichs; geben Sie einen Wert {2} an.</translation>
+    </message>
+    <message>
+      <source>; give a value {0}.</source>
+      <translation>; geben Sie einen Wert {0} an.</translation>
     </message>
     <message>
       <source>Search scene (text → heat map)</source>

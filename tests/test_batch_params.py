@@ -122,7 +122,7 @@ def test_search_index_refuses_to_write_over_its_index(provider, settings_name_cl
 def test_index_refuses_an_index_that_is_one_of_its_rasters(provider, settings_name_clip, neon,
                                                            tmp_path, no_load):
     raster, _ = neon
-    with pytest.raises(QgsProcessingException, match=r"INDEX: .* must end in \.gpkg"):
+    with pytest.raises(QgsProcessingException, match=r"INDEX: .* is also the input INPUTS"):
         run("index", {"INPUTS": [raster], "INDEX": raster})
     index = raster[:-4] + ".gpkg"   # a raster GeoPackage given as both a raster and the index
     os.rename(raster, index)

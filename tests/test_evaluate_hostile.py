@@ -187,7 +187,7 @@ def test_polygon_that_cannot_be_repaired_is_named(provider, inputs, outdir):
 def test_iou_outside_its_range_states_the_range(provider, inputs, outdir, iou):
     before = snapshot(inputs)
     res, msg, _, _ = evaluate(inputs, outdir, "pred.gpkg", "crowns.geojson", IOU=iou)
-    assert_refused(before, inputs, outdir, res, msg, "IOU", "from 0.01 to 1.0", f"'{iou}'")
+    assert_refused(before, inputs, outdir, res, msg, "IOU", "from 0.01 to 1", f"'{iou}'")
     assert "Incorrect parameter value" not in msg
 
 

@@ -136,7 +136,7 @@ def test_triton_is_kept_out_when_mesa_llvm_is_loaded(tmp_path, monkeypatch):
     assert torch_guard.mesa_llvm_loaded(str(maps))
     maps.write_text("7f00 r-xp /usr/lib/libc.so.6\n")
     assert not torch_guard.mesa_llvm_loaded(str(maps))
-    code = ("import sys; sys.path[:0]=['build/pkgroot']; from eolens.inference import torch_guard as g;"
+    code = ("import sys; sys.path[:0]=['build/pkgroot']; from eolens.inference.models import torch_guard as g;"
             "g.mesa_llvm_loaded = lambda: True; print(g.prepare_torch_import());"
             "import torch, torch._dynamo; from torch.utils._triton import has_triton;"
             "print('triton' in sys.modules and sys.modules['triton'] is None, has_triton())")

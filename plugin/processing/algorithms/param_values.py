@@ -75,6 +75,10 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _bounded(d: QgsProcessingParameterNumber) -> bool:
+    return d.minimum() > -1e300 or d.maximum() < 1e300
+
+
 def _bounds_text(d: QgsProcessingParameterNumber) -> str:
     low, high = d.minimum(), d.maximum()
     big = 1e300   # QGIS's "no limit" is +-DBL_MAX
@@ -100,8 +104,11 @@ def check_numbers(alg, parameters: dict) -> None:
         number = _number(value)
         integer = d.dataType() == QgsProcessingParameterNumber.Type.Integer
         if number is None or (integer and not number.is_integer()):
-            kind = tr("a whole number") if integer else tr("a number")
-            raise InputError(tr("{0}: '{1}' is not {2}.").format(d.name(), value, kind))
+            kind = tr("a whole number") if integer else tr("a finite number")
+            text = tr("{0}: '{1}' is not {2}.").format(d.name(), value, kind)
+            if _bounded(d):
+                text = text[:-1] + tr("; give a value {0}.").format(_bounds_text(d))
+            raise InputError(text)
         if not d.minimum() <= number <= d.maximum():
-            raise InputError(tr("{0}: {1} is out of range; give a value {2}.").format(
+            raise InputError(tr("{0}: '{1}' is out of range; give a value {2}.").format(
                 d.name(), _plain(number), _bounds_text(d)))
