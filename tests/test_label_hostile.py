@@ -313,3 +313,21 @@ def test_cancelled_shapefile_keeps_whole_chunks_and_their_full_texts(data, out):
     scores = [e for e in json.loads(sidecar.read_text(encoding="utf-8")) if e["property"] == "scores"]
     assert sorted(e["src_fid"] for e in scores) == sorted(f.fid for f in feats)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_a_damaged_output_is_named_with_gdal_exceptions_on(tmp_path, monkeypatch):
+    """QGIS 3.34+ turns GDAL exceptions on: ogr.Open then raises instead of returning None (as
+    GDAL 3.10 does on Debian 13 even under a quiet error handler)."""
+    from eolens.inference.errors import InputError
+    from eolens.inference.io.label_writer import check_resumable
+    from osgeo import ogr
+
+    bad = tmp_path / "labels.gpkg"
+    bad.write_text("not a database", encoding="utf-8")
+
+    def raising_open(path, update=0):
+        raise RuntimeError(f"`{path}' not recognized as being in a supported file format.")
+
+    monkeypatch.setattr(ogr, "Open", raising_open)
+    with pytest.raises(InputError, match="labels.gpkg' exists but is not a GeoPackage"):
+        check_resumable(str(bad), None, ("clip", "a tree"))

@@ -56,6 +56,8 @@ def _open_existing(path: str, what: str = "OUTPUT", shown: str | None = None):
     gdal.PushErrorHandler("CPLQuietErrorHandler")
     try:
         ds = ogr.Open(path, 0)
+    except RuntimeError:  # GDAL with exceptions on (QGIS 3.34+ turns them on)
+        ds = None
     finally:
         gdal.PopErrorHandler()
     if ds is None:
@@ -176,7 +178,10 @@ class LabelWriter:
 
         if os.path.exists(self.path):
             _open_existing(self.path, "OUTPUT", self.shown)
-            self.ds = ogr.Open(self.path, 1)
+            try:
+                self.ds = ogr.Open(self.path, 1)
+            except RuntimeError:  # GDAL with exceptions on
+                self.ds = None
             if self.ds is None:
                 raise InputError(f"OUTPUT '{self.shown}' cannot be opened for writing; it may be "
                                  "read-only or open in another program.")
